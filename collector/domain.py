@@ -1,0 +1,103 @@
+"""The domain core: what we measure, as frozen dataclasses, and pure helpers. No I/O here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from collector.errors import InvalidRepoName
+
+_REPO_RE = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
+
+METRICS = ("stars", "forks", "contributors", "commits")
+
+
+@dataclass(frozen=True, order=True)
+class RepoName:
+    """A validated `owner/name`. Compare with `.key` for GitHub's case-insensitive identity."""
+
+    owner: str
+    name: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    @property
+    def key(self) -> str:
+        return self.full_name.lower()
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
+def parse_repo_name(text: str) -> RepoName:
+    """Validate OWNER/NAME before anything is sent anywhere; raise InvalidRepoName otherwise."""
+    shown = text.encode("unicode_escape").decode("ascii")
+    if not _REPO_RE.fullmatch(text):
+        raise InvalidRepoName(
+            f"invalid repository name {shown!r}: expected OWNER/NAME with letters, digits, '-', and in the "
+            "name also '.' and '_' (e.g. tensorflow/tensorflow)"
+        )
+    owner, name = text.split("/")
+    if ".." in name or name in (".", ".."):
+        raise InvalidRepoName(
+            f"invalid repository name {shown!r}: '..' and '.' are not allowed; expected OWNER/NAME"
+        )
+    return RepoName(owner, name)
+
+
+def week_start(day: date) -> date:
+    """The Sunday (UTC) that begins the week containing `day`, as in GitHub's statistics."""
+    return day - timedelta(days=(day.weekday() + 1) % 7)
+
+
+def utc_now() -> datetime:
+    """Now, as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """An aware UTC datetime; naive values are taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Repository:
+    """A repository as GitHub describes it."""
+
+    github_id: int
+    full_name: str
+    created_at: datetime | None = None
+    archived: bool = False
+    primary_language: str | None = None
+    description: str | None = None
+    default_branch: str | None = None
+    node_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The counters observed for a repository at one moment."""
+
+    observed_at: datetime
+    stars: int
+    forks: int
+    watchers: int
+    open_issues: int
+    contributors: int | None = None
+    commits_52w: int | None = None
+    archived: bool = False
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """A reconstructed value at day or week grain: additions on `day` (or in the week it starts)."""
+
+    metric: str
+    day: date
+    value: int
+    source: str

@@ -1,0 +1,149 @@
+"""The one settings object. Nothing else in the package reads the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from collector.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite:///collector.db"
+DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_CONFIG_NAME = "collector.toml"
+
+
+class Token:
+    """A GitHub token whose value never shows in `repr()`, `str()`, logs or tracebacks."""
+
+    __slots__ = ("_value", "position")
+
+    def __init__(self, value: str, position: int) -> None:
+        self._value = value
+        self.position = position  # 1-based position in GITHUB_TOKEN, the only way we name a token
+
+    def reveal(self) -> str:
+        """The secret itself: call only where the Authorization header is built."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Token(#{self.position})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Token) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _parse_tokens(raw: str | None) -> tuple[Token, ...]:
+    if not raw:
+        return ()
+    values = [part.strip() for part in raw.split(",")]
+    tokens = []
+    for position, value in enumerate(values, start=1):
+        if not value:
+            raise ConfigError(
+                f"GITHUB_TOKEN: entry #{position} is empty; expected tokens separated by single commas"
+            )
+        if any(ch.isspace() or not ch.isprintable() for ch in value):
+            raise ConfigError(
+                f"GITHUB_TOKEN: entry #{position} contains whitespace or control characters; "
+                "expected a plain token"
+            )
+        tokens.append(Token(value, position))
+    return tuple(tokens)
+
+
+def _check_http_url(name: str, url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name}: {url!r} is not an http(s) URL; expected e.g. https://api.github.com")
+    return url.rstrip("/")
+
+
+def default_graphql_url(api_url: str) -> str:
+    """GraphQL endpoint for a REST base: `{base}/graphql`, or `https://HOST/api/graphql` for GHES."""
+    parts = urlsplit(api_url)
+    path = parts.path.rstrip("/")
+    if path.endswith("/api/v3"):
+        return urlunsplit((parts.scheme, parts.netloc, path[: -len("/v3")] + "/graphql", "", ""))
+    return api_url.rstrip("/") + "/graphql"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable through the environment."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    tokens: tuple[Token, ...] = ()
+    api_url: str = DEFAULT_API_URL
+    graphql_url: str = DEFAULT_API_URL + "/graphql"
+    config_path: Path | None = None
+    config_explicit: bool = False
+    api_version: str = "2022-11-28"
+    star_history_api_version: str = "2026-03-10"
+    log_format: str = "kv"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        # Tokens render as Token(#n); the database URL may carry a password, so hide it.
+        return (
+            f"Settings(database_url={redact_url(self.database_url)!r}, tokens={list(self.tokens)!r}, "
+            f"api_url={self.api_url!r}, graphql_url={self.graphql_url!r}, config_path={self.config_path!r})"
+        )
+
+
+def redact_url(url: str) -> str:
+    """A database URL with any password replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return url
+
+
+def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
+    """Read the settings from the environment (or the mapping given), validating every value."""
+    env = os.environ if environ is None else environ
+    here = cwd or Path.cwd()
+    database_url = env.get("COLLECTOR_DATABASE_URL") or DEFAULT_DATABASE_URL
+    if "://" not in database_url:
+        raise ConfigError(
+            f"COLLECTOR_DATABASE_URL: {redact_url(database_url)!r} is not a SQLAlchemy URL; expected e.g. "
+            "sqlite:///collector.db or postgresql+psycopg://user@host/db"
+        )
+    if database_url.startswith(("postgresql://", "postgres://")):
+        # psycopg 3 is the driver we ship; plain postgresql:// would ask SQLAlchemy for psycopg2.
+        database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+    api_url = _check_http_url("GITHUB_API_URL", env.get("GITHUB_API_URL") or DEFAULT_API_URL)
+    graphql_raw = env.get("GITHUB_GRAPHQL_URL")
+    graphql_url = (
+        _check_http_url("GITHUB_GRAPHQL_URL", graphql_raw) if graphql_raw else default_graphql_url(api_url)
+    )
+    config_raw = env.get("COLLECTOR_CONFIG")
+    config_path: Path | None
+    if config_raw:
+        given = Path(config_raw)
+        config_path = given if given.is_absolute() else here / given
+    else:
+        candidate = here / DEFAULT_CONFIG_NAME
+        config_path = candidate if candidate.exists() else None
+    log_format = (env.get("COLLECTOR_LOG_FORMAT") or "kv").lower()
+    if log_format not in ("kv", "json"):
+        raise ConfigError(f"COLLECTOR_LOG_FORMAT: {log_format!r} is not valid; expected kv or json")
+    api_version = env.get("GITHUB_API_VERSION") or "2022-11-28"
+    return Settings(
+        database_url=database_url,
+        tokens=_parse_tokens(env.get("GITHUB_TOKEN")),
+        api_url=api_url,
+        graphql_url=graphql_url,
+        config_path=config_path,
+        config_explicit=bool(config_raw),
+        api_version=api_version,
+        log_format=log_format,
+    )

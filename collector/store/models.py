@@ -1,0 +1,259 @@
+"""Tables of the store. Dates are UTC days; timestamps are aware UTC datetimes.
+
+History is kept narrow and sparse: one row per (repository, metric, day) with the additions on that day,
+or per (repository, metric, week) for weekly series. Cumulative values are computed by the views.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored as UTC and always read back as aware UTC datetimes, on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use aware UTC datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # raw SQL results on SQLite
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), int: Integer(), str: Text()}
+
+
+class Repository(Base):
+    """A tracked (or once seen) repository. `github_id` is GitHub's numeric id, stable across renames."""
+
+    __tablename__ = "repositories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    github_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    node_id: Mapped[str | None]
+    full_name: Mapped[str]
+    name_key: Mapped[str] = mapped_column(String(200), unique=True)  # lower(full_name)
+    created_at: Mapped[datetime | None]
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    primary_language: Mapped[str | None]
+    description: Mapped[str | None]
+    default_branch: Mapped[str | None]
+    tracked: Mapped[bool] = mapped_column(Boolean, default=True)
+    added_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]  # when GitHub last confirmed name and id
+    gone_reason: Mapped[str | None]  # set when GitHub says the repository is deleted or blocked
+
+
+class RepoAlias(Base):
+    """Every `owner/name` a repository has been known by, the current one included."""
+
+    __tablename__ = "repo_aliases"
+
+    name_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    full_name: Mapped[str]
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), index=True)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class RepoSnapshot(Base):
+    """Counters observed from GitHub. At most one row per repository and UTC day: the day's latest."""
+
+    __tablename__ = "snapshots"
+
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    observed_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    observed_at: Mapped[datetime]
+    stars: Mapped[int]
+    forks: Mapped[int]
+    watchers: Mapped[int]
+    open_issues: Mapped[int]
+    contributors: Mapped[int | None]
+    commits_52w: Mapped[int | None]
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+
+
+class HistoryDaily(Base):
+    """Reconstructed additions on one UTC day (stars, forks, contributors, commits). Sparse: no row = 0."""
+
+    __tablename__ = "history_daily"
+
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(20), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    value: Mapped[int]
+    source: Mapped[str] = mapped_column(String(40))
+
+
+class HistoryWeekly(Base):
+    """Reconstructed values for the week starting on Sunday `week_start`. Dense: no row = unknown."""
+
+    __tablename__ = "history_weekly"
+
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(20), primary_key=True)
+    week_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    value: Mapped[int]
+    source: Mapped[str] = mapped_column(String(40))
+
+
+class ContributorIdentity(Base):
+    """First commit of each author identity ('u:<user id>' or 'e:<sha256 of email>'); no raw emails."""
+
+    __tablename__ = "contributor_identities"
+
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    identity: Mapped[str] = mapped_column(String(80), primary_key=True)
+    first_commit_at: Mapped[datetime]
+
+
+class Fork(Base):
+    """A direct fork seen in the forks listing, with its creation time (forks history is built from these)."""
+
+    __tablename__ = "forks"
+
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    fork_github_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    created_at: Mapped[datetime]
+
+
+class Calendar(Base):
+    """One row per UTC day from 2000 to 2060, so views need no dialect-specific date arithmetic."""
+
+    __tablename__ = "calendar"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    week_start: Mapped[date] = mapped_column(Date, index=True)
+    month_start: Mapped[date] = mapped_column(Date)
+    quarter_start: Mapped[date] = mapped_column(Date)
+    year_start: Mapped[date] = mapped_column(Date)
+
+
+class Run(Base):
+    """One execution of a job (collect, backfill, report) by one process."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running, ok, partial, failed
+    worker: Mapped[str | None]
+    stats: Mapped[str | None]  # JSON: requests, 304s, budget used, ...
+
+    __table_args__ = (Index("ix_runs_job_started_at", "job", "started_at"),)
+
+
+class RunItem(Base):
+    """The outcome of one unit of work (repository x job) in a run; errors are kept for `status`."""
+
+    __tablename__ = "run_items"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    job: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))  # ok, error, not_ready, unavailable
+    error_kind: Mapped[str | None]
+    message: Mapped[str | None]
+    finished_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_run_items_repo_id_job_finished_at", "repo_id", "job", "finished_at"),)
+
+
+class SeriesState(Base):
+    """Backfill checkpoint per repository and series: resume point and coverage."""
+
+    __tablename__ = "series_state"
+
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    series: Mapped[str] = mapped_column(String(40), primary_key=True)  # stars, forks, commits, contributors
+    status: Mapped[str] = mapped_column(String(20))  # partial, complete, unavailable
+    cursor: Mapped[str | None]  # next page URL or GraphQL cursor to resume from
+    covered_from: Mapped[date | None] = mapped_column(Date)
+    covered_to: Mapped[date | None] = mapped_column(Date)
+    detail: Mapped[str | None]  # e.g. why the series is unavailable
+    updated_at: Mapped[datetime]
+
+
+class HttpCache(Base):
+    """Validators and bodies for conditional requests, per token (by a one-way key) and URL."""
+
+    __tablename__ = "http_cache"
+
+    token_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), primary_key=True)
+    etag: Mapped[str | None]
+    last_modified: Mapped[str | None]
+    status: Mapped[int]
+    headers: Mapped[str | None]  # JSON of the headers worth replaying (link, ...)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[datetime]
+
+
+class TokenBudget(Base):
+    """The last budget seen per token (by position and one-way key) and resource, for `status`."""
+
+    __tablename__ = "token_budgets"
+
+    token_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(30), primary_key=True)
+    position: Mapped[int]
+    limit: Mapped[int]
+    remaining: Mapped[int]
+    reset_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Lease(Base):
+    """A claim on one unit of work (job x repository) by one daemon, until `expires_at`."""
+
+    __tablename__ = "leases"
+
+    job: Mapped[str] = mapped_column(String(40), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    holder: Mapped[str | None]
+    expires_at: Mapped[datetime | None]
+    cycle: Mapped[str | None]  # the schedule cycle the work was done for
+    done_at: Mapped[datetime | None]

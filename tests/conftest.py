@@ -1,0 +1,117 @@
+"""Shared fixtures. `store` runs each store test on SQLite and on the real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from collector.store import migrate
+from collector.store.engine import make_engine, session_factory
+from collector.store.models import Base
+
+# Admin URL of the PostgreSQL server the tests may create databases on.
+PG_ADMIN_URL = os.environ.get(
+    "COLLECTOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED = REPO_ROOT.parent / "shared"
+
+
+def _pg_admin_engine() -> Engine | None:
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect():
+            return engine
+    except OperationalError as exc:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required under CI=true but unreachable at {PG_ADMIN_URL}: {exc.orig}")
+        return None
+
+
+@dataclass
+class PgServer:
+    admin: Engine
+
+    def create_database(self) -> str:
+        """A new, empty database; returns its SQLAlchemy URL."""
+        name = f"collector_test_{uuid.uuid4().hex[:12]}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        return self.admin.url.set(database=name).render_as_string(hide_password=False)
+
+    def drop_database(self, url: str) -> None:
+        name = make_engine(url).url.database
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    admin = _pg_admin_engine()
+    if admin is None:
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL} (set COLLECTOR_TEST_PG_URL)")
+    yield PgServer(admin)
+    admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    url = pg_server.create_database()
+    yield url
+    pg_server.drop_database(url)
+
+
+@dataclass
+class Store:
+    """A migrated store on one backend."""
+
+    url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+
+@pytest.fixture(scope="session")
+def _pg_store_url(pg_server: PgServer) -> Iterator[str]:
+    url = pg_server.create_database()
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield url
+    pg_server.drop_database(url)
+
+
+def _truncate(engine: Engine) -> None:
+    tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name != "calendar"]
+    with engine.begin() as conn:
+        for table in tables:
+            conn.execute(table.delete())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A migrated, empty store: the same test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+    else:
+        url = request.getfixturevalue("_pg_store_url")
+        engine = make_engine(url)
+        _truncate(engine)
+    yield Store(url=url, engine=engine, sessions=session_factory(engine))
+    engine.dispose()

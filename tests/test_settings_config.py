@@ -1,0 +1,163 @@
+"""Settings from the environment and the TOML config: defaults, validation, secrecy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from collector.config import load_config, parse_schedule
+from collector.domain import parse_repo_name, week_start
+from collector.errors import ConfigError, InvalidRepoName
+from collector.settings import load_settings
+
+SECRET = "ghp_SECRETsecretSECRET0123456789"
+
+
+def test_defaults(tmp_path: Path) -> None:
+    s = load_settings({}, cwd=tmp_path)
+    assert s.database_url == "sqlite:///collector.db"
+    assert s.api_url == "https://api.github.com"
+    assert s.graphql_url == "https://api.github.com/graphql"
+    assert s.tokens == ()
+    assert s.config_path is None
+
+
+def test_config_file_in_working_directory_is_picked_up(tmp_path: Path) -> None:
+    (tmp_path / "collector.toml").write_text("")
+    assert load_settings({}, cwd=tmp_path).config_path == tmp_path / "collector.toml"
+
+
+def test_github_enterprise_graphql_url() -> None:
+    s = load_settings({"GITHUB_API_URL": "https://ghe.example.com/api/v3/"})
+    assert s.api_url == "https://ghe.example.com/api/v3"
+    assert s.graphql_url == "https://ghe.example.com/api/graphql"
+    explicit = load_settings(
+        {"GITHUB_API_URL": "http://127.0.0.1:8765", "GITHUB_GRAPHQL_URL": "http://x/gql"}
+    )
+    assert explicit.graphql_url == "http://x/gql"
+
+
+def test_postgres_url_uses_psycopg3() -> None:
+    s = load_settings({"COLLECTOR_DATABASE_URL": "postgresql://u:pw@h/db"})
+    assert s.database_url == "postgresql+psycopg://u:pw@h/db"
+    assert "pw" not in repr(s)
+
+
+def test_tokens_never_show(tmp_path: Path) -> None:
+    s = load_settings({"GITHUB_TOKEN": f"{SECRET}, other_token_value"}, cwd=tmp_path)
+    assert [t.position for t in s.tokens] == [1, 2]
+    assert s.tokens[0].reveal() == SECRET
+    for text in (repr(s), str(s), repr(s.tokens), str(s.tokens[0]), f"{s.tokens[1]}"):
+        assert SECRET not in text and "other_token_value" not in text
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"GITHUB_TOKEN": "a,,b"}, "GITHUB_TOKEN: entry #2 is empty"),
+        ({"GITHUB_API_URL": "ftp://x"}, "GITHUB_API_URL"),
+        ({"COLLECTOR_DATABASE_URL": "collector.db"}, "COLLECTOR_DATABASE_URL"),
+        ({"COLLECTOR_LOG_FORMAT": "xml"}, "COLLECTOR_LOG_FORMAT"),
+    ],
+)
+def test_invalid_values_name_the_variable(env: dict[str, str], fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment) as info:
+        load_settings(env)
+    assert "\n" not in str(info.value)
+    assert info.value.exit_code == 2
+
+
+def test_token_errors_do_not_echo_the_value() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({"GITHUB_TOKEN": f"{SECRET} x"})
+    assert SECRET not in str(info.value)
+
+
+def test_config_parses_groups_schedules_reports(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[groups]\nframeworks = ["tensorflow/tensorflow", "BVLC/caffe"]\nother = ["bvlc/caffe"]\n'
+        '[schedules]\ncollect = "30m"\nbackfill = "0 3 * * *"\n'
+        '[reports.trends]\noutput = "reports/trends-{date}.html"\nsince = "2017-01"\ngroup = "frameworks"\n'
+        'schedule = "1d"\n'
+    )
+    cfg = load_config(path)
+    assert [r.full_name for r in cfg.groups["frameworks"]] == ["tensorflow/tensorflow", "BVLC/caffe"]
+    assert len(cfg.all_repos()) == 2  # names compare case-insensitively
+    assert cfg.schedules["collect"].interval_seconds == 1800
+    assert cfg.schedules["backfill"].cron == "0 3 * * *"
+    assert cfg.reports["trends"].options == {"since": "2017-01", "group": "frameworks"}
+    assert cfg.reports["trends"].schedule is not None
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ("groups = [", "not valid TOML"),
+        ('[groups]\nx = ["not a repo"]\n', "groups.x"),
+        ('[groups]\nx = "a/b"\n', "groups.x"),
+        ('[schedules]\ncollect = "sometimes"\n', "schedules.collect"),
+        ('[schedules]\ncollect = "99 * * * *"\n', "schedules.collect"),
+        ('[reports.r]\nsince = "2017-01"\n', "reports.r.output"),
+        ('[reports.r]\noutput = "x.csv"\ngroup = "nope"\n', "reports.r.group"),
+        ("[client]\nconcurrency = 500\n", "client.concurrency"),
+        ("[bogus]\n", "bogus"),
+    ],
+)
+def test_broken_config_names_file_and_key(tmp_path: Path, body: str, fragment: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(body)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert str(path) in message and fragment in message and "\n" not in message
+
+
+def test_explicit_missing_config_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.toml", required=True)
+
+
+def test_schedule_shorthands() -> None:
+    assert parse_schedule("6h", "x").interval_seconds == 21600
+    assert parse_schedule("*/5 * * * *", "x").cron == "*/5 * * * *"
+
+
+@pytest.mark.parametrize(
+    "name", ["tensorflow/tensorflow", "keras-team/keras", "a/b.c_d-e", "Theano/Theano", "x/.github"]
+)
+def test_valid_repo_names(name: str) -> None:
+    assert parse_repo_name(name).full_name == name
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "a",
+        "a/b/c",
+        "a/..",
+        "a/b..c",
+        "../b",
+        "a/%2e%2e",
+        "a b/c",
+        "a/b ",
+        "a/b\n",
+        "a/\x00b",
+        "",
+        "/b",
+        "a_b/c",
+    ],
+)
+def test_invalid_repo_names(name: str) -> None:
+    with pytest.raises(InvalidRepoName):
+        parse_repo_name(name)
+
+
+def test_week_start_is_sunday() -> None:
+    from datetime import date
+
+    assert week_start(date(2017, 1, 1)) == date(2017, 1, 1)  # a Sunday
+    assert week_start(date(2017, 1, 7)) == date(2017, 1, 1)  # Saturday
+    assert week_start(date(2017, 1, 3)) == date(2017, 1, 1)
+    assert week_start(date(2017, 1, 8)) == date(2017, 1, 8)
