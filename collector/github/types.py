@@ -1,0 +1,83 @@
+"""Typed results of the fetchers. Dates are UTC; weeks start on Sunday."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from collector.domain import Repository
+
+
+@dataclass(frozen=True)
+class RepoCounters:
+    """Current counters of one repository (GraphQL batch, or REST without a token)."""
+
+    repo: Repository
+    stars: int
+    forks: int
+    watchers: int
+    open_issues: int
+    pushed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WeekActivity:
+    """One week of /stats/commit_activity: commits per day Sunday..Saturday."""
+
+    week_start: date
+    total: int
+    days: tuple[int, int, int, int, int, int, int]
+
+
+@dataclass(frozen=True)
+class StarWeek:
+    """One week of /stargazers/history: stars added per day Sunday..Saturday."""
+
+    week_start: date
+    total: int
+    days: tuple[int, int, int, int, int, int, int]
+
+
+@dataclass(frozen=True)
+class StarHistoryPage:
+    """A page of star-history weeks, newest first, and the next page URL (None on the last)."""
+
+    weeks: tuple[StarWeek, ...]
+    next_url: str | None
+    last_page: int | None  # from rel="last", when GitHub gives it
+
+
+@dataclass(frozen=True)
+class ForkInfo:
+    """A direct fork and when it was created."""
+
+    github_id: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ForkPage:
+    """A page of forks (oldest first) and the next page URL (None on the last)."""
+
+    forks: tuple[ForkInfo, ...]
+    next_url: str | None
+    last_page: int | None
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """One commit on the default branch: who (identity) and when (authored date, UTC)."""
+
+    oid: str
+    authored_at: datetime
+    identity: str  # 'u:<GitHub user id>' when linked to an account, else 'e:<lower-cased author email>'
+
+
+@dataclass(frozen=True)
+class CommitPage:
+    """A page of the commit walk (newest first) and the cursor to continue after it."""
+
+    commits: tuple[CommitInfo, ...]
+    end_cursor: str | None
+    has_next: bool
+    total_count: int | None = None

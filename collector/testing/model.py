@@ -1,0 +1,75 @@
+"""The simulator's world: repositories with every event that GitHub's numbers derive from.
+
+Every view the simulator serves is computed from these events, so they always agree: stars per week sum
+to stargazerCount, the forks listed equal forkCount, contributors are the distinct commit identities,
+and weekly commit counts are the same in GraphQL, /stats and the commit list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class SimCommit:
+    """One commit on the default branch."""
+
+    sha: str  # 40 hex characters
+    authored_at: datetime  # aware UTC
+    author_name: str
+    author_email: str
+    author_user_id: int | None  # GitHub user id when the email is linked to an account
+    author_login: str | None
+
+
+@dataclass(frozen=True)
+class SimFork:
+    """A direct fork."""
+
+    github_id: int
+    owner_login: str
+    created_at: datetime  # aware UTC
+
+
+@dataclass
+class SimRepo:
+    """A repository and its full event history. Lists are sorted oldest first."""
+
+    github_id: int
+    owner: str
+    name: str
+    created_at: datetime
+    description: str | None = None
+    language: str | None = None
+    archived: bool = False
+    default_branch: str = "master"
+    former_names: list[str] = field(default_factory=list)  # 'owner/name' it was known by, oldest first
+    star_days: dict[date, int] = field(default_factory=dict)  # net stars added per UTC day
+    forks: list[SimFork] = field(default_factory=list)
+    commits: list[SimCommit] = field(default_factory=list)
+    watchers: int = 0  # subscribers
+    open_issues: int = 0
+    status: str = "ok"  # ok | deleted (404) | blocked (451 DMCA)
+    contributors_too_large: bool = False  # 403 "too large to list contributors"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    @property
+    def node_id(self) -> str:
+        return f"R_sim{self.github_id}"
+
+    @property
+    def stars(self) -> int:
+        return sum(self.star_days.values())
+
+
+@dataclass
+class Scenario:
+    """A set of repositories, and the simulator's notion of today (stats and history end here)."""
+
+    name: str
+    repos: list[SimRepo]
+    today: date
