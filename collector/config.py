@@ -185,3 +185,23 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
             client["concurrency"],
         )
     return Config(path=path, groups=groups, schedules=schedules, reports=reports, client=dict(client))
+
+
+# The 2017 article's frameworks: what `collector sync` tracks when nothing is tracked and there is no config.
+DEFAULT_GROUP_NAME = "frameworks-2017"
+DEFAULT_GROUP = (
+    "tensorflow/tensorflow",
+    "BVLC/caffe",
+    "keras-team/keras",
+    "microsoft/CNTK",
+    "apache/mxnet",
+    "torch/torch7",
+    "Theano/Theano",
+    "deeplearning4j/deeplearning4j",
+    "autumnai/leaf",
+    "Lasagne/Lasagne",
+    "NervanaSystems/neon",
+    "chainer/chainer",
+    "NVIDIA/DIGITS",
+    "amazon-archives/amazon-dsstne",
+)

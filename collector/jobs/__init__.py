@@ -1,0 +1,1 @@
+"""Jobs: collection, backfill and report tasks, and the daemon that schedules them."""

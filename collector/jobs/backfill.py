@@ -1,0 +1,458 @@
+"""History backfill: stars, forks, weekly commits and contributors since a repository's creation.
+
+Each series commits its checkpoint in the same transaction as the rows a page produced, so a process
+killed at any point resumes where it stopped and ends with the same rows as an uninterrupted run.
+Reruns are incremental: star history stops at the first stored, unchanged week; forks page newest
+first until a known fork; weekly commits refetch only weeks that can still change; the commit walk
+only covers commits since the last walk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from collector.domain import HistoryPoint, RepoName, parse_repo_name, utc_now, week_start
+from collector.github.errors import EndpointUnavailable, Forbidden, GitHubError, NotFound
+from collector.github.types import CommitPage, ForkPage, StarHistoryPage
+from collector.jobs.progress import NullReporter, Reporter
+from collector.logs import event
+from collector.store import leases
+from collector.store.checkpoints import (
+    Checkpoint,
+    add_daily,
+    known_fork_ids,
+    load_checkpoint,
+    load_daily,
+    rebuild_contributor_days,
+    replace_daily,
+    save_checkpoint,
+    save_forks,
+    save_identities,
+)
+from collector.store.engine import transaction
+from collector.store.history import save_history_weekly
+from collector.store.models import Repository
+from collector.store.repos import mark_gone, save_repository
+from collector.store.runs import finish_run, save_run_item, start_run
+
+JOB = "backfill"
+SERIES = ("stars", "forks", "commits", "contributors")
+WEEKS_PER_QUERY = 50
+
+
+class BackfillClient(Protocol):
+    """What the backfill needs from the GitHub client."""
+
+    async def fetch_repository(self, name: Any) -> Any: ...
+    def fetch_star_history(
+        self, name: Any, start_url: str | None = None
+    ) -> AsyncIterator[StarHistoryPage]: ...
+    def fetch_stargazer_dates(self, name: Any, start_url: str | None = None) -> AsyncIterator[Any]: ...
+    def fetch_forks(
+        self, name: Any, start_url: str | None = None, sort: str = "oldest"
+    ) -> AsyncIterator[ForkPage]: ...
+    async def fetch_weekly_commit_counts(self, name: Any, weeks: Sequence[date]) -> dict[date, int]: ...
+    def fetch_commits(
+        self, name: Any, after: str | None = None, since: datetime | None = None
+    ) -> AsyncIterator[CommitPage]: ...
+
+
+@dataclass
+class RepoBackfill:
+    """The outcome of backfilling one repository."""
+
+    full_name: str
+    series: dict[str, str] = field(default_factory=dict)  # series -> complete | unavailable: why | error: why
+    error: str | None = None
+
+
+@dataclass
+class BackfillOutcome:
+    """All repositories' outcomes and the run id."""
+
+    run_id: int
+    results: list[RepoBackfill] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[RepoBackfill]:
+        return [r for r in self.results if r.error]
+
+
+def _last_complete_day(today: date) -> date:
+    """The last day of the last full week (weeks start on Sunday): later days can still change."""
+    return week_start(today) - timedelta(days=1)
+
+
+@dataclass
+class _Ctx:
+    sessions: sessionmaker[Session]
+    gh: BackfillClient
+    repo_id: int
+    name: RepoName
+    since: date
+    today: date
+    reporter: Reporter
+    log: logging.Logger
+
+
+async def backfill_stars(ctx: _Ctx) -> str:
+    """Star history per day from /stargazers/history, newest week first."""
+    with ctx.sessions() as s:
+        cp = load_checkpoint(s, ctx.repo_id, "stars")
+    if cp is not None and cp.status == "unavailable":
+        cp = None  # the server may have gained the endpoint: try again
+    resuming = cp is not None and cp.status == "partial"
+    complete_to = _last_complete_day(ctx.today)
+    state = cp or Checkpoint("partial", None, None, None, None)
+    if not resuming:
+        state = Checkpoint("partial", None, state.covered_from, state.covered_to, None)
+    detail = json.loads(state.detail) if resuming and state.detail else {}
+    # Weeks newer than `stored_to` were not stored by an earlier complete run; the rest may stop paging.
+    stored_from, stored_to = (
+        (cp.covered_from, cp.covered_to) if cp and cp.status == "complete" else (None, None)
+    )
+    if resuming:
+        stored_from, stored_to = (
+            date.fromisoformat(detail["stored_from"]) if detail.get("stored_from") else None,
+            date.fromisoformat(detail["stored_to"]) if detail.get("stored_to") else None,
+        )
+    newest = date.fromisoformat(detail["newest"]) if detail.get("newest") else None
+    oldest = date.fromisoformat(detail["oldest"]) if detail.get("oldest") else None
+    ctx.reporter.start(ctx.name.full_name, "stars", None)
+    try:
+        pages = ctx.gh.fetch_star_history(ctx.name, start_url=state.cursor if resuming else None)
+        async for page in pages:
+            stop = False
+            writes: list[tuple[date, dict[date, int]]] = []
+            with ctx.sessions() as s:
+                for w in page.weeks:
+                    last = w.week_start + timedelta(days=6)
+                    if last < ctx.since:
+                        stop = True
+                        break
+                    days = {w.week_start + timedelta(days=i): n for i, n in enumerate(w.days)}
+                    if stored_from and stored_to and stored_from <= w.week_start and last <= stored_to:
+                        stored = load_daily(s, ctx.repo_id, "stars", w.week_start, last)
+                        if {d: n for d, n in days.items() if n} == stored:
+                            stop = True  # already stored and unchanged: older weeks are too
+                            break
+                    writes.append((w.week_start, days))
+            with transaction(ctx.sessions) as s:
+                for start, days in writes:
+                    replace_daily(
+                        s, ctx.repo_id, "stars", start, start + timedelta(days=6), days, "star_history"
+                    )
+                if writes:
+                    newest = max(newest or writes[0][0], writes[0][0])
+                    oldest = min(oldest or writes[-1][0], writes[-1][0])
+                detail = {
+                    "newest": newest.isoformat() if newest else None,
+                    "oldest": oldest.isoformat() if oldest else None,
+                    "stored_from": stored_from.isoformat() if stored_from else None,
+                    "stored_to": stored_to.isoformat() if stored_to else None,
+                }
+                next_url = None if stop else page.next_url
+                save_checkpoint(
+                    s, ctx.repo_id, "stars", Checkpoint("partial", next_url, None, None, json.dumps(detail))
+                )
+            ctx.reporter.advance(ctx.name.full_name, "stars")
+            if stop:
+                break
+    except EndpointUnavailable:
+        return await _stars_from_listing(ctx)
+    covered_from = min(d for d in (oldest, stored_from) if d is not None) if (oldest or stored_from) else None
+    covered_to = max(d for d in (complete_to, stored_to) if d is not None)
+    with transaction(ctx.sessions) as s:
+        save_checkpoint(s, ctx.repo_id, "stars", Checkpoint("complete", None, covered_from, covered_to, None))
+    ctx.reporter.done(ctx.name.full_name, "stars", "complete")
+    return "complete"
+
+
+async def _stars_from_listing(ctx: _Ctx) -> str:
+    """Older GitHub Enterprise Server: the stargazers listing with starred_at, where the token may read it."""
+    with ctx.sessions() as s:
+        cp = load_checkpoint(s, ctx.repo_id, "stars_listing")
+    cursor = cp.cursor if cp and cp.status == "partial" else None
+    if cursor is None:
+        with transaction(ctx.sessions) as s:  # a full recount: the listing has no stop point
+            replace_daily(s, ctx.repo_id, "stars", date(2000, 1, 1), ctx.today, {}, "stargazers")
+    try:
+        async for page in ctx.gh.fetch_stargazer_dates(ctx.name, start_url=cursor):
+            counts: dict[date, int] = {}
+            for at in page.starred_at:
+                day = at.astimezone(UTC).date()
+                counts[day] = counts.get(day, 0) + 1
+            with transaction(ctx.sessions) as s:
+                add_daily(s, ctx.repo_id, "stars", counts, "stargazers")
+                save_checkpoint(
+                    s, ctx.repo_id, "stars_listing", Checkpoint("partial", page.next_url, None, None, None)
+                )
+            ctx.reporter.advance(ctx.name.full_name, "stars")
+    except (Forbidden, NotFound) as exc:
+        why = (
+            "star history unavailable: this server has no /stargazers/history endpoint and the token may not "
+            f"list stargazers ({exc.status or 'refused'})"
+        )
+        with transaction(ctx.sessions) as s:
+            save_checkpoint(s, ctx.repo_id, "stars", Checkpoint("unavailable", None, None, None, why))
+            replace_daily(s, ctx.repo_id, "stars", date(2000, 1, 1), ctx.today, {}, "stargazers")
+        ctx.reporter.done(ctx.name.full_name, "stars", why)
+        return f"unavailable: {why}"
+    with transaction(ctx.sessions) as s:
+        save_checkpoint(s, ctx.repo_id, "stars_listing", Checkpoint("complete", None, None, ctx.today, None))
+        save_checkpoint(
+            s, ctx.repo_id, "stars", Checkpoint("complete", None, None, ctx.today, "from stargazers")
+        )
+    ctx.reporter.done(ctx.name.full_name, "stars", "complete (stargazers listing)")
+    return "complete"
+
+
+async def backfill_forks(ctx: _Ctx) -> str:
+    """Forks with their creation time: oldest first (resumable), later runs newest first until a known one."""
+    with ctx.sessions() as s:
+        cp = load_checkpoint(s, ctx.repo_id, "forks")
+    ctx.reporter.start(ctx.name.full_name, "forks", None)
+    if cp is not None and cp.status == "complete":
+        async for page in ctx.gh.fetch_forks(ctx.name, sort="newest"):
+            with transaction(ctx.sessions) as s:
+                known = known_fork_ids(s, ctx.repo_id, [f.github_id for f in page.forks])
+                new = [f for f in page.forks if f.github_id not in known]
+                save_forks(s, ctx.repo_id, new)
+            ctx.reporter.advance(ctx.name.full_name, "forks")
+            if len(new) < len(page.forks):
+                break
+    else:
+        cursor = cp.cursor if cp is not None else None
+        async for page in ctx.gh.fetch_forks(ctx.name, start_url=cursor, sort="oldest"):
+            with transaction(ctx.sessions) as s:
+                save_forks(s, ctx.repo_id, page.forks)
+                save_checkpoint(
+                    s, ctx.repo_id, "forks", Checkpoint("partial", page.next_url, None, None, None)
+                )
+            ctx.reporter.advance(ctx.name.full_name, "forks")
+    with transaction(ctx.sessions) as s:
+        save_checkpoint(s, ctx.repo_id, "forks", Checkpoint("complete", None, None, ctx.today, None))
+    ctx.reporter.done(ctx.name.full_name, "forks", "complete")
+    return "complete"
+
+
+def weeks_between(first: date, last: date) -> list[date]:
+    """Sundays starting the weeks that touch [first, last]."""
+    out, current = [], week_start(first)
+    while current <= last:
+        out.append(current)
+        current += timedelta(days=7)
+    return out
+
+
+async def backfill_commits(ctx: _Ctx) -> str:
+    """Commits per week by GraphQL `history(since, until) { totalCount }`, 50 weeks per query."""
+    with ctx.sessions() as s:
+        cp = load_checkpoint(s, ctx.repo_id, "commits")
+    first = ctx.since
+    if cp is not None and cp.covered_to is not None and (cp.covered_from or first) <= first:
+        first = cp.covered_to + timedelta(days=1)  # weeks up to covered_to are final
+    weeks = weeks_between(first, ctx.today)
+    ctx.reporter.start(ctx.name.full_name, "commits", -(-len(weeks) // WEEKS_PER_QUERY))
+    complete_to = _last_complete_day(ctx.today)
+    covered_from = min(ctx.since, cp.covered_from) if cp and cp.covered_from else week_start(ctx.since)
+    for i in range(0, len(weeks), WEEKS_PER_QUERY):
+        chunk = weeks[i : i + WEEKS_PER_QUERY]
+        counts = await ctx.gh.fetch_weekly_commit_counts(ctx.name, chunk)
+        with transaction(ctx.sessions) as s:
+            save_history_weekly(
+                s,
+                ctx.repo_id,
+                [HistoryPoint("commits", w, counts.get(w, 0), "graphql_history") for w in chunk],
+            )
+            done_to = min(chunk[-1] + timedelta(days=6), complete_to)
+            save_checkpoint(
+                s,
+                ctx.repo_id,
+                "commits",
+                Checkpoint("partial", None, covered_from, max(done_to, first), None),
+            )
+        ctx.reporter.advance(ctx.name.full_name, "commits")
+    with transaction(ctx.sessions) as s:
+        save_checkpoint(
+            s, ctx.repo_id, "commits", Checkpoint("complete", None, covered_from, complete_to, None)
+        )
+    ctx.reporter.done(ctx.name.full_name, "commits", "complete")
+    return "complete"
+
+
+async def backfill_contributors(ctx: _Ctx) -> str:
+    """The commit walk: the first commit of every author identity (the whole history, whatever --since)."""
+    with ctx.sessions() as s:
+        cp = load_checkpoint(s, ctx.repo_id, "contributors")
+    detail = json.loads(cp.detail) if cp and cp.detail else {}
+    if cp is not None and cp.status == "complete":
+        # Only commits since the newest one walked last time (a day of overlap; identities merge).
+        newest = detail.get("newest")
+        since = datetime.fromisoformat(newest) - timedelta(days=1) if newest else None
+        after = None
+        detail = {"newest": newest, "since": since.isoformat() if since else None}
+    elif cp is not None:
+        since = datetime.fromisoformat(detail["since"]) if detail.get("since") else None
+        after = cp.cursor
+    else:
+        since, after, detail = None, None, {}
+    ctx.reporter.start(ctx.name.full_name, "contributors", None)
+    async for page in ctx.gh.fetch_commits(ctx.name, after=after, since=since):
+        firsts: dict[str, datetime] = {}
+        for c in page.commits:
+            if c.identity not in firsts or c.authored_at < firsts[c.identity]:
+                firsts[c.identity] = c.authored_at
+            if detail.get("walk_newest") is None or c.authored_at.isoformat() > detail["walk_newest"]:
+                detail["walk_newest"] = c.authored_at.isoformat()
+        with transaction(ctx.sessions) as s:
+            save_identities(s, ctx.repo_id, firsts)
+            cursor = page.end_cursor if page.has_next else None
+            save_checkpoint(
+                s, ctx.repo_id, "contributors", Checkpoint("partial", cursor, None, None, json.dumps(detail))
+            )
+        ctx.reporter.advance(ctx.name.full_name, "contributors")
+        if not page.has_next:
+            break
+    seen = [d for d in (detail.get("newest"), detail.get("walk_newest")) if d]
+    newest_seen = max(seen) if seen else None
+    with transaction(ctx.sessions) as s:
+        total = rebuild_contributor_days(s, ctx.repo_id)
+        save_checkpoint(
+            s,
+            ctx.repo_id,
+            "contributors",
+            Checkpoint("complete", None, None, ctx.today, json.dumps({"newest": newest_seen})),
+        )
+    ctx.reporter.done(ctx.name.full_name, "contributors", f"complete ({total} contributors)")
+    return "complete"
+
+
+_STEPS = {
+    "stars": backfill_stars,
+    "forks": backfill_forks,
+    "commits": backfill_commits,
+    "contributors": backfill_contributors,
+}
+
+
+async def backfill_repo(
+    sessions: sessionmaker[Session],
+    gh: BackfillClient,
+    repo_id: int,
+    *,
+    since: date | None = None,
+    today: date | None = None,
+    reporter: Reporter | None = None,
+    logger: logging.Logger | None = None,
+    series: Sequence[str] = SERIES,
+) -> RepoBackfill:
+    """Backfill every series of one repository; a failing series does not stop the others."""
+    with sessions() as s:
+        row = s.get(Repository, repo_id)
+        assert row is not None
+        full_name, created = row.full_name, row.created_at
+    name = parse_repo_name(full_name)
+    if created is None:  # never resolved: ask GitHub (also records renames)
+        repo = await gh.fetch_repository(name)
+        with transaction(sessions) as s:
+            row = save_repository(s, repo, requested=name)
+            full_name, created, repo_id = row.full_name, row.created_at, row.id
+        name = parse_repo_name(full_name)
+    first_day = created.astimezone(UTC).date() if created else date(2008, 1, 1)
+    start = max(first_day, since) if since else first_day
+    ctx = _Ctx(
+        sessions,
+        gh,
+        repo_id,
+        name,
+        start,
+        today or utc_now().date(),
+        reporter or NullReporter(),
+        logger or logging.getLogger("collector.backfill"),
+    )
+    result = RepoBackfill(full_name)
+    for key in series:
+        try:
+            result.series[key] = await _STEPS[key](ctx)
+        except NotFound as exc:
+            with transaction(sessions) as s:
+                mark_gone(s, repo_id, f"{exc.kind}: {exc}")
+            result.error = f"{key}: {exc}"
+            break
+        except GitHubError as exc:
+            result.series[key] = f"error: {exc}"
+            result.error = f"{key}: {exc}"
+            event(
+                ctx.log,
+                "series_failed",
+                logging.WARNING,
+                repo=full_name,
+                series=key,
+                kind=exc.kind,
+                error=str(exc),
+            )
+    return result
+
+
+async def run_backfill(
+    sessions: sessionmaker[Session],
+    gh: BackfillClient,
+    *,
+    holder: str,
+    repo_ids: Sequence[int] | None = None,
+    since: date | None = None,
+    cycle_start: datetime | None = None,
+    reporter: Reporter | None = None,
+    logger: logging.Logger | None = None,
+) -> BackfillOutcome:
+    """Backfill the named repositories, or every due tracked one (leased, so daemons share the work)."""
+    log = logger or logging.getLogger("collector.backfill")
+    with transaction(sessions) as s:
+        run_id = start_run(s, JOB, holder)
+        leases.ensure_leases(s, JOB)
+    outcome = BackfillOutcome(run_id)
+    cycle = cycle_start or utc_now()
+    pending = list(repo_ids) if repo_ids is not None else None
+    try:
+        while True:
+            with transaction(sessions) as s:
+                if pending is not None:
+                    ids = [pending.pop(0)] if pending else []
+                else:
+                    ids = leases.claim(s, JOB, holder, cycle, 1, ttl=timedelta(hours=2))
+            if not ids:
+                break
+            repo_id = ids[0]
+            try:
+                result = await backfill_repo(
+                    sessions, gh, repo_id, since=since, reporter=reporter, logger=log
+                )
+            except GitHubError as exc:
+                result = RepoBackfill(str(repo_id), error=str(exc))
+            except BaseException:
+                if pending is None:
+                    with transaction(sessions) as s:
+                        leases.release(s, JOB, holder, ids)
+                raise
+            with transaction(sessions) as s:
+                status = "error" if result.error else "ok"
+                save_run_item(s, run_id, repo_id, JOB, status, None, result.error)
+                if pending is None:
+                    leases.complete(s, JOB, holder, ids)
+            outcome.results.append(result)
+    except BaseException:
+        with transaction(sessions) as s:
+            finish_run(s, run_id, "interrupted", {"repositories": len(outcome.results)})
+        raise
+    status = "ok" if not outcome.failed else "partial"
+    with transaction(sessions) as s:
+        finish_run(s, run_id, status, {"repositories": len(outcome.results), "failed": len(outcome.failed)})
+    return outcome

@@ -1,0 +1,238 @@
+"""One collection pass: counters by GraphQL in batches, contributors and 52-week commits by
+conditional REST, one snapshot per repository, the last 52 weeks of the commit series refreshed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from collector.domain import HistoryPoint, RepoName, Snapshot, parse_repo_name, utc_now
+from collector.github.errors import Blocked, GitHubError, NotFound, NotReady, TooLarge
+from collector.github.types import RepoCounters, WeekActivity
+from collector.logs import event
+from collector.store import leases
+from collector.store.engine import transaction
+from collector.store.history import save_history_weekly, save_snapshot
+from collector.store.models import Repository
+from collector.store.repos import mark_gone, save_repository
+from collector.store.runs import finish_run, save_run_item, start_run
+
+JOB = "collect"
+
+
+class CollectClient(Protocol):
+    """What a collection pass needs from the GitHub client."""
+
+    async def fetch_repo_counters(self, names: Any) -> dict[str, RepoCounters | GitHubError]: ...
+    async def fetch_contributor_count(self, name: Any) -> int: ...
+    async def fetch_commit_activity(self, name: Any) -> list[WeekActivity]: ...
+
+
+@dataclass
+class RepoResult:
+    """The outcome for one repository in a pass."""
+
+    full_name: str
+    status: str  # ok | error | not_ready
+    message: str | None = None
+    error_kind: str | None = None
+
+
+@dataclass
+class PassOutcome:
+    """What a pass did: per-repository results and the run id."""
+
+    run_id: int
+    results: list[RepoResult] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> list[RepoResult]:
+        return [r for r in self.results if r.status != "ok"]
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    counters: RepoCounters
+    contributors: int | None
+    contributors_note: str | None
+    weeks: list[WeekActivity] | None
+    weeks_error: GitHubError | None
+
+
+async def _fetch_rest_parts(gh: CollectClient, counters: RepoCounters) -> _Fetched:
+    name = parse_repo_name(counters.repo.full_name)
+    contributors: int | None = None
+    note: str | None = None
+    weeks: list[WeekActivity] | None = None
+    weeks_error: GitHubError | None = None
+
+    async def contributors_part() -> None:
+        nonlocal contributors, note
+        try:
+            contributors = await gh.fetch_contributor_count(name)
+        except TooLarge as exc:
+            note = str(exc)
+
+    async def weeks_part() -> None:
+        nonlocal weeks, weeks_error
+        try:
+            weeks = await gh.fetch_commit_activity(name)
+        except NotReady as exc:
+            weeks_error = exc
+
+    await asyncio.gather(contributors_part(), weeks_part())
+    return _Fetched(counters, contributors, note, weeks, weeks_error)
+
+
+def _save(
+    session: Session, run_id: int, requested: RepoName, fetched: _Fetched, observed_at: datetime
+) -> RepoResult:
+    c = fetched.counters
+    # A rename shows up here as a new name for the same id: the row follows it, the old name stays an alias.
+    row = save_repository(session, c.repo, requested=requested)
+    commits_52w = sum(w.total for w in fetched.weeks) if fetched.weeks is not None else None
+    save_snapshot(
+        session,
+        row.id,
+        Snapshot(
+            observed_at=observed_at,
+            stars=c.stars,
+            forks=c.forks,
+            watchers=c.watchers,
+            open_issues=c.open_issues,
+            contributors=fetched.contributors,
+            commits_52w=commits_52w,
+            archived=c.repo.archived,
+        ),
+        run_id=run_id,
+    )
+    if fetched.weeks:
+        save_history_weekly(
+            session,
+            row.id,
+            [HistoryPoint("commits", w.week_start, w.total, "commit_activity") for w in fetched.weeks],
+        )
+    if fetched.weeks_error is not None:
+        result = RepoResult(row.full_name, "not_ready", str(fetched.weeks_error), fetched.weeks_error.kind)
+    else:
+        result = RepoResult(row.full_name, "ok", fetched.contributors_note)
+    save_run_item(session, run_id, row.id, JOB, result.status, result.error_kind, result.message)
+    return result
+
+
+def _save_failure(
+    session: Session, run_id: int, repo_id: int, full_name: str, exc: GitHubError
+) -> RepoResult:
+    if isinstance(exc, NotFound | Blocked):
+        mark_gone(session, repo_id, f"{exc.kind}: {exc}")
+    save_run_item(session, run_id, repo_id, JOB, "error", exc.kind, str(exc))
+    return RepoResult(full_name, "error", str(exc), exc.kind)
+
+
+async def run_collect(
+    sessions: sessionmaker[Session],
+    gh: CollectClient,
+    *,
+    holder: str,
+    cycle_start: datetime | None = None,
+    batch_size: int = 50,
+    logger: logging.Logger | None = None,
+    worker: str | None = None,
+) -> PassOutcome:
+    """Collect every due tracked repository once; other daemons sharing the store take other batches."""
+    log = logger or logging.getLogger("collector.collect")
+    cycle = cycle_start or utc_now()
+    with transaction(sessions) as s:
+        run_id = start_run(s, JOB, worker or holder)
+        leases.ensure_leases(s, JOB)
+    outcome = PassOutcome(run_id)
+    try:
+        while True:
+            with transaction(sessions) as s:
+                ids = leases.claim(s, JOB, holder, cycle, batch_size)
+                rows = list(
+                    s.execute(select(Repository.id, Repository.full_name).where(Repository.id.in_(ids))).all()
+                )
+            if not ids:
+                break
+            try:
+                outcome.results.extend(await _collect_batch(sessions, gh, run_id, holder, rows, log))
+            except BaseException:
+                with transaction(sessions) as s:
+                    leases.release(s, JOB, holder, ids)
+                raise
+    except asyncio.CancelledError:
+        outcome.interrupted = True
+        with transaction(sessions) as s:
+            finish_run(s, run_id, "interrupted", _summary(outcome))
+        raise
+    status = (
+        "ok"
+        if not outcome.failed
+        else ("partial" if len(outcome.failed) < len(outcome.results) else "failed")
+    )
+    with transaction(sessions) as s:
+        finish_run(s, run_id, status, _summary(outcome))
+    return outcome
+
+
+def _summary(outcome: PassOutcome) -> dict[str, Any]:
+    return {"repositories": len(outcome.results), "failed": len(outcome.failed)}
+
+
+async def _collect_batch(
+    sessions: sessionmaker[Session],
+    gh: CollectClient,
+    run_id: int,
+    holder: str,
+    rows: list[Any],
+    log: logging.Logger,
+) -> list[RepoResult]:
+    names = {row.id: parse_repo_name(row.full_name) for row in rows}
+    counters = await gh.fetch_repo_counters(list(names.values()))
+    observed_at = utc_now()
+
+    async def one(repo_id: int, name: RepoName) -> RepoResult:
+        got = counters.get(name.key)
+        if got is None:
+            got = NotFound(f"{name} was not in the answer for its batch")
+        try:
+            if isinstance(got, GitHubError):
+                raise got
+            fetched = await _fetch_rest_parts(gh, got)
+        except GitHubError as exc:
+            with transaction(sessions) as s:
+                result = _save_failure(s, run_id, repo_id, name.full_name, exc)
+                leases.complete(s, JOB, holder, [repo_id])
+            event(
+                log,
+                "repo_failed",
+                logging.WARNING,
+                job=JOB,
+                repo=name.full_name,
+                kind=exc.kind,
+                error=str(exc),
+            )
+            return result
+        with transaction(sessions) as s:
+            result = _save(s, run_id, name, fetched, observed_at)
+            leases.complete(s, JOB, holder, [repo_id])
+        if result.status != "ok":
+            event(
+                log,
+                "repo_incomplete",
+                logging.WARNING,
+                job=JOB,
+                repo=result.full_name,
+                kind=result.error_kind,
+            )
+        return result
+
+    return list(await asyncio.gather(*(one(repo_id, name) for repo_id, name in names.items())))

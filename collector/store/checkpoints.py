@@ -1,0 +1,183 @@
+"""Backfill state: checkpoints per repository and series, and the rows each series rebuilds from."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from collector.domain import HistoryPoint, utc_now
+from collector.github.types import ForkInfo
+from collector.store.history import save_history_daily
+from collector.store.models import ContributorIdentity, Fork, HistoryDaily, SeriesState
+from collector.store.upsert import upsert
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where a series stands for one repository."""
+
+    status: str  # partial | complete | unavailable
+    cursor: str | None
+    covered_from: date | None
+    covered_to: date | None
+    detail: str | None
+
+
+def load_checkpoint(session: Session, repo_id: int, series: str) -> Checkpoint | None:
+    """The stored checkpoint, or None when the series was never started."""
+    row = session.get(SeriesState, (repo_id, series))
+    if row is None:
+        return None
+    return Checkpoint(row.status, row.cursor, row.covered_from, row.covered_to, row.detail)
+
+
+def save_checkpoint(session: Session, repo_id: int, series: str, cp: Checkpoint) -> None:
+    """Store a checkpoint; commit it in the same transaction as the data it covers."""
+    upsert(
+        session,
+        SeriesState.__table__,  # type: ignore[arg-type]
+        [
+            {
+                "repo_id": repo_id,
+                "series": series,
+                "status": cp.status,
+                "cursor": cp.cursor,
+                "covered_from": cp.covered_from,
+                "covered_to": cp.covered_to,
+                "detail": cp.detail,
+                "updated_at": utc_now(),
+            }
+        ],
+        keys=["repo_id", "series"],
+    )
+
+
+def load_daily(session: Session, repo_id: int, metric: str, first: date, last: date) -> dict[date, int]:
+    """Stored additions of `metric` per day in [first, last] (days without a row are absent)."""
+    rows = session.execute(
+        select(HistoryDaily.day, HistoryDaily.value).where(
+            HistoryDaily.repo_id == repo_id,
+            HistoryDaily.metric == metric,
+            HistoryDaily.day >= first,
+            HistoryDaily.day <= last,
+        )
+    ).all()
+    return {r.day: r.value for r in rows}
+
+
+def replace_daily(
+    session: Session, repo_id: int, metric: str, first: date, last: date, values: dict[date, int], source: str
+) -> None:
+    """Make the stored days in [first, last] exactly `values` (zeros are not stored)."""
+    session.execute(
+        delete(HistoryDaily).where(
+            HistoryDaily.repo_id == repo_id,
+            HistoryDaily.metric == metric,
+            HistoryDaily.day >= first,
+            HistoryDaily.day <= last,
+        )
+    )
+    save_history_daily(
+        session, repo_id, [HistoryPoint(metric, d, v, source) for d, v in sorted(values.items()) if v]
+    )
+
+
+def add_daily(session: Session, repo_id: int, metric: str, counts: dict[date, int], source: str) -> None:
+    """Add counts to the stored days (used where pages arrive as events, committed with their cursor)."""
+    if not counts:
+        return
+    stored = load_daily(session, repo_id, metric, min(counts), max(counts))
+    for day, n in counts.items():
+        if day in stored:
+            session.execute(
+                update(HistoryDaily)
+                .where(
+                    HistoryDaily.repo_id == repo_id, HistoryDaily.metric == metric, HistoryDaily.day == day
+                )
+                .values(value=HistoryDaily.value + n)
+            )
+    save_history_daily(
+        session,
+        repo_id,
+        [HistoryPoint(metric, d, n, source) for d, n in sorted(counts.items()) if d not in stored],
+    )
+
+
+def known_fork_ids(session: Session, repo_id: int, ids: Sequence[int]) -> set[int]:
+    """Which of `ids` are already stored as forks of the repository."""
+    if not ids:
+        return set()
+    rows = session.scalars(
+        select(Fork.fork_github_id).where(Fork.repo_id == repo_id, Fork.fork_github_id.in_(ids))
+    )
+    return set(rows)
+
+
+def save_forks(session: Session, repo_id: int, forks: Iterable[ForkInfo]) -> None:
+    """Store forks and rebuild the daily fork counts of the days they fall on."""
+    items = list(forks)
+    if not items:
+        return
+    upsert(
+        session,
+        Fork.__table__,  # type: ignore[arg-type]
+        [{"repo_id": repo_id, "fork_github_id": f.github_id, "created_at": f.created_at} for f in items],
+        keys=["repo_id", "fork_github_id"],
+    )
+    days = {f.created_at.astimezone(UTC).date() for f in items}
+    first, last = min(days), max(days)
+    start = datetime.combine(first, time(), UTC)
+    end = datetime.combine(last + timedelta(days=1), time(), UTC)
+    created = session.scalars(
+        select(Fork.created_at).where(
+            Fork.repo_id == repo_id, Fork.created_at >= start, Fork.created_at < end
+        )
+    ).all()
+    counts = Counter(c.astimezone(UTC).date() for c in created)
+    replace_daily(session, repo_id, "forks", first, last, dict(counts), "forks_listing")
+
+
+def count_forks(session: Session, repo_id: int) -> int:
+    """How many forks are stored for the repository."""
+    return session.scalar(select(func.count()).select_from(Fork).where(Fork.repo_id == repo_id)) or 0
+
+
+def save_identities(session: Session, repo_id: int, first_seen: dict[str, datetime]) -> None:
+    """Merge author identities with the earliest commit time seen for each."""
+    if not first_seen:
+        return
+    stored = dict(
+        session.execute(
+            select(ContributorIdentity.identity, ContributorIdentity.first_commit_at).where(
+                ContributorIdentity.repo_id == repo_id, ContributorIdentity.identity.in_(list(first_seen))
+            )
+        ).all()
+    )
+    rows = [
+        {"repo_id": repo_id, "identity": ident, "first_commit_at": min(at, stored.get(ident, at))}
+        for ident, at in first_seen.items()
+        if ident not in stored or at < stored[ident]
+    ]
+    upsert(session, ContributorIdentity.__table__, rows, keys=["repo_id", "identity"])  # type: ignore[arg-type]
+
+
+def rebuild_contributor_days(session: Session, repo_id: int) -> int:
+    """Recompute new contributors per day from the identities; returns the contributor total."""
+    firsts = session.scalars(
+        select(ContributorIdentity.first_commit_at).where(ContributorIdentity.repo_id == repo_id)
+    ).all()
+    counts = Counter(f.astimezone(UTC).date() for f in firsts)
+    session.execute(
+        delete(HistoryDaily).where(HistoryDaily.repo_id == repo_id, HistoryDaily.metric == "contributors")
+    )
+    save_history_daily(
+        session,
+        repo_id,
+        [HistoryPoint("contributors", d, n, "commit_walk") for d, n in sorted(counts.items())],
+    )
+    return len(firsts)

@@ -1,0 +1,53 @@
+"""docker compose cannot run here: check the file's structure and the image's command instead."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def test_db_is_postgres_16_with_volume_and_healthcheck() -> None:
+    db = compose()["services"]["db"]
+    assert db["image"] == "postgres:16"
+    assert any(v.endswith(":/var/lib/postgresql/data") for v in db["volumes"])
+    assert db["volumes"][0].split(":")[0] in compose()["volumes"]
+    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
+
+
+def test_collector_waits_for_healthy_db_and_runs_upgrade_then_daemon() -> None:
+    c = compose()["services"]["collector"]
+    assert c["build"] == "."
+    assert c["depends_on"]["db"]["condition"] == "service_healthy"
+    assert c["restart"] == "unless-stopped"
+    assert c["command"][-1] == "collector db upgrade && exec collector daemon"
+    assert c["environment"]["GITHUB_TOKEN"] == "${GITHUB_TOKEN:-}"  # from .env, never written here
+    assert c["environment"]["COLLECTOR_DATABASE_URL"].startswith("postgresql+psycopg://")
+    assert "@db:5432/" in c["environment"]["COLLECTOR_DATABASE_URL"]
+    assert "./reports:/app/reports" in c["volumes"]
+
+
+def test_demo_profile_points_a_collector_at_the_simulator() -> None:
+    services = compose()["services"]
+    sim, demo = services["simulator"], services["collector-demo"]
+    assert sim["profiles"] == ["demo"] and demo["profiles"] == ["demo"]
+    assert sim["command"][:3] == ["python", "-m", "collector.testing.simulator"]
+    port = sim["command"][sim["command"].index("--port") + 1]
+    assert demo["environment"]["GITHUB_API_URL"] == f"http://simulator:{port}"
+    assert "collector" not in [p for s in services.values() for p in s.get("profiles", [])]
+
+
+def test_dockerfile_runs_the_same_command() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    assert 'CMD ["sh", "-c", "collector db upgrade && exec collector daemon"]' in text
+    for needed in ("COPY collector", "COPY migrations", "pip install ."):
+        assert needed in text
