@@ -81,3 +81,12 @@ class CommitPage:
     end_cursor: str | None
     has_next: bool
     total_count: int | None = None
+
+
+@dataclass(frozen=True)
+class StargazerPage:
+    """A page of the legacy stargazers listing (star+json): when each star was given, oldest first."""
+
+    starred_at: tuple[datetime, ...]
+    next_url: str | None
+    last_page: int | None

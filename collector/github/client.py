@@ -1,0 +1,630 @@
+"""The GitHub client: transport policy on top of an injected httpx transport.
+
+Each request goes through named steps, outermost first: `request` (URL, error translation) ->
+`_send_handling_redirects` (same-host 301/302/307 only) -> `_send_handling_limits` (token choice, rate
+limits, retries) -> `_send_single_request` (headers, conditional cache, concurrency cap, instrumentation).
+Retries and waits happen here and nowhere else; they sleep through the injected `sleep`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from collector import __version__
+from collector.domain import RepoName, Repository
+from collector.github import fetchers
+from collector.github.cache import CachedResponse, ConditionalCache
+from collector.github.errors import (
+    BadCredentials,
+    Blocked,
+    Forbidden,
+    GitHubError,
+    GraphQLError,
+    MalformedResponse,
+    NotFound,
+    NotReady,
+    OffHostRedirect,
+    RateLimited,
+    ServerError,
+    TooLarge,
+)
+from collector.github.parsers import parse_link_header
+from collector.github.tokens import TokenPool, TokenState
+from collector.github.types import (
+    CommitPage,
+    ForkPage,
+    RepoCounters,
+    StargazerPage,
+    StarHistoryPage,
+    WeekActivity,
+)
+from collector.settings import Settings
+
+log = logging.getLogger("collector.github")
+
+REDIRECT_STATUSES = frozenset({301, 302, 307, 308})
+MAX_REDIRECTS = 5
+REPLAYED_HEADERS = ("link", "content-type")  # what a 304 must give back from the cached 200
+SECONDARY_BASE_WAIT = 60.0  # GitHub: without retry-after, wait at least a minute [D-SEC]
+SECONDARY_MAX_WAIT = 900.0
+BACKOFF_BASE = 1.0
+BACKOFF_MAX = 60.0
+
+
+def origin(url: str) -> str:
+    """scheme://host[:port] of a URL: the unit the token is confined to."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def endpoint_template(url: str, base_path: str = "") -> str:
+    """The endpoint a URL belongs to, for counting: /repos/{owner}/{repo}/forks, /repositories/{id}."""
+    path = urlsplit(url).path
+    if base_path and path.startswith(base_path + "/"):
+        path = path[len(base_path) :]
+    parts = path.strip("/").split("/")
+    if parts[0] == "repos" and len(parts) >= 3:
+        parts[1:3] = ["{owner}", "{repo}"]
+    elif parts[0] == "repositories" and len(parts) >= 2:
+        parts[1] = "{id}"
+    return "/" + "/".join(parts)
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """A final response (after redirects and retries); a 304 comes back as the cached 200."""
+
+    method: str
+    url: str
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    from_cache: bool = False
+
+    def json(self) -> Any:
+        """The body as JSON, or MalformedResponse naming the URL and status."""
+        try:
+            return json.loads(self.content)
+        except ValueError as exc:
+            raise self.malformed("a body that is not JSON") from exc
+
+    def malformed(self, what: str) -> MalformedResponse:
+        """A MalformedResponse for this response: `what` says what was wrong."""
+        return MalformedResponse(
+            f"{self.method} {self.url} answered {self.status} with {what}", url=self.url, status=self.status
+        )
+
+    @property
+    def links(self) -> dict[str, str]:
+        """The Link header as {rel: url}."""
+        return parse_link_header(self.headers.get("link"))
+
+    def message(self) -> str:
+        """GitHub's error `message`, or the start of the body."""
+        try:
+            body = json.loads(self.content)
+        except ValueError:
+            return self.content[:200].decode("utf-8", "replace").strip()
+        message = body.get("message") if isinstance(body, dict) else None
+        return message if isinstance(message, str) else ""
+
+
+@dataclass(frozen=True)
+class GraphQLResponse:
+    """`data` of a GraphQL answer, its `errors[]` (partial errors are the caller's), and its cost."""
+
+    data: dict[str, Any]
+    errors: tuple[dict[str, Any], ...]
+    cost: int
+
+    def errors_by_alias(self) -> dict[str, list[dict[str, Any]]]:
+        """errors[] grouped by the first element of their `path` (the alias)."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for err in self.errors:
+            path = err.get("path") or [""]
+            out.setdefault(str(path[0]), []).append(err)
+        return out
+
+
+@dataclass
+class ClientStats:
+    """What the client did: for logs, `collector status` and benchmarks."""
+
+    requests: Counter[str] = field(default_factory=Counter)  # "GET /repos/{owner}/{repo} 200" -> n
+    not_modified: int = 0
+    retries: int = 0
+    waited_seconds: float = 0.0  # summed over concurrent requests
+    rest_charged: int = 0  # REST requests that count against the primary limit (not 304s)
+    graphql_points: int = 0
+    graphql_queries: int = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        """A plain dict (JSON-serialisable)."""
+        return {
+            "requests": dict(sorted(self.requests.items())),
+            "requests_total": sum(self.requests.values()),
+            "not_modified": self.not_modified,
+            "retries": self.retries,
+            "waited_seconds": round(self.waited_seconds, 3),
+            "rest_charged": self.rest_charged,
+            "graphql_points": self.graphql_points,
+            "graphql_queries": self.graphql_queries,
+        }
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+class GitHubClient:
+    """One async client with a shared connection pool; use as `async with GitHubClient(...) as gh:`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        cache: ConditionalCache | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        concurrency: int = 4,
+        reserve: int = 50,
+        graphql_batch: int = 50,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+        max_attempts: int = 5,
+        stats_wait: float = 30.0,
+        timeout: float = 30.0,
+        max_query_cost: int = 100,
+        seed: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self.cache = cache
+        self.concurrency = min(100, max(1, concurrency))  # GitHub allows 100 concurrent requests
+        self.graphql_batch = max(1, graphql_batch)
+        self.max_attempts = max(1, max_attempts)
+        self.stats_wait = stats_wait
+        self.max_query_cost = max_query_cost
+        self.pool = TokenPool(settings.tokens, reserve)
+        self.stats = ClientStats()
+        self._sleep = sleep
+        self._clock = clock
+        self._random = random.Random(seed)
+        self._semaphore = asyncio.Semaphore(self.concurrency)
+        self._origins = {origin(settings.api_url), origin(settings.graphql_url)}
+        self._base_path = urlsplit(settings.api_url).path.rstrip("/")
+        self._paused_until = 0.0
+        self._announced_wait: dict[str, float] = {}
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=timeout,
+            follow_redirects=False,  # we follow them ourselves, after checking the host
+            limits=httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency),
+        )
+
+    async def __aenter__(self) -> GitHubClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Persist the budgets seen and close the connection pool."""
+        self.flush_budgets()
+        await self._http.aclose()
+
+    def flush_budgets(self) -> None:
+        """Write the token budgets seen so far to the cache's store (position and key, never the value)."""
+        if self.cache is not None:
+            records = self.pool.records()
+            if records:
+                self.cache.save_budgets(records)
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether at least one token was configured."""
+        return self.pool.authenticated
+
+    def url(self, path: str, params: Mapping[str, str | int] | None = None) -> str:
+        """An absolute URL: `path` under the REST base, or an absolute URL (a Link, a cursor) as given."""
+        base = path if path.startswith(("http://", "https://")) else self.settings.api_url + path
+        if not params:
+            return base
+        return str(httpx.URL(base).copy_merge_params(dict(params)))
+
+    # -- public verbs -------------------------------------------------------------------------------
+
+    async def get(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        accept: str | None = None,
+        api_version: str | None = None,
+        conditional: bool = False,
+        wait_computed: bool = False,
+    ) -> ApiResponse:
+        """GET a REST resource; with `wait_computed`, retry 202 (statistics) within `stats_wait` seconds."""
+        url = self.url(path, params)
+        waited, attempt = 0.0, 0
+        while True:
+            response = await self.request(
+                "GET", url, accept=accept, api_version=api_version, conditional=conditional
+            )
+            if response.status != 202 or not wait_computed:
+                return response
+            attempt += 1
+            delay = min(BACKOFF_BASE * 2 ** (attempt - 1), self.stats_wait - waited)
+            if delay <= 0:
+                raise NotReady(
+                    f"GET {url}: GitHub is still computing these statistics (202) after {waited:.0f}s; "
+                    "they will be ready on a later run",
+                    url=url,
+                    status=202,
+                )
+            self.stats.retries += 1
+            await self._wait(delay)
+            waited += delay
+
+    async def paginate(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        accept: str | None = None,
+        api_version: str | None = None,
+        conditional: bool = False,
+    ) -> AsyncIterator[ApiResponse]:
+        """Pages of a listing, following Link rel="next" exactly as given (often /repositories/{id}/...)."""
+        url: str | None = self.url(path, params)
+        while url:
+            response = await self.get(url, accept=accept, api_version=api_version, conditional=conditional)
+            yield response
+            url = response.links.get("next")
+
+    async def graphql(
+        self, query: str, variables: Mapping[str, Any] | None = None, *, retry_gateway: bool = True
+    ) -> GraphQLResponse:
+        """Run a GraphQL query; per-alias errors come back in `errors` for the caller to handle."""
+        if not self.authenticated:
+            raise GitHubError(
+                "the GraphQL API needs a token: set GITHUB_TOKEN (REST-only features work without one)",
+                url=self.settings.graphql_url,
+            )
+        content = json.dumps({"query": query, "variables": dict(variables or {})}).encode()
+        response = await self.request(
+            "POST",
+            self.settings.graphql_url,
+            resource="graphql",
+            content=content,
+            retry_gateway=retry_gateway,
+        )
+        body = response.json()
+        if not isinstance(body, dict):
+            raise response.malformed("a GraphQL body that is not an object")
+        errors = tuple(e for e in body.get("errors") or () if isinstance(e, dict))
+        data = body.get("data")
+        if not isinstance(data, dict):
+            first = errors[0].get("message", "no message") if errors else "no data and no errors"
+            raise GraphQLError(f"GraphQL query failed: {first}", url=response.url, status=response.status)
+        rate = data.get("rateLimit")
+        cost = rate.get("cost") if isinstance(rate, dict) else None
+        cost = cost if isinstance(cost, int) else 1
+        self.stats.graphql_points += cost
+        self.stats.graphql_queries += 1
+        return GraphQLResponse(data, errors, cost)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        resource: str = "core",
+        params: Mapping[str, str | int] | None = None,
+        accept: str | None = None,
+        api_version: str | None = None,
+        content: bytes | None = None,
+        conditional: bool = False,
+        retry_gateway: bool = True,
+    ) -> ApiResponse:
+        """Send one logical request (redirects, limits and retries included); errors translated once."""
+        response = await self._send_handling_redirects(
+            method,
+            self.url(path, params),
+            resource=resource,
+            accept=accept,
+            api_version=api_version,
+            content=content,
+            conditional=conditional,
+            retry_gateway=retry_gateway,
+        )
+        _raise_for_status(response)
+        return response
+
+    # -- fetchers (collector.github.fetchers), as methods so jobs need only the client ---------------
+
+    async def fetch_repository(self, name: RepoName | int) -> Repository:
+        """The repository by name (renames followed: new name, same id) or by GitHub id."""
+        return await fetchers.fetch_repository(self, name)
+
+    async def fetch_repo_counters(self, names: Sequence[RepoName]) -> dict[str, RepoCounters | GitHubError]:
+        """Current counters keyed by each requested `name.key` (GraphQL batches; REST without a token)."""
+        return await fetchers.fetch_repo_counters(self, names)
+
+    async def fetch_contributor_count(self, name: RepoName) -> int:
+        """Contributors including anonymous ones (rel="last" with per_page=1)."""
+        return await fetchers.fetch_contributor_count(self, name)
+
+    async def fetch_commit_activity(self, name: RepoName) -> list[WeekActivity]:
+        """The last 52 weeks of commits, oldest first ([] for an empty repository)."""
+        return await fetchers.fetch_commit_activity(self, name)
+
+    def fetch_star_history(
+        self, name: RepoName, start_url: str | None = None
+    ) -> AsyncIterator[StarHistoryPage]:
+        """Pages of weekly star additions, newest week first."""
+        return fetchers.fetch_star_history(self, name, start_url)
+
+    def fetch_stargazer_dates(
+        self, name: RepoName, start_url: str | None = None
+    ) -> AsyncIterator[StargazerPage]:
+        """The legacy stargazers listing with dates (collaborators only on GitHub.com since 2026)."""
+        return fetchers.fetch_stargazer_dates(self, name, start_url)
+
+    def fetch_forks(
+        self, name: RepoName, start_url: str | None = None, sort: str = "oldest"
+    ) -> AsyncIterator[ForkPage]:
+        """Direct forks, 100 a page, resumable from a stored next URL."""
+        return fetchers.fetch_forks(self, name, start_url, sort)
+
+    async def fetch_weekly_commit_counts(
+        self, name: RepoName, weeks: Sequence[date], branch: str | None = None
+    ) -> dict[date, int]:
+        """Commits per week (week start -> count), many weeks per GraphQL query."""
+        return await fetchers.fetch_weekly_commit_counts(self, name, weeks, branch)
+
+    def fetch_commits(
+        self, name: RepoName, after: str | None = None, since: datetime | None = None
+    ) -> AsyncIterator[CommitPage]:
+        """The default branch's commits, newest first, 100 a page, resumable by cursor."""
+        return fetchers.fetch_commits(self, name, after, since)
+
+    # -- the steps ----------------------------------------------------------------------------------
+
+    async def _send_handling_redirects(self, method: str, url: str, **kw: Any) -> ApiResponse:
+        for _ in range(MAX_REDIRECTS + 1):
+            if origin(url) not in self._origins:
+                raise OffHostRedirect(
+                    f"{url} is not on the configured GitHub API host ({', '.join(sorted(self._origins))}); "
+                    "refused, and no token was sent there",
+                    url=url,
+                )
+            response = await self._send_handling_limits(method, url, **kw)
+            if response.status not in REDIRECT_STATUSES:
+                return response
+            location = response.headers.get("location")
+            if not location:
+                raise response.malformed("a redirect without a Location header")
+            target = str(httpx.URL(url).join(location))
+            if origin(target) != origin(url):
+                raise OffHostRedirect(
+                    f"{method} {url} redirects to another host ({origin(target)}); refused, and no token "
+                    "was sent there",
+                    url=target,
+                    status=response.status,
+                )
+            url = target
+        raise GitHubError(f"{method} {url}: more than {MAX_REDIRECTS} redirects", url=url)
+
+    async def _send_handling_limits(
+        self, method: str, url: str, *, resource: str, retry_gateway: bool, **kw: Any
+    ) -> ApiResponse:
+        attempt = 0
+        while True:
+            state = await self._acquire_token(resource)
+            try:
+                response = await self._send_single_request(method, url, state, resource, **kw)
+            except httpx.TransportError as exc:  # timeouts, refused or dropped connections
+                self._count(method, url, type(exc).__name__)
+                attempt += 1
+                if attempt >= self.max_attempts:
+                    raise ServerError(
+                        f"{method} {url} failed {attempt} times ({type(exc).__name__}); giving up on it",
+                        url=url,
+                    ) from exc
+                await self._backoff(attempt)
+                continue
+            finally:
+                self.pool.release(state, resource)
+            status = response.status
+            if status == 401:
+                self._stop_token(state, response)
+                continue
+            limited = self._rate_limit_wait(response, state, resource)
+            if limited == "primary":
+                continue  # `_acquire_token` waits for the reset
+            if limited == "secondary" or (status >= 500 and (retry_gateway or status not in (502, 504))):
+                attempt += 1
+                if attempt >= self.max_attempts:
+                    if limited:
+                        raise RateLimited(
+                            f"{method} {url}: still secondary-rate-limited after {attempt} attempts; "
+                            "lower client.concurrency and retry later",
+                            url=url,
+                        )
+                    return response  # translated to ServerError by the caller
+                if limited:
+                    self._pause(response, attempt)
+                else:
+                    await self._backoff(attempt)
+                continue
+            return response
+
+    async def _send_single_request(
+        self,
+        method: str,
+        url: str,
+        state: TokenState,
+        resource: str,
+        *,
+        accept: str | None,
+        api_version: str | None,
+        content: bytes | None,
+        conditional: bool,
+    ) -> ApiResponse:
+        headers = {
+            "Accept": accept or "application/vnd.github+json",
+            "User-Agent": f"collector/{__version__}",
+            "X-GitHub-Api-Version": api_version or self.settings.api_version,
+        }
+        if state.token is not None and origin(url) in self._origins:
+            headers["Authorization"] = f"Bearer {state.token.reveal()}"
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        cached = None
+        use_cache = conditional and self.cache is not None and method == "GET"
+        if use_cache and self.cache is not None:
+            cached = self.cache.get(state.key, url)
+            if cached is not None and cached.etag:
+                headers["If-None-Match"] = cached.etag
+            if cached is not None and cached.last_modified:
+                headers["If-Modified-Since"] = cached.last_modified
+        async with self._semaphore:
+            raw = await self._http.request(method, url, headers=headers, content=content)
+        observed = self.pool.observe(state, resource, raw.headers)
+        self._count(method, url, str(raw.status_code))
+        if raw.status_code == 304 and cached is not None:
+            self.stats.not_modified += 1
+            replay = httpx.Headers(raw.headers)
+            replay.update(cached.headers)
+            return ApiResponse(method, url, cached.status, replay, cached.body, from_cache=True)
+        if observed == "core" and raw.status_code != 304:
+            self.stats.rest_charged += 1
+        etag, modified = raw.headers.get("etag"), raw.headers.get("last-modified")
+        if use_cache and self.cache is not None and raw.status_code == 200 and (etag or modified):
+            keep = {h: raw.headers[h] for h in REPLAYED_HEADERS if h in raw.headers}
+            self.cache.put(state.key, url, CachedResponse(200, etag, modified, keep, raw.content))
+        return ApiResponse(method, url, raw.status_code, raw.headers, raw.content)
+
+    def _count(self, method: str, url: str, outcome: str) -> None:
+        self.stats.requests[f"{method} {endpoint_template(url, self._base_path)} {outcome}"] += 1
+
+    # -- waiting ------------------------------------------------------------------------------------
+
+    async def _acquire_token(self, resource: str) -> TokenState:
+        while True:
+            now = self._clock()
+            if self._paused_until > now:
+                await self._wait(self._paused_until - now)
+                continue
+            choice = self.pool.pick(resource, now)
+            if isinstance(choice, TokenState):
+                return choice
+            if self._announced_wait.get(resource) != choice:
+                self._announced_wait[resource] = choice
+                log.warning(
+                    "every token's %s budget is spent; sending nothing until %s", resource, _iso(choice)
+                )
+            await self._wait(max(1.0, choice - now + 1.0))  # a second past the reset: clocks differ
+
+    def _stop_token(self, state: TokenState, response: ApiResponse) -> None:
+        state.dead = True
+        log.error("%s was refused (401 Bad credentials); it will not be used again", state.label)
+        if all(s.dead for s in self.pool.states):
+            if state.token is None:
+                raise BadCredentials(f"{response.url} requires authentication (401); set GITHUB_TOKEN")
+            raise BadCredentials(
+                f"{state.label} was refused (401 Bad credentials) and no other token is left; "
+                "replace it in GITHUB_TOKEN",
+                position=state.position,
+                url=response.url,
+            )
+
+    def _rate_limit_wait(self, response: ApiResponse, state: TokenState, resource: str) -> str | None:
+        """'primary' (budget spent; token marked), 'secondary' (pause needed), or None."""
+        status, headers = response.status, response.headers
+        remaining = headers.get("x-ratelimit-remaining")
+        if status == 200 and resource == "graphql" and b'"RATE_LIMITED"' in response.content:
+            # GraphQL reports its primary limit as HTTP 200 with errors[].type RATE_LIMITED [D-GQL].
+            self._exhaust(state, headers.get("x-ratelimit-resource") or resource, headers)
+            return "primary"
+        if status not in (403, 429):
+            return None
+        if headers.get("retry-after") is None and remaining == "0":
+            self._exhaust(state, headers.get("x-ratelimit-resource") or resource, headers)
+            return "primary"
+        text = response.message().lower()
+        if status == 429 or headers.get("retry-after") is not None or "secondary rate limit" in text:
+            return "secondary"
+        if "abuse" in text:
+            return "secondary"
+        return None
+
+    def _exhaust(self, state: TokenState, resource: str, headers: httpx.Headers) -> None:
+        now = self._clock()
+        try:
+            reset_at = float(headers.get("x-ratelimit-reset") or 0)
+        except ValueError:
+            reset_at = 0.0
+        # A reset in the past (clock skew, or a missing header) must not make us retry in a tight loop.
+        self.pool.exhaust(state, resource, reset_at if reset_at > now else now + 60.0)
+
+    def _pause(self, response: ApiResponse, attempt: int) -> None:
+        retry_after = response.headers.get("retry-after")
+        try:
+            delay = float(retry_after) if retry_after is not None else -1.0
+        except ValueError:
+            delay = -1.0
+        if delay < 0:
+            delay = min(SECONDARY_MAX_WAIT, SECONDARY_BASE_WAIT * 2 ** (attempt - 1))
+        self.stats.retries += 1
+        # Every request pauses, not only this one: continuing while limited can get us banned [D-SEC].
+        self._paused_until = max(self._paused_until, self._clock() + delay)
+        log.warning("secondary rate limit on %s; pausing all requests for %.0fs", response.url, delay)
+
+    async def _backoff(self, attempt: int) -> None:
+        self.stats.retries += 1
+        delay = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempt - 1)) * (0.5 + self._random.random() / 2)
+        await self._wait(delay)
+
+    async def _wait(self, seconds: float) -> None:
+        if seconds > 0:
+            self.stats.waited_seconds += seconds
+            await self._sleep(seconds)
+
+
+def _raise_for_status(response: ApiResponse) -> None:
+    """Translate an error status into the GitHubError subclass that names it (once, here)."""
+    status = response.status
+    if status < 300 or status == 304:
+        return
+    message = response.message()
+    lowered = message.lower()
+    where = f"{response.method} {response.url}"
+    kw: dict[str, Any] = {"url": response.url, "status": status}
+    if status == 404:
+        raise NotFound(f"{where}: not found (404): missing, deleted, or private without access", **kw)
+    if status == 451 or "repository access blocked" in lowered:
+        raise Blocked(f"{where}: repository access blocked ({status}), e.g. a DMCA takedown", **kw)
+    if status == 403 and "too large" in lowered:
+        raise TooLarge(f"{where}: {message or 'too large for the API'} (403; not retried)", **kw)
+    if status == 401:
+        raise BadCredentials(f"{where}: 401 {message or 'Bad credentials'}", url=response.url)
+    if status in (403, 429):
+        raise Forbidden(f"{where}: forbidden ({status}): {message or 'no message'}", **kw)
+    if status >= 500:
+        raise ServerError(f"{where}: GitHub answered {status} and kept failing; try again later", **kw)
+    raise GitHubError(f"{where}: GitHub answered {status}: {message or 'no message'}", **kw)

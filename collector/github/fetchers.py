@@ -1,0 +1,286 @@
+"""The typed fetchers: each asks GitHub one question through the client and returns our types.
+
+They never touch the store: incremental work is the caller's (stop iterating at a stored week, resume
+from a stored next URL or cursor).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from collector import domain
+from collector.domain import RepoName
+from collector.github.errors import (
+    BadCredentials,
+    EndpointUnavailable,
+    Forbidden,
+    GitHubError,
+    GraphQLError,
+    MalformedResponse,
+    NotFound,
+)
+from collector.github.graphql import commits_query, counters_query, run_batched, weekly_commits_query
+from collector.github.parsers import (
+    page_number,
+    parse_commit_activity,
+    parse_commit_history,
+    parse_forks,
+    parse_graphql_counters,
+    parse_repository,
+    parse_rest_counters,
+    parse_star_history,
+    parse_stargazer_dates,
+)
+from collector.github.types import (
+    CommitPage,
+    ForkPage,
+    RepoCounters,
+    StargazerPage,
+    StarHistoryPage,
+    WeekActivity,
+)
+
+if TYPE_CHECKING:
+    from collector.github.client import ApiResponse, GitHubClient
+
+R = TypeVar("R")
+
+STAR_JSON = "application/vnd.github.star+json"  # adds starred_at to the stargazers listing
+
+
+def _parsed(response: ApiResponse, parse: Callable[[Any], R]) -> R:
+    """Parse a response body, turning any shape problem into MalformedResponse (URL and status)."""
+    body = response.json()
+    try:
+        return parse(body)
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
+        raise response.malformed(f"an unexpected body ({type(exc).__name__}: {exc})") from exc
+
+
+def _repo_path(name: RepoName) -> str:
+    return f"/repos/{name.owner}/{name.name}"
+
+
+async def fetch_repository(gh: GitHubClient, name: RepoName | int) -> domain.Repository:
+    """The repository by name (renames followed: the new name, same id) or by GitHub id."""
+    path = f"/repositories/{name}" if isinstance(name, int) else _repo_path(name)
+    return _parsed(await gh.get(path, conditional=True), parse_repository)
+
+
+async def fetch_repo_counters(
+    gh: GitHubClient, names: Sequence[RepoName]
+) -> dict[str, RepoCounters | GitHubError]:
+    """Counters keyed by each requested `name.key`: GraphQL aliases in batches; REST without a token."""
+    unique = list({name.key: name for name in names}.values())
+    if not gh.authenticated:
+        return await _rest_counters(gh, unique)
+    out: dict[str, RepoCounters | GitHubError] = {}
+    for result in await run_batched(gh, unique, counters_query):
+        response = result.response
+        if isinstance(response, GitHubError):
+            for name in result.query.aliases.values():
+                out[name.key] = response
+            continue
+        by_alias = response.errors_by_alias()
+        for alias, name in result.query.aliases.items():
+            out[name.key] = _alias_counters(gh, name, response.data.get(alias), by_alias.get(alias, []))
+    return out
+
+
+def _alias_counters(
+    gh: GitHubClient, name: RepoName, node: Any, errors: list[dict[str, Any]]
+) -> RepoCounters | GitHubError:
+    url = gh.settings.graphql_url
+    if node is None:
+        if not errors or any(e.get("type") == "NOT_FOUND" for e in errors):
+            return NotFound(f"{name}: not found on GitHub (GraphQL NOT_FOUND)", url=url, status=200)
+        return GraphQLError(f"{name}: {errors[0].get('message', 'GraphQL error')}", url=url, status=200)
+    try:
+        return parse_graphql_counters(node)
+    except (KeyError, TypeError, ValueError) as exc:
+        return MalformedResponse(f"POST {url}: unexpected data for {name} ({exc})", url=url, status=200)
+
+
+async def _rest_counters(
+    gh: GitHubClient, names: Sequence[RepoName]
+) -> dict[str, RepoCounters | GitHubError]:
+    async def one(name: RepoName) -> RepoCounters | GitHubError:
+        try:
+            return _parsed(await gh.get(_repo_path(name), conditional=True), parse_rest_counters)
+        except BadCredentials:
+            raise
+        except GitHubError as exc:
+            return exc
+
+    results = await asyncio.gather(*(one(name) for name in names))
+    return {name.key: result for name, result in zip(names, results, strict=True)}
+
+
+async def fetch_contributor_count(gh: GitHubClient, name: RepoName) -> int:
+    """Contributors including anonymous ones: the page number of rel="last" with per_page=1."""
+    path = f"{_repo_path(name)}/contributors"
+    response = await gh.get(path, params={"per_page": 1, "anon": 1}, conditional=True)
+    if response.status == 204:  # an empty repository
+        return 0
+    last = page_number(response.links.get("last"))
+    if last is not None:
+        return last
+    if "next" not in response.links:  # everything on one page: 0 or 1
+        return len(_parsed(response, _as_list))
+    # GitHub leaves rel="last" out when it cannot compute it: count the long way.
+    total = 0
+    async for page in gh.paginate(path, params={"per_page": 100, "anon": 1}):
+        total += 0 if page.status == 204 else len(_parsed(page, _as_list))
+    return total
+
+
+def _as_list(body: Any) -> list[Any]:
+    if not isinstance(body, list):
+        raise TypeError(f"expected an array, got {type(body).__name__}")
+    return body
+
+
+async def fetch_commit_activity(gh: GitHubClient, name: RepoName) -> list[WeekActivity]:
+    """The last 52 weeks of commits, oldest first; [] for an empty repository; NotReady if still computing."""
+    path = f"{_repo_path(name)}/stats/commit_activity"
+    response = await gh.get(path, conditional=True, wait_computed=True)
+    if response.status == 204:
+        return []
+    return _parsed(response, parse_commit_activity)
+
+
+async def fetch_star_history(
+    gh: GitHubClient, name: RepoName, start_url: str | None = None
+) -> AsyncIterator[StarHistoryPage]:
+    """Pages of weekly star additions, newest week first; stop iterating once you reach a stored week."""
+    path = start_url or f"{_repo_path(name)}/stargazers/history"
+    params = None if start_url else {"per_page": 30}
+    version = gh.settings.star_history_api_version
+    try:
+        async for response in gh.paginate(path, params=params, api_version=version, conditional=True):
+            if response.status == 204:
+                return
+            links = response.links
+            yield StarHistoryPage(
+                weeks=_parsed(response, parse_star_history),
+                next_url=links.get("next"),
+                last_page=page_number(links.get("last")),
+            )
+    except NotFound as exc:
+        # Older GHES has no such endpoint: tell that apart from a missing repository.
+        await fetch_repository(gh, name)
+        raise EndpointUnavailable(
+            f"{name}: this server has no /stargazers/history endpoint (404 for an existing repository)",
+            url=exc.url,
+            status=404,
+        ) from exc
+
+
+async def fetch_stargazer_dates(
+    gh: GitHubClient, name: RepoName, start_url: str | None = None
+) -> AsyncIterator[StargazerPage]:
+    """The legacy stargazers listing with dates (GHES); GitHub.com shows it to collaborators only."""
+    path = start_url or f"{_repo_path(name)}/stargazers"
+    params = None if start_url else {"per_page": 100}
+    first = True
+    try:
+        async for response in gh.paginate(path, params=params, accept=STAR_JSON):
+            dates = _parsed(response, parse_stargazer_dates) if response.status != 204 else ()
+            if first and not dates:
+                raise Forbidden(
+                    f"{name}: the stargazers listing is empty; GitHub restricts it to collaborators since "
+                    "2026-06-30 (or the repository has no stars)",
+                    url=response.url,
+                    status=response.status,
+                )
+            first = False
+            links = response.links
+            yield StargazerPage(dates, links.get("next"), page_number(links.get("last")))
+    except Forbidden as exc:
+        if exc.status == 200 or exc.status == 204:
+            raise
+        raise Forbidden(
+            f"{name}: listing stargazers is not allowed for this token ({exc.status}); since 2026-06-30 "
+            "GitHub restricts it to collaborators",
+            url=exc.url,
+            status=exc.status,
+        ) from exc
+
+
+async def fetch_forks(
+    gh: GitHubClient, name: RepoName, start_url: str | None = None, sort: str = "oldest"
+) -> AsyncIterator[ForkPage]:
+    """Direct forks (`sort=oldest` first by default), 100 a page; resume from a stored `next_url`."""
+    path = start_url or f"{_repo_path(name)}/forks"
+    params: dict[str, str | int] | None = None if start_url else {"sort": sort, "per_page": 100}
+    async for response in gh.paginate(path, params=params):
+        links = response.links
+        forks = _parsed(response, parse_forks) if response.status != 204 else ()
+        yield ForkPage(forks, links.get("next"), page_number(links.get("last")))
+
+
+async def fetch_weekly_commit_counts(
+    gh: GitHubClient, name: RepoName, weeks: Sequence[date], branch: str | None = None
+) -> dict[date, int]:
+    """Commits per week (week start -> count) on the default branch or `branch`, many weeks per query."""
+    counts: dict[date, int] = {}
+    results = await run_batched(gh, list(weeks), lambda part: weekly_commits_query(name, part, branch))
+    for result in results:
+        response = result.response
+        if isinstance(response, GitHubError):
+            raise response
+        repo = response.data.get("repository")
+        if repo is None:
+            raise _graphql_missing(gh, name, response.errors)
+        ref = repo.get("ref" if branch is not None else "defaultBranchRef")
+        target = (ref or {}).get("target") or {}
+        for alias, week in result.query.aliases.items():
+            # No branch (an empty repository) or no commits: 0 that week.
+            history = target.get(alias) or {}
+            total = history.get("totalCount", 0)
+            if not isinstance(total, int):
+                raise MalformedResponse(
+                    f"POST {gh.settings.graphql_url}: totalCount for {name} week {week} is {total!r}",
+                    url=gh.settings.graphql_url,
+                    status=200,
+                )
+            counts[week] = total
+    return counts
+
+
+def _graphql_missing(gh: GitHubClient, name: RepoName, errors: Sequence[dict[str, Any]]) -> GitHubError:
+    url = gh.settings.graphql_url
+    if not errors or any(e.get("type") == "NOT_FOUND" for e in errors):
+        return NotFound(f"{name}: not found on GitHub (GraphQL NOT_FOUND)", url=url, status=200)
+    return GraphQLError(f"{name}: {errors[0].get('message', 'GraphQL error')}", url=url, status=200)
+
+
+async def fetch_commits(
+    gh: GitHubClient, name: RepoName, after: str | None = None, since: datetime | None = None
+) -> AsyncIterator[CommitPage]:
+    """The default branch's commits, newest first, 100 a page; resume with a stored `end_cursor`."""
+    cursor = after
+    while True:
+        query = commits_query(name, cursor, since)
+        response = await gh.graphql(query.text, query.variables)
+        repo = response.data.get("repository")
+        if repo is None:
+            raise _graphql_missing(gh, name, response.errors)
+        ref = repo.get("defaultBranchRef")
+        if ref is None:  # an empty repository has no default branch yet
+            yield CommitPage((), None, False, 0)
+            return
+        try:
+            page = parse_commit_history(ref["target"]["history"])
+        except (KeyError, TypeError, ValueError) as exc:
+            url = gh.settings.graphql_url
+            raise MalformedResponse(
+                f"POST {url}: unexpected commit history for {name} ({exc})", url=url, status=200
+            ) from exc
+        yield page
+        if not page.has_next or page.end_cursor is None:
+            return
+        cursor = page.end_cursor

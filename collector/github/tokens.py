@@ -1,0 +1,153 @@
+"""Token budgets: which token to use next, and how long to wait when every one is spent.
+
+Budgets come from GitHub's `x-ratelimit-*` headers, per token and resource (`core`, `graphql`). Nothing
+here does I/O or sleeps; the client asks `pick()` and waits itself when told to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from collector.github.errors import BadCredentials
+from collector.settings import Token
+
+# What GitHub grants per hour when we have not seen a header yet: 5,000 with a token, 60 without.
+DEFAULT_LIMIT = 5000
+ANONYMOUS_LIMIT = 60
+ANONYMOUS_KEY = "anonymous"
+
+
+def token_key(token: Token | None) -> str:
+    """A one-way key naming a token in the store (http_cache, token_budgets); never the token itself."""
+    if token is None:
+        return ANONYMOUS_KEY
+    # The secret is read here only to hash it: the key survives restarts but cannot be reversed.
+    return hashlib.sha256(token.reveal().encode()).hexdigest()[:16]
+
+
+@dataclass
+class Budget:
+    """The last `x-ratelimit-*` values seen for one token and resource."""
+
+    limit: int
+    remaining: int
+    reset_at: float  # epoch seconds; 0 when unknown
+    known: bool = False
+
+    def current(self, now: float) -> int:
+        """Requests left now: a budget whose reset time has passed is full again."""
+        if self.known and self.reset_at and now >= self.reset_at:
+            return self.limit
+        return self.remaining
+
+
+@dataclass
+class TokenState:
+    """One token (or the anonymous caller) with its budgets and requests in flight."""
+
+    token: Token | None
+    key: str
+    budgets: dict[str, Budget] = field(default_factory=dict)
+    pending: dict[str, int] = field(default_factory=dict)
+    dead: bool = False
+
+    @property
+    def position(self) -> int | None:
+        return None if self.token is None else self.token.position
+
+    @property
+    def label(self) -> str:
+        return "unauthenticated" if self.token is None else f"GITHUB_TOKEN #{self.token.position}"
+
+    def budget(self, resource: str) -> Budget:
+        default = ANONYMOUS_LIMIT if self.token is None else DEFAULT_LIMIT
+        return self.budgets.setdefault(resource, Budget(default, default, 0.0))
+
+
+@dataclass(frozen=True)
+class BudgetRecord:
+    """A budget as persisted in `token_budgets` (position and one-way key, never the value)."""
+
+    token_key: str
+    position: int
+    resource: str
+    limit: int
+    remaining: int
+    reset_at: datetime
+
+
+class TokenPool:
+    """Chooses the token with the most budget left, keeping `reserve` requests per token untouched."""
+
+    def __init__(self, tokens: Sequence[Token], reserve: int = 50) -> None:
+        self.states = [TokenState(t, token_key(t)) for t in tokens] or [TokenState(None, ANONYMOUS_KEY)]
+        self.reserve = max(0, reserve)
+        self.authenticated = bool(tokens)
+
+    def _reserve_for(self, state: TokenState, budget: Budget) -> int:
+        # The anonymous 60/h is too small to keep a reserve; a token keeps at most a tenth of its limit
+        # so that small GHES or test limits stay usable.
+        if state.token is None:
+            return 0
+        return min(self.reserve, budget.limit // 10)
+
+    def available(self, state: TokenState, resource: str, now: float) -> int:
+        """Requests this token may still send for `resource`, after the reserve and those in flight."""
+        budget = state.budget(resource)
+        spare = budget.current(now) - self._reserve_for(state, budget) - state.pending.get(resource, 0)
+        return spare
+
+    def pick(self, resource: str, now: float) -> TokenState | float:
+        """The token to use now, or the epoch time of the earliest reset when every token is spent."""
+        alive = [s for s in self.states if not s.dead]
+        if not alive:
+            positions = ", ".join(f"#{s.position}" for s in self.states)
+            raise BadCredentials(
+                f"every token in GITHUB_TOKEN ({positions}) was refused with 401 Bad credentials; "
+                "replace them and retry",
+                position=self.states[-1].position,
+            )
+        best = max(alive, key=lambda s: self.available(s, resource, now))
+        if self.available(best, resource, now) > 0:
+            best.pending[resource] = best.pending.get(resource, 0) + 1
+            return best
+        resets = [s.budget(resource).reset_at for s in alive if s.budget(resource).reset_at > now]
+        # No reset time known (no header seen): try again in a minute rather than spin.
+        return min(resets) if resets else now + 60.0
+
+    def release(self, state: TokenState, resource: str) -> None:
+        """A request picked for `resource` is finished (answered or failed)."""
+        state.pending[resource] = max(0, state.pending.get(resource, 0) - 1)
+
+    def observe(self, state: TokenState, resource: str, headers: Mapping[str, str]) -> str:
+        """Update the budget from `x-ratelimit-*` headers; returns the resource they name."""
+        resource = headers.get("x-ratelimit-resource") or resource
+        try:
+            limit = int(headers["x-ratelimit-limit"])
+            remaining = int(headers["x-ratelimit-remaining"])
+            reset_at = float(headers.get("x-ratelimit-reset") or 0)
+        except (KeyError, ValueError):
+            return resource  # GHES with rate limits off sends none: nothing to learn
+        state.budgets[resource] = Budget(limit, remaining, reset_at, known=True)
+        return resource
+
+    def exhaust(self, state: TokenState, resource: str, reset_at: float) -> None:
+        """Mark a budget spent until `reset_at` (a 403/429 or GraphQL RATE_LIMITED said so)."""
+        budget = state.budget(resource)
+        state.budgets[resource] = Budget(budget.limit, 0, reset_at, known=True)
+
+    def records(self) -> list[BudgetRecord]:
+        """The known budgets of real tokens, for `token_budgets`."""
+        out = []
+        for state in self.states:
+            if state.token is None:
+                continue
+            for resource, b in sorted(state.budgets.items()):
+                if b.known:
+                    reset = datetime.fromtimestamp(b.reset_at, UTC)
+                    position = state.token.position
+                    out.append(BudgetRecord(state.key, position, resource, b.limit, b.remaining, reset))
+        return out
