@@ -76,11 +76,25 @@ def parse_schedule(value: Any, where: str) -> Schedule:
     )
 
 
-def _check_cron(text: str, where: str) -> None:
+_DOW_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def cron_trigger(text: str) -> Any:
+    """An APScheduler CronTrigger (UTC) for a standard five-field crontab line.
+
+    APScheduler 3 numbers weekdays from Monday = 0, while crontab uses Sunday = 0 (and 7): numeric
+    weekdays are translated to names so that '0 7 * * 1' means Monday, as a crontab user expects.
+    """
     from apscheduler.triggers.cron import CronTrigger
 
+    minute, hour, day, month, dow = text.split()
+    dow = re.sub(r"(?<![/\d])([0-7])(?!\d)", lambda m: _DOW_NAMES[int(m.group(1))], dow)
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=dow, timezone="UTC")
+
+
+def _check_cron(text: str, where: str) -> None:
     try:
-        CronTrigger.from_crontab(text, timezone="UTC")
+        cron_trigger(text)
     except ValueError as exc:
         raise ConfigError(f"{where}: cron expression {text!r} is invalid ({exc})") from exc
 

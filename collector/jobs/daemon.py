@@ -21,7 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from collector.config import Schedule
+from collector.config import Schedule, cron_trigger
 from collector.errors import StoreUnavailable
 from collector.logs import event
 
@@ -34,7 +34,8 @@ def make_trigger(schedule: Schedule) -> IntervalTrigger | CronTrigger:
     if schedule.interval_seconds:
         return IntervalTrigger(seconds=schedule.interval_seconds, start_date=EPOCH, timezone=UTC)
     assert schedule.cron is not None
-    return CronTrigger.from_crontab(schedule.cron, timezone=UTC)
+    trigger: CronTrigger = cron_trigger(schedule.cron)
+    return trigger
 
 
 def cycle_start(schedule: Schedule, now: datetime) -> datetime:
