@@ -1,0 +1,429 @@
+"""What a report asks for and what it holds, and the pure steps between them (no I/O here)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+
+from collector.domain import METRICS, RepoName, parse_repo_name, week_start
+from collector.errors import CollectorError
+
+EVERY = ("week", "month", "quarter", "year")
+FORMATS = ("table", "markdown", "csv", "json", "html")
+CUMULATIVE = ("stars", "forks", "contributors")
+EXTENSIONS = {
+    ".txt": "table",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".csv": "csv",
+    ".json": "json",
+    ".html": "html",
+    ".htm": "html",
+}
+OPTION_KEYS = ("at", "since", "until", "every", "metric", "metrics", "group", "format", "repos")
+
+_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
+
+
+class ReportOptionError(CollectorError):
+    """A report option the user must fix (exit code 2)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """A validated report: a ranking `at` a day, or trends from `since` to `until` per `every`."""
+
+    at: date | None = None
+    since: date | None = None
+    until: date | None = None
+    every: str = "month"
+    metrics: tuple[str, ...] = METRICS
+    group: str | None = None
+    format: str | None = None
+    repos: tuple[RepoName, ...] = ()
+
+
+def parse_day(text: str, option: str) -> date:
+    """A YYYY-MM-DD day."""
+    if not _DAY_RE.fullmatch(text):
+        raise ReportOptionError(f"{option}: {text!r} is not a day; expected YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ReportOptionError(f"{option}: {text!r} is not a valid day ({exc})") from exc
+
+
+def parse_month_or_day(text: str, option: str, end: bool) -> date:
+    """YYYY-MM-DD, or YYYY-MM meaning its first day (or its last when `end`)."""
+    if _MONTH_RE.fullmatch(text):
+        try:
+            first = date(int(text[:4]), int(text[5:]), 1)
+        except ValueError as exc:
+            raise ReportOptionError(f"{option}: {text!r} is not a valid month ({exc})") from exc
+        return period_end(first, "month") if end else first
+    if _DAY_RE.fullmatch(text):
+        return parse_day(text, option)
+    raise ReportOptionError(f"{option}: {text!r} is not a month or day; expected YYYY-MM or YYYY-MM-DD")
+
+
+def _as_text(value: Any, option: str) -> str:
+    if isinstance(value, date):  # TOML dates arrive as date objects
+        return value.isoformat()
+    if not isinstance(value, str):
+        raise ReportOptionError(f"{option}: {value!r} is not a date; expected YYYY-MM or YYYY-MM-DD")
+    return value
+
+
+def _as_list(value: Any, option: str) -> list[str]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
+        raise ReportOptionError(f"{option}: {value!r} is not a list of names")
+    return list(items)
+
+
+def parse_request(options: Mapping[str, Any], today: date) -> ReportRequest:
+    """Validate report options (CLI flags or a `[reports.NAME]` table) into a request.
+
+    Repository names are checked here, before anything touches the store.
+    """
+    unknown = sorted(set(options) - set(OPTION_KEYS))
+    if unknown:
+        raise ReportOptionError(f"unknown report option {unknown[0]!r}; expected one of {list(OPTION_KEYS)}")
+    at = parse_day(_as_text(options["at"], "at"), "at") if options.get("at") is not None else None
+    since = until = None
+    if options.get("since") is not None:
+        since = parse_month_or_day(_as_text(options["since"], "since"), "since", end=False)
+    if options.get("until") is not None:
+        until = parse_month_or_day(_as_text(options["until"], "until"), "until", end=True)
+    if at is not None and since is not None:
+        raise ReportOptionError("at and since exclude each other: --at gives a ranking, --since trends")
+    if until is not None and since is None:
+        raise ReportOptionError("until needs since: trends run from --since to --until")
+    if at is None and since is None:
+        at = today
+    if at is not None and at > today:
+        raise ReportOptionError(f"at: {at} is in the future (today is {today} UTC)")
+    if since is not None:
+        until = min(until or today, today)
+        if since > until:
+            raise ReportOptionError(f"since: {since} is after until ({until})")
+    every = options.get("every") or "month"
+    if every not in EVERY:
+        raise ReportOptionError(f"every: {every!r} is not valid; expected one of {list(EVERY)}")
+    metric_value = options.get("metrics", options.get("metric"))
+    metrics = tuple(_as_list(metric_value, "metric")) if metric_value else METRICS
+    for metric in metrics:
+        if metric not in METRICS:
+            raise ReportOptionError(f"metric: {metric!r} is not valid; expected one of {list(METRICS)}")
+    fmt = options.get("format")
+    if fmt is not None and fmt not in FORMATS:
+        raise ReportOptionError(f"format: {fmt!r} is not valid; expected one of {list(FORMATS)}")
+    group = options.get("group")
+    if group is not None and not isinstance(group, str):
+        raise ReportOptionError(f"group: {group!r} is not a group name")
+    repos = tuple(parse_repo_name(n) for n in _as_list(options.get("repos") or [], "repos"))
+    return ReportRequest(
+        at=at,
+        since=since,
+        until=until,
+        every=every,
+        metrics=tuple(dict.fromkeys(metrics)),
+        group=group,
+        format=fmt,
+        repos=repos,
+    )
+
+
+def format_for_path(path: str, given: str | None) -> str:
+    """The output format: the one given, else the one the file extension names."""
+    if given is not None:
+        return given
+    suffix = path[path.rfind(".") :].lower() if "." in path.rsplit("/", 1)[-1] else ""
+    if suffix not in EXTENSIONS:
+        raise ReportOptionError(
+            f"output: cannot tell the format from {path!r}; use one of {sorted(EXTENSIONS)} or pass --format"
+        )
+    return EXTENSIONS[suffix]
+
+
+# --- periods -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """One column of a trend: it starts on `start`; values are as at the end of `as_of`."""
+
+    start: date
+    as_of: date
+    label: str
+
+
+def period_start(day: date, every: str) -> date:
+    """The first day of the period containing `day` (weeks start on Sunday, as on GitHub)."""
+    if every == "week":
+        return week_start(day)
+    if every == "month":
+        return day.replace(day=1)
+    if every == "quarter":
+        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    if every == "year":
+        return date(day.year, 1, 1)
+    raise ValueError(f"unknown period {every!r}")
+
+
+def period_end(start: date, every: str) -> date:
+    """The last day of the period starting on `start`."""
+    if every == "week":
+        return start + timedelta(days=6)
+    months = {"month": 1, "quarter": 3, "year": 12}[every]
+    month = start.month - 1 + months
+    return date(start.year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+
+
+def period_label(start: date, every: str) -> str:
+    """`2017-01` for months, `2017-Q1` for quarters, `2017` for years, the Sunday's date for weeks."""
+    if every == "month":
+        return start.strftime("%Y-%m")
+    if every == "quarter":
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    if every == "year":
+        return str(start.year)
+    return start.isoformat()
+
+
+def compute_periods(every: str, since: date, until: date) -> tuple[Period, ...]:
+    """The periods from the one containing `since` to the one containing `until` (which ends it)."""
+    periods = []
+    start = period_start(since, every)
+    while start <= until:
+        end = period_end(start, every)
+        periods.append(Period(start, min(end, until), period_label(start, every)))
+        start = end + timedelta(days=1)
+    return tuple(periods)
+
+
+# --- results -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Footnotes:
+    """Why values are missing: (repo, metric) -> footnote number, and the numbered texts."""
+
+    marks: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    texts: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # other remarks, e.g. repositories not in the store yet
+
+
+@dataclass(frozen=True, eq=False)
+class Ranking:
+    """The ranking at the end of `at`: rank, repo, stars, forks, contributors, ... and an `exists` flag."""
+
+    at: date
+    table: pd.DataFrame
+    footnotes: Footnotes
+
+
+@dataclass(frozen=True, eq=False)
+class Trend:
+    """Trends, tidy: one row per repository and period (`period` is its label), with an `exists` flag."""
+
+    every: str
+    periods: tuple[Period, ...]
+    metrics: tuple[str, ...]
+    table: pd.DataFrame
+    footnotes: Footnotes
+
+
+Report = Ranking | Trend
+
+RANKING_COLUMNS = (
+    "rank",
+    "repo",
+    "stars",
+    "forks",
+    "contributors",
+    "language",
+    "archived",
+    "description",
+    "source",
+    "stars_source",
+    "forks_source",
+    "contributors_source",
+    "notes",
+)
+TREND_COLUMNS = (
+    "repo",
+    "period",
+    "stars",
+    "forks",
+    "contributors",
+    "commits",
+    "source",
+    "as_of",
+    "stars_source",
+    "forks_source",
+    "contributors_source",
+    "notes",
+)
+
+
+def compute_row_source(sources: Sequence[str | None]) -> str | None:
+    """One word for a row: observed when all its values were, reconstructed when any was, else carried."""
+    present = [s for s in sources if s]
+    if not present:
+        return None
+    if all(s == "observed" for s in present):
+        return "observed"
+    if "reconstructed" in present:
+        return "reconstructed"
+    return "carried" if "carried" in present else "observed"
+
+
+def compute_ranks(values: Mapping[str, int | None]) -> dict[str, int]:
+    """Competition ranks (1, 2, 2, 4) by value, highest first; repositories without a value get none."""
+    ordered = sorted(((v, k) for k, v in values.items() if v is not None), reverse=True)
+    ranks: dict[str, int] = {}
+    previous: int | None = None
+    rank = 0
+    for position, (value, name) in enumerate(ordered, start=1):
+        if value != previous:
+            rank, previous = position, value
+        ranks[name] = rank
+    return ranks
+
+
+def compute_change(values: Sequence[int | None]) -> tuple[int | None, float | None]:
+    """Change from the first to the last known value: absolute, and percent of the first (None from 0)."""
+    known = [v for v in values if v is not None]
+    if len(known) < 2:
+        return None, None
+    first, last = known[0], known[-1]
+    return last - first, (100.0 * (last - first) / first if first else None)
+
+
+def compute_rank_move(first: int | None, last: int | None) -> str:
+    """Rank movement over the range: '+2' (up two places), '-1', '=' or 'new' (no rank at the start)."""
+    if last is None:
+        return ""
+    if first is None:
+        return "new"
+    moved = first - last
+    return "=" if moved == 0 else f"{moved:+d}"
+
+
+@dataclass(frozen=True)
+class MetricTable:
+    """One human-readable trend table: repositories as rows, periods as columns, then change and rank."""
+
+    metric: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    values: Mapping[str, tuple[int | None, ...]]  # repo -> values per period, for charts
+
+
+def format_number(value: int | None) -> str:
+    """Thousands separated, or empty."""
+    return "" if value is None else f"{value:,}"
+
+
+def format_percent(value: float | None) -> str:
+    """A signed percentage with one decimal, or empty."""
+    return "" if value is None else f"{value:+.1f}%"
+
+
+def cell(value: Any, repo: str, metric: str, footnotes: Footnotes, exists: bool) -> str:
+    """A value for human formats: the number, '(n/a)[k]' when unavailable, empty before it existed."""
+    if value is not None and not pd.isna(value):
+        return format_number(int(value))
+    mark = footnotes.marks.get((repo, metric))
+    return f"(n/a)[{mark}]" if mark is not None and exists else ""
+
+
+def compute_metric_tables(trend: Trend) -> list[MetricTable]:
+    """The per-metric tables shown by the table, markdown and html formats."""
+    tables = []
+    labels = [p.label for p in trend.periods]
+    for metric in trend.metrics:
+        values: dict[str, tuple[int | None, ...]] = {}
+        exists: dict[str, tuple[bool, ...]] = {}
+        for repo, part in trend.table.groupby("repo", sort=False):
+            by_label = dict(zip(part["period"], part[metric], strict=True))
+            alive = dict(zip(part["period"], part["exists"], strict=True))
+            values[str(repo)] = tuple(
+                None if pd.isna(by_label.get(lb)) else int(by_label[lb]) for lb in labels
+            )
+            exists[str(repo)] = tuple(bool(alive.get(lb, False)) for lb in labels)
+        firsts = compute_ranks({r: v[0] for r, v in values.items()})
+        lasts = compute_ranks({r: v[-1] for r, v in values.items()})
+        order = sorted(values, key=lambda r: (lasts.get(r, len(values) + 1), r.lower()))
+        rows = []
+        for repo in order:
+            change, pct = compute_change(values[repo])
+            rows.append(
+                (
+                    repo,
+                    *(
+                        cell(v, repo, metric, trend.footnotes, alive)
+                        for v, alive in zip(values[repo], exists[repo], strict=True)
+                    ),
+                    format_number(change),
+                    format_percent(pct),
+                    compute_rank_move(firsts.get(repo), lasts.get(repo)),
+                )
+            )
+        header = ("repository", *labels, "change", "change %", "rank move")
+        tables.append(MetricTable(metric, header, tuple(rows), {r: values[r] for r in order}))
+    return tables
+
+
+RANKING_HEADER = (
+    "rank",
+    "repository",
+    "stars",
+    "forks",
+    "contributors",
+    "language",
+    "archived",
+    "description",
+)
+
+
+def compute_ranking_rows(ranking: Ranking) -> tuple[tuple[str, ...], ...]:
+    """The ranking as display strings, in RANKING_HEADER order (descriptions untruncated, unescaped)."""
+    rows = []
+    for row in ranking.table.itertuples(index=False):
+        repo = str(row.repo)
+        rows.append(
+            (
+                "" if row.rank is pd.NA or row.rank is None else str(row.rank),
+                repo,
+                *(cell(getattr(row, m), repo, m, ranking.footnotes, bool(row.exists)) for m in CUMULATIVE),
+                "" if row.language is None else str(row.language),
+                "yes" if row.archived else "",
+                "" if row.description is None else " ".join(str(row.description).split()),
+            )
+        )
+    return tuple(rows)
+
+
+def describe(report: Report) -> str:
+    """A one-line title for the report."""
+    if isinstance(report, Ranking):
+        return f"Popularity at the end of {report.at.isoformat()} (UTC), ranked by stars"
+    first, last = report.periods[0], report.periods[-1]
+    return f"Trends per {report.every}, {first.label} to {last.label} (values as of {last.as_of.isoformat()})"
+
+
+def describe_metric(metric: str, every: str) -> str:
+    """What a trend table's cells mean."""
+    if metric == "commits":
+        return f"Commits within each {every}"
+    return f"{metric.capitalize()} at the end of each {every}"

@@ -1,0 +1,162 @@
+"""Text renderers: pure functions from a report to a string (terminal table, Markdown, CSV, JSON)."""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from collector.reports.model import (
+    RANKING_HEADER,
+    Footnotes,
+    Ranking,
+    Report,
+    compute_metric_tables,
+    compute_ranking_rows,
+    describe,
+    describe_metric,
+)
+
+_NUMERIC = {"rank", "stars", "forks", "contributors", "commits", "change", "change %", "rank move"}
+_DESCRIPTION_WIDTH = 48  # terminal tables truncate descriptions so the numbers keep their room
+
+
+def _footer_lines(footnotes: Footnotes) -> list[str]:
+    lines = [f"[{i}] {t}" for i, t in enumerate(footnotes.texts, start=1)]
+    return lines + [f"note: {n}" for n in footnotes.notes]
+
+
+def _grids(report: Report) -> list[tuple[str, tuple[str, ...], tuple[tuple[str, ...], ...]]]:
+    """(title, header, rows) of every human-readable table in the report."""
+    if isinstance(report, Ranking):
+        return [(describe(report), RANKING_HEADER, compute_ranking_rows(report))]
+    return [
+        (describe_metric(t.metric, report.every), t.header, t.rows) for t in compute_metric_tables(report)
+    ]
+
+
+def render_table(report: Report, width: int = 120) -> str:
+    """The report as terminal tables (Rich, no colours), descriptions truncated to fit."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False, legacy_windows=False)
+    for renderable in rich_tables(report):
+        console.print(renderable)
+    return buffer.getvalue()
+
+
+def rich_tables(report: Report) -> list[Table | Text]:
+    """The Rich renderables of the terminal table format (printed directly, with colours, by the CLI)."""
+    out: list[Table | Text] = []
+    if not isinstance(report, Ranking):
+        out.append(Text(describe(report), style="bold"))
+    for title, header, rows in _grids(report):
+        table = Table(title=Text(title), title_justify="left")
+        for name in header:
+            if name == "description":
+                table.add_column(name, max_width=_DESCRIPTION_WIDTH, no_wrap=True, overflow="ellipsis")
+            elif name in _NUMERIC or name[:1].isdigit():
+                table.add_column(name, justify="right", no_wrap=True)
+            else:
+                table.add_column(name, no_wrap=name == "repository", overflow="fold")
+        for row in rows:
+            # Text(...) keeps GitHub-originated strings from being read as Rich markup.
+            table.add_row(*(Text(value) for value in row))
+        out.append(table)
+    out.extend(Text(line) for line in _footer_lines(report.footnotes))
+    return out
+
+
+def _md_escape(value: str) -> str:
+    # Markdown renderers pass inline HTML through, so escape it, and keep cells on one line.
+    text = html.escape(" ".join(value.split()), quote=False)
+    for char in "\\|*_`[]":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def render_markdown(report: Report) -> str:
+    """The report as Markdown (pipe tables), GitHub-originated text escaped."""
+    lines = [f"# {_md_escape(describe(report))}", ""]
+    for title, header, rows in _grids(report):
+        lines += [f"## {_md_escape(title)}", ""]
+        lines.append("| " + " | ".join(_md_escape(h) for h in header) + " |")
+        lines.append(
+            "| " + " | ".join("---:" if h in _NUMERIC or h[:1].isdigit() else "---" for h in header) + " |"
+        )
+        lines += ["| " + " | ".join(_md_escape(v) for v in row) + " |" for row in rows]
+        lines.append("")
+    footer = _footer_lines(report.footnotes)
+    if footer:
+        lines += [_md_escape(line) + "  " for line in footer] + [""]
+    return "\n".join(lines)
+
+
+def tidy_frame(report: Report) -> pd.DataFrame:
+    """The tidy table of csv and json: the report's table without internal columns."""
+    return report.table.drop(columns=["exists"])
+
+
+def _plain(value: Any) -> Any:
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return value
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def _records(report: Report) -> list[dict[str, Any]]:
+    frame = tidy_frame(report)
+    return [
+        {column: _plain(value) for column, value in zip(frame.columns, row, strict=True)}
+        for row in frame.itertuples(index=False)
+    ]
+
+
+def _csv_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    # A cell starting with = + - @ is a formula to spreadsheets; descriptions come from strangers.
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not text.lstrip("-").isdigit():
+        text = "'" + text
+    return text
+
+
+def render_csv(report: Report) -> str:
+    """The tidy table as CSV: `rank,repo,stars,...` for a ranking, `repo,period,...` for trends."""
+    records = _records(report)
+    columns = list(tidy_frame(report).columns)
+    frame = pd.DataFrame([[_csv_text(r[c]) for c in columns] for r in records], columns=columns)
+    return str(frame.to_csv(index=False, lineterminator="\n"))
+
+
+def render_json(report: Report) -> str:
+    """The tidy table as JSON: {"report", "rows": [...], "footnotes", "notes", ...}."""
+    document: dict[str, Any]
+    if isinstance(report, Ranking):
+        document = {"report": "ranking", "at": report.at.isoformat()}
+    else:
+        document = {
+            "report": "trend",
+            "every": report.every,
+            "since": report.periods[0].start.isoformat(),
+            "until": report.periods[-1].as_of.isoformat(),
+            "metrics": list(report.metrics),
+        }
+    document["columns"] = list(tidy_frame(report).columns)
+    document["rows"] = _records(report)
+    document["footnotes"] = list(report.footnotes.texts)
+    document["notes"] = list(report.footnotes.notes)
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
