@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector import __version__
+from collector.cli_jobs import register as register_job_commands
 from collector.config import Config, load_config
 from collector.domain import RepoName, parse_repo_name
 from collector.errors import CollectorError, StoreUnavailable
@@ -149,6 +150,13 @@ def repos_remove(app: App, names: tuple[str, ...]) -> None:
         echo_err(f"error: {message}")
     if errors:
         raise SystemExit(2)
+
+
+# Imported here, after App exists: the report command's module refers to it for typing only.
+from collector.reports.command import report  # noqa: E402
+
+cli.add_command(report)
+register_job_commands(cli)
 
 
 def main(argv: list[str] | None = None) -> None:
