@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector.domain import HistoryPoint, RepoName, parse_repo_name, utc_now, week_start
+from collector.github.client import GitHubClient
 from collector.github.errors import EndpointUnavailable, Forbidden, GitHubError, NotFound
-from collector.github.types import CommitPage, ForkPage, StarHistoryPage
 from collector.jobs.progress import NullReporter, Reporter
 from collector.logs import event
 from collector.store import leases
@@ -45,23 +44,6 @@ from collector.store.runs import finish_run, save_run_item, start_run
 JOB = "backfill"
 SERIES = ("stars", "forks", "commits", "contributors")
 WEEKS_PER_QUERY = 50
-
-
-class BackfillClient(Protocol):
-    """What the backfill needs from the GitHub client."""
-
-    async def fetch_repository(self, name: Any) -> Any: ...
-    def fetch_star_history(
-        self, name: Any, start_url: str | None = None
-    ) -> AsyncIterator[StarHistoryPage]: ...
-    def fetch_stargazer_dates(self, name: Any, start_url: str | None = None) -> AsyncIterator[Any]: ...
-    def fetch_forks(
-        self, name: Any, start_url: str | None = None, sort: str = "oldest"
-    ) -> AsyncIterator[ForkPage]: ...
-    async def fetch_weekly_commit_counts(self, name: Any, weeks: Sequence[date]) -> dict[date, int]: ...
-    def fetch_commits(
-        self, name: Any, after: str | None = None, since: datetime | None = None
-    ) -> AsyncIterator[CommitPage]: ...
 
 
 @dataclass
@@ -93,7 +75,7 @@ def _last_complete_day(today: date) -> date:
 @dataclass
 class _Ctx:
     sessions: sessionmaker[Session]
-    gh: BackfillClient
+    gh: GitHubClient
     repo_id: int
     name: RepoName
     since: date
@@ -345,7 +327,7 @@ _STEPS = {
 
 async def backfill_repo(
     sessions: sessionmaker[Session],
-    gh: BackfillClient,
+    gh: GitHubClient,
     repo_id: int,
     *,
     since: date | None = None,
@@ -404,7 +386,7 @@ async def backfill_repo(
 
 async def run_backfill(
     sessions: sessionmaker[Session],
-    gh: BackfillClient,
+    gh: GitHubClient,
     *,
     holder: str,
     repo_ids: Sequence[int] | None = None,

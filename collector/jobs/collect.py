@@ -7,12 +7,13 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector.domain import HistoryPoint, RepoName, Snapshot, parse_repo_name, utc_now
+from collector.github.client import GitHubClient
 from collector.github.errors import Blocked, GitHubError, NotFound, NotReady, TooLarge
 from collector.github.types import RepoCounters, WeekActivity
 from collector.logs import event
@@ -24,14 +25,6 @@ from collector.store.repos import mark_gone, save_repository
 from collector.store.runs import finish_run, save_run_item, start_run
 
 JOB = "collect"
-
-
-class CollectClient(Protocol):
-    """What a collection pass needs from the GitHub client."""
-
-    async def fetch_repo_counters(self, names: Any) -> dict[str, RepoCounters | GitHubError]: ...
-    async def fetch_contributor_count(self, name: Any) -> int: ...
-    async def fetch_commit_activity(self, name: Any) -> list[WeekActivity]: ...
 
 
 @dataclass
@@ -66,7 +59,7 @@ class _Fetched:
     weeks_error: GitHubError | None
 
 
-async def _fetch_rest_parts(gh: CollectClient, counters: RepoCounters) -> _Fetched:
+async def _fetch_rest_parts(gh: GitHubClient, counters: RepoCounters) -> _Fetched:
     name = parse_repo_name(counters.repo.full_name)
     contributors: int | None = None
     note: str | None = None
@@ -138,7 +131,7 @@ def _save_failure(
 
 async def run_collect(
     sessions: sessionmaker[Session],
-    gh: CollectClient,
+    gh: GitHubClient,
     *,
     holder: str,
     cycle_start: datetime | None = None,
@@ -189,7 +182,7 @@ def _summary(outcome: PassOutcome) -> dict[str, Any]:
 
 async def _collect_batch(
     sessions: sessionmaker[Session],
-    gh: CollectClient,
+    gh: GitHubClient,
     run_id: int,
     holder: str,
     rows: list[Any],

@@ -6,12 +6,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector.domain import parse_repo_name, utc_now
+from collector.github.client import GitHubClient
 from collector.store.checkpoints import count_forks, load_checkpoint
 from collector.store.models import Repository
 
@@ -25,13 +26,6 @@ _FIELDS = """
   databaseId nameWithOwner createdAt stargazerCount forkCount
   defaultBranchRef { target { ... on Commit { history(first: 1) { totalCount } } } }
 """
-
-
-class PlanClient(Protocol):
-    """What the plan needs: GraphQL for counters, REST for the free /rate_limit."""
-
-    async def graphql(self, query: str, variables: Any = None) -> Any: ...
-    async def get(self, path: str, **kwargs: Any) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -70,7 +64,7 @@ def _weeks(first: date, last: date) -> int:
 
 
 async def plan_backfill(
-    sessions: sessionmaker[Session], gh: PlanClient, ids: Sequence[int] | None, since: date | None
+    sessions: sessionmaker[Session], gh: GitHubClient, ids: Sequence[int] | None, since: date | None
 ) -> Plan:
     """Fetch the counters (one GraphQL point per 50 repositories) and estimate each series' requests."""
     with sessions() as s:
