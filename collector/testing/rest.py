@@ -1,0 +1,291 @@
+"""The simulator's REST endpoints: repository, contributors, stats, stars, forks, commits.
+
+Status codes and bodies follow GitHub's documentation and the recordings in ../shared/github-fixtures:
+301/307 for former names (Location `/repositories/{id}/...`), 404 and 451 bodies, Link pagination
+(`prev, next, last, first` as in the 2022 octokit recording, pointing at `/repositories/{id}/...`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from collector.testing.model import Scenario, SimRepo
+from collector.testing.objects import commit_object, fork_object, repository_object, user_object
+from collector.testing.views import RepoView, iso, page_of, unix_day
+
+DOCS = "https://docs.github.com/rest"
+NOT_FOUND = {"message": "Not Found", "documentation_url": DOCS}
+TOO_LARGE = (
+    "The history or contributor list is too large to list contributors for this repository via the API."
+)
+PAGINATION_LIMITED = (
+    "In order to keep the API fast for everyone, pagination is limited for this resource. Check the rel=last "
+    "link relation in the Link response header to see how far back you can traverse."
+)
+STAR_HISTORY_MAX_PAGES = 100  # third-party reports (facts sheet §11)
+STARGAZERS_MAX_PAGES = 400  # 400 x 100 = 40,000 stars (facts sheet §1)
+
+
+@dataclass
+class RestRequest:
+    """What a REST handler needs from the request; `api` is the base URL it came in on."""
+
+    method: str
+    path: str  # without the /api/v3 prefix
+    query: list[tuple[str, str]]
+    api: str
+    accept: str = ""
+    token: str | None = None
+
+    def param(self, name: str) -> str | None:
+        return next((v for k, v in self.query if k == name), None)
+
+
+@dataclass
+class Reply:
+    """A handler's answer before the common headers are added. `body` None means no body."""
+
+    status: int
+    body: Any = None
+    template: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    weak_etag: bool = False
+
+
+def _int(value: str | None, default: int, low: int, high: int) -> int:
+    try:
+        n = int(value) if value is not None else default
+    except ValueError:
+        n = default
+    return min(max(n, low), high)
+
+
+def _stamp(d: str | None) -> datetime | None:
+    if not d:
+        return None
+    try:
+        return datetime.fromisoformat(d.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+class RestApi:
+    """Routes REST requests against one scenario; views are computed once per repository."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        ghes_legacy: bool = False,
+        collaborator_tokens: Sequence[str] = (),
+        stargazers_policy: str = "forbidden",
+    ) -> None:
+        self.scenario = scenario
+        self.ghes_legacy = ghes_legacy
+        self.collaborator_tokens = set(collaborator_tokens)
+        self.stargazers_policy = stargazers_policy  # "forbidden" (403) or "empty" (200 []), 2026 change
+        self.by_name = {r.full_name.lower(): r for r in scenario.repos}
+        self.by_id = {r.github_id: r for r in scenario.repos}
+        self.former: dict[str, SimRepo] = {}
+        for r in scenario.repos:
+            for old in r.former_names:
+                self.former.setdefault(old.lower(), r)
+        self._views: dict[int, RepoView] = {}
+        self.stats_ready: set[tuple[int, str]] = set()
+
+    def view(self, repo: SimRepo) -> RepoView:
+        """The repository's views as of the scenario's today (cached)."""
+        found = self._views.get(repo.github_id)
+        if found is None:
+            found = self._views[repo.github_id] = RepoView(repo, self.scenario.today)
+        return found
+
+    def find(self, owner: str, name: str) -> tuple[SimRepo | None, bool]:
+        """(repository, moved): current names win over former ones."""
+        key = f"{owner}/{name}".lower()
+        if key in self.by_name:
+            return self.by_name[key], False
+        found = self.former.get(key)
+        return found, found is not None
+
+    def route(self, req: RestRequest) -> Reply:
+        """Answer one REST request (rate limits and conditional requests are the app's job)."""
+        parts = [p for p in req.path.split("/") if p]
+        if len(parts) >= 3 and parts[0] == "repos":
+            repo, moved = self.find(parts[1], parts[2])
+            rest = "/" + "/".join(parts[3:]) if len(parts) > 3 else ""
+            template = "/repos/{owner}/{repo}" + rest
+        elif len(parts) >= 2 and parts[0] == "repositories" and parts[1].isdigit():
+            repo, moved = self.by_id.get(int(parts[1])), False
+            rest = "/" + "/".join(parts[2:]) if len(parts) > 2 else ""
+            template = "/repositories/{id}" + rest
+        else:
+            return Reply(404, NOT_FOUND, template=req.path)
+        if repo is None or repo.status == "deleted":
+            return Reply(
+                404, {**NOT_FOUND, "documentation_url": f"{DOCS}/repos/repos#get-a-repository"}, template
+            )
+        if moved:
+            # GitHub: 301 for GET/HEAD, 307 for everything else, Location on /repositories/{id}.
+            target = f"{req.api}/repositories/{repo.github_id}{rest}"
+            if req.query:
+                target += "?" + urlencode(req.query)
+            body: dict[str, Any] = {
+                "message": "Moved Permanently",
+                "url": target,
+                "documentation_url": "https://docs.github.com/v3/#http-redirects",
+            }
+            status = 301 if req.method in ("GET", "HEAD") else 307
+            return Reply(status, body, template, {"location": target})
+        if repo.status == "blocked":
+            notice = repo.full_name.replace("/", "-")
+            body = {
+                "message": "Repository access blocked",
+                "block": {
+                    "reason": "dmca",
+                    "created_at": iso(repo.created_at),
+                    "html_url": f"https://github.com/github/dmca/blob/master/{notice}.md",
+                },
+            }
+            return Reply(451, body, template)
+        if req.method not in ("GET", "HEAD"):
+            return Reply(404, NOT_FOUND, template)
+        handler = _ROUTES.get(rest)
+        if handler is None:
+            return Reply(404, NOT_FOUND, template)
+        reply = handler(self, req, repo)
+        reply.template = template
+        return reply
+
+    # --- pagination -------------------------------------------------------------------------------
+
+    def paginate(
+        self, req: RestRequest, repo: SimRepo, rest: str, items: Sequence[Any], *, default: int, maximum: int
+    ) -> tuple[Sequence[Any], dict[str, str], int]:
+        """The requested page and its Link header (absent when everything fits on one page)."""
+        per_page = _int(req.param("per_page"), default, 1, maximum)
+        page = _int(req.param("page"), 1, 1, 1_000_000)
+        last = max(1, -(-len(items) // per_page))
+        if last == 1 and page == 1:
+            return items, {}, page
+        kept = [(k, v) for k, v in req.query if k != "page"]
+
+        def link(n: int) -> str:
+            return f"{req.api}/repositories/{repo.github_id}{rest}?{urlencode([*kept, ('page', str(n))])}"
+
+        rels: list[str] = []
+        if page > 1:
+            rels.append(f'<{link(min(page - 1, last))}>; rel="prev"')
+        if page < last:
+            rels.append(f'<{link(page + 1)}>; rel="next"')
+            rels.append(f'<{link(last)}>; rel="last"')
+        if page > 1:
+            rels.append(f'<{link(1)}>; rel="first"')
+        return page_of(items, page, per_page), {"link": ", ".join(rels)}, page
+
+    # --- endpoints --------------------------------------------------------------------------------
+
+    def repository(self, req: RestRequest, repo: SimRepo) -> Reply:
+        return Reply(200, repository_object(req.api, self.view(repo), authenticated=req.token is not None))
+
+    def contributors(self, req: RestRequest, repo: SimRepo) -> Reply:
+        if repo.contributors_too_large:
+            return Reply(403, {"message": TOO_LARGE, "documentation_url": f"{DOCS}/repos/repos"})
+        view = self.view(repo)
+        if not view.commits:
+            return Reply(204)
+        anon = (req.param("anon") or "").lower() in ("1", "true")
+        people = view.contributors(anon=anon)
+        shown, headers, _ = self.paginate(req, repo, "/contributors", people, default=30, maximum=100)
+        body: list[dict[str, Any]] = []
+        for p in shown:
+            if p.user_id is None:
+                body.append(
+                    {"email": p.email, "name": p.name, "type": "Anonymous", "contributions": p.contributions}
+                )
+            else:
+                u = user_object(req.api, p.login or f"user{p.user_id}", p.user_id)
+                body.append({**u, "contributions": p.contributions})
+        return Reply(200, body, headers=headers, weak_etag=True)
+
+    def commit_activity(self, req: RestRequest, repo: SimRepo) -> Reply:
+        view = self.view(repo)
+        if not view.commits:
+            return Reply(204)
+        key = (repo.github_id, "commit_activity")
+        if key not in self.stats_ready:
+            # First request: GitHub starts a background job and answers 202 {} (github3.py recording).
+            self.stats_ready.add(key)
+            return Reply(202, {})
+        body = [{"total": sum(days), "week": unix_day(w), "days": days} for w, days in view.commit_weeks()]
+        return Reply(200, body, weak_etag=True)
+
+    def participation(self, req: RestRequest, repo: SimRepo) -> Reply:
+        every, owner = self.view(repo).participation()
+        return Reply(200, {"all": every, "owner": owner}, weak_etag=True)
+
+    def star_history(self, req: RestRequest, repo: SimRepo) -> Reply:
+        if self.ghes_legacy:
+            return Reply(404, NOT_FOUND)  # older GHES has no such endpoint
+        weeks = self.view(repo).star_weeks()[: 30 * STAR_HISTORY_MAX_PAGES]
+        if _int(req.param("page"), 1, 1, 1_000_000) > STAR_HISTORY_MAX_PAGES:
+            return Reply(422, {"message": PAGINATION_LIMITED, "documentation_url": DOCS})
+        shown, headers, _ = self.paginate(req, repo, "/stargazers/history", weeks, default=30, maximum=30)
+        body = [{"week": unix_day(w), "total": sum(days), "days": days} for w, days in shown]
+        return Reply(200, body, headers=headers, weak_etag=True)
+
+    def star_count(self, req: RestRequest, repo: SimRepo) -> Reply:
+        return Reply(200, {"count": self.view(repo).stars})
+
+    def stargazers(self, req: RestRequest, repo: SimRepo) -> Reply:
+        if req.token not in self.collaborator_tokens:
+            # 2026-06-30 change: only admins and collaborators may list stargazers.
+            if self.stargazers_policy == "empty":
+                return Reply(200, [], weak_etag=True)
+            message = "Must have push access to view repository stargazers."
+            return Reply(403, {"message": message, "documentation_url": f"{DOCS}/activity/starring"})
+        if _int(req.param("page"), 1, 1, 1_000_000) > STARGAZERS_MAX_PAGES:
+            return Reply(422, {"message": PAGINATION_LIMITED, "documentation_url": DOCS})
+        events = self.view(repo).star_events()
+        shown, headers, _ = self.paginate(req, repo, "/stargazers", events, default=30, maximum=100)
+        with_dates = "star+json" in req.accept
+        body: list[dict[str, Any]] = []
+        for at, serial in shown:
+            user = user_object(req.api, f"stargazer{serial}", 50_000_000 + serial)
+            body.append({"starred_at": iso(at), "user": user} if with_dates else user)
+        return Reply(200, body, headers=headers, weak_etag=True)
+
+    def forks(self, req: RestRequest, repo: SimRepo) -> Reply:
+        view = self.view(repo)
+        items = sorted(view.forks, key=lambda f: (f.created_at, f.github_id))
+        if (req.param("sort") or "newest") != "oldest":
+            items.reverse()
+        shown, headers, _ = self.paginate(req, repo, "/forks", items, default=30, maximum=100)
+        return Reply(200, [fork_object(req.api, view, f) for f in shown], headers=headers, weak_etag=True)
+
+    def commits(self, req: RestRequest, repo: SimRepo) -> Reply:
+        view = self.view(repo)
+        if not view.commits:
+            return Reply(409, {"message": "Git Repository is empty.", "documentation_url": DOCS})
+        found = view.commits_between(_stamp(req.param("since")), _stamp(req.param("until")))
+        shown, headers, page = self.paginate(req, repo, "/commits", found, default=30, maximum=100)
+        parent_of = {c.sha: p for c, p in zip(view.commits, [*view.commits[1:], None], strict=True)}
+        body = [commit_object(req.api, view, c, parent_of[c.sha]) for c in shown]
+        return Reply(200, body, headers=headers, weak_etag=True)
+
+
+_ROUTES = {
+    "": RestApi.repository,
+    "/contributors": RestApi.contributors,
+    "/stats/commit_activity": RestApi.commit_activity,
+    "/stats/participation": RestApi.participation,
+    "/stargazers/history": RestApi.star_history,
+    "/stargazers/count": RestApi.star_count,
+    "/stargazers": RestApi.stargazers,
+    "/forks": RestApi.forks,
+    "/commits": RestApi.commits,
+}
