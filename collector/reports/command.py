@@ -150,7 +150,7 @@ def report(
         click.echo(f"wrote {output}")
     elif chosen == "table" and sys.stdout.isatty():
         console = Console(width=shutil.get_terminal_size().columns)
-        for renderable in rich_tables(result):
+        for renderable in rich_tables(result, console.width):
             console.print(renderable)
     else:
         click.echo(render_report(result, chosen), nl=False)

@@ -275,9 +275,9 @@ TREND_COLUMNS = (
 )
 
 
-def compute_row_source(sources: Sequence[str | None]) -> str | None:
+def compute_row_source(sources: Sequence[object]) -> str | None:
     """One word for a row: observed when all its values were, reconstructed when any was, else carried."""
-    present = [s for s in sources if s]
+    present = [s for s in sources if isinstance(s, str) and s]  # pandas may hand NaN for missing
     if not present:
         return None
     if all(s == "observed" for s in present):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import io
 import json
+import re
 from typing import Any
 
 import pandas as pd
@@ -25,6 +26,7 @@ from collector.reports.model import (
 
 _NUMERIC = {"rank", "stars", "forks", "contributors", "commits", "change", "change %", "rank move"}
 _DESCRIPTION_WIDTH = 48  # terminal tables truncate descriptions so the numbers keep their room
+_NA_MARK = re.compile(r"\(n/a\)\[\d+\]")
 
 
 def _footer_lines(footnotes: Footnotes) -> list[str]:
@@ -41,32 +43,46 @@ def _grids(report: Report) -> list[tuple[str, tuple[str, ...], tuple[tuple[str, 
     ]
 
 
-def render_table(report: Report, width: int = 120) -> str:
-    """The report as terminal tables (Rich, no colours), descriptions truncated to fit."""
+def render_table(report: Report, width: int = 200) -> str:
+    """The report as terminal tables (Rich, no colours), descriptions truncated to fit `width`."""
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, color_system=None, force_terminal=False, legacy_windows=False)
-    for renderable in rich_tables(report):
+    for renderable in rich_tables(report, width):
         console.print(renderable)
     return buffer.getvalue()
 
 
-def rich_tables(report: Report) -> list[Table | Text]:
-    """The Rich renderables of the terminal table format (printed directly, with colours, by the CLI)."""
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+
+
+def rich_tables(report: Report, width: int) -> list[Table | Text]:
+    """The Rich renderables of the terminal table format (the CLI prints them directly, with colours)."""
     out: list[Table | Text] = []
     if not isinstance(report, Ranking):
         out.append(Text(describe(report), style="bold"))
     for title, header, rows in _grids(report):
         table = Table(title=Text(title), title_justify="left")
+        # Every column but the description keeps its full width; the description gets what is left.
+        used = 1 + sum(
+            3 + max([len(name)] + [len(row[i]) for row in rows])
+            for i, name in enumerate(header)
+            if name != "description"
+        )
+        room = max(12, min(_DESCRIPTION_WIDTH, width - used - 3))
         for name in header:
             if name == "description":
-                table.add_column(name, max_width=_DESCRIPTION_WIDTH, no_wrap=True, overflow="ellipsis")
+                table.add_column(name, no_wrap=True, min_width=min(room, len(name)))
             elif name in _NUMERIC or name[:1].isdigit():
-                table.add_column(name, justify="right", no_wrap=True)
+                table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
             else:
-                table.add_column(name, no_wrap=name == "repository", overflow="fold")
+                table.add_column(name, no_wrap=True, min_width=len(name))
         for row in rows:
+            cells = [
+                _truncate(v, room) if n == "description" else v for n, v in zip(header, row, strict=True)
+            ]
             # Text(...) keeps GitHub-originated strings from being read as Rich markup.
-            table.add_row(*(Text(value) for value in row))
+            table.add_row(*(Text(value) for value in cells))
         out.append(table)
     out.extend(Text(line) for line in _footer_lines(report.footnotes))
     return out
@@ -80,20 +96,27 @@ def _md_escape(value: str) -> str:
     return text
 
 
+def _md_cell(value: str) -> str:
+    # Our own "(n/a)[k]" marker stays readable; everything else may come from GitHub.
+    return value if _NA_MARK.fullmatch(value) else _md_escape(value)
+
+
 def render_markdown(report: Report) -> str:
     """The report as Markdown (pipe tables), GitHub-originated text escaped."""
     lines = [f"# {_md_escape(describe(report))}", ""]
     for title, header, rows in _grids(report):
-        lines += [f"## {_md_escape(title)}", ""]
+        if not isinstance(report, Ranking):
+            lines += [f"## {_md_escape(title)}", ""]
         lines.append("| " + " | ".join(_md_escape(h) for h in header) + " |")
         lines.append(
             "| " + " | ".join("---:" if h in _NUMERIC or h[:1].isdigit() else "---" for h in header) + " |"
         )
-        lines += ["| " + " | ".join(_md_escape(v) for v in row) + " |" for row in rows]
+        lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in rows]
         lines.append("")
-    footer = _footer_lines(report.footnotes)
+    footer = [f"[{i}] {_md_escape(t)}" for i, t in enumerate(report.footnotes.texts, start=1)]
+    footer += [f"note: {_md_escape(n)}" for n in report.footnotes.notes]
     if footer:
-        lines += [_md_escape(line) + "  " for line in footer] + [""]
+        lines += [line + "  " for line in footer] + [""]
     return "\n".join(lines)
 
 
