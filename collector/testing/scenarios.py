@@ -15,7 +15,7 @@ import math
 import random
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 
@@ -438,8 +438,6 @@ def _frameworks_cached(today: date, seed: int) -> Scenario:
 
 
 def _replace_id(spec: _Spec, github_id: int) -> _Spec:
-    from dataclasses import replace
-
     return replace(spec, github_id=github_id)
 
 
