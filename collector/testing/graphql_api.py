@@ -13,7 +13,7 @@ import functools
 import json
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -230,6 +230,16 @@ def plan_query(body: bytes) -> Plan | tuple[int, dict[str, Any]]:
         )
     if plan.errors:
         return 200, {"errors": plan.errors}
+    if plan.dry_run:
+        # rateLimit(dryRun: true) returns the cost without running the query: keep only rateLimit.
+        kept = tuple(
+            s
+            for s in operation.selection_set.selections
+            if isinstance(s, FieldNode) and s.name.value == "rateLimit"
+        )
+        only = replace(operation, selection_set=SelectionSetNode(selections=kept))
+        plan.document = DocumentNode(definitions=(only,))
+        plan.operation_name = None
     return plan
 
 
@@ -452,8 +462,6 @@ def _resolve(source: Any, info: GraphQLResolveInfo[Any], **args: Any) -> Any:
     ctx: Context = info.context
     name = info.field_name
     if source is None:  # the root
-        if ctx.plan.dry_run and name != "rateLimit":
-            return None  # dryRun: cost only, the query is not run
         if name == "repository":
             return _find_repo(ctx, args["owner"], args["name"], args.get("followRenames", True))
         if name == "rateLimit":

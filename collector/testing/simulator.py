@@ -470,11 +470,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--reset-seconds", type=float, default=3600)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
+    from collector.testing.scenarios import load_scenario  # only the CLI needs the built-in data
+
     try:
-        from collector.testing.scenarios import load_scenario  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        p.error("collector.testing.scenarios is not available yet")
-    scenario = load_scenario(args.scenario)
+        scenario = load_scenario(args.scenario)
+    except ValueError as exc:
+        p.error(str(exc))
     app = SimulatorApp(
         scenario,
         rate_limit=args.rate_limit,
