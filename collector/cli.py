@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Callable
 from functools import cached_property
@@ -13,14 +14,23 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector import __version__
+from collector.cli_jobs import make_client
 from collector.cli_jobs import register as register_job_commands
 from collector.config import Config, load_config
-from collector.domain import RepoName, parse_repo_name
+from collector.domain import RepoName, Repository, parse_repo_name
 from collector.errors import CollectorError, StoreUnavailable
+from collector.github.errors import GitHubError, NotFound
 from collector.settings import Settings, load_settings, redact_url
 from collector.store import migrate
 from collector.store.engine import check_connection, make_engine, session_factory, transaction
-from collector.store.repos import load_aliases, load_repos, save_tracked_name, untrack
+from collector.store.repos import (
+    find_repo,
+    load_aliases,
+    load_repos,
+    save_repository,
+    save_tracked_name,
+    untrack,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -103,16 +113,41 @@ def _parse_names(names: tuple[str, ...]) -> tuple[list[RepoName], list[str]]:
 @click.argument("names", nargs=-1, required=True, metavar="OWNER/NAME...")
 @pass_app
 def repos_add(app: App, names: tuple[str, ...]) -> None:
-    """Track repositories; invalid names are refused, the valid ones still go in."""
+    """Track repositories under their canonical GitHub name and id; unknown or invalid names are refused."""
     good, errors = _parse_names(names)
+    resolved = asyncio.run(_resolve_names(app, good)) if good else []
     with transaction(app.sessions) as session:
-        for name in good:
-            row, new = save_tracked_name(session, name)
-            click.echo(f"{'tracking' if new else 'already tracked'}: {row.full_name}")
+        for name, found in resolved:
+            if isinstance(found, NotFound):
+                errors.append(f"{name} was not found on GitHub (missing, deleted, or private without access)")
+                continue
+            if isinstance(found, GitHubError):
+                errors.append(f"{name} could not be resolved: {found}")
+                continue
+            before = find_repo(session, parse_repo_name(found.full_name)) or find_repo(session, name)
+            was_tracked = before is not None and before.tracked and before.github_id == found.github_id
+            if name.key != found.full_name.lower():
+                # Record the name asked for as an alias: save_repository folds this placeholder in.
+                save_tracked_name(session, name)
+            row = save_repository(session, found, tracked=True, requested=name)
+            renamed = f" (requested as {name})" if name.key != row.name_key else ""
+            click.echo(f"{'already tracked' if was_tracked else 'tracking'}: {row.full_name}{renamed}")
     for message in errors:
         echo_err(f"error: {message}")
     if errors:
         raise SystemExit(2)
+
+
+async def _resolve_names(app: App, names: list[RepoName]) -> list[tuple[RepoName, Repository | GitHubError]]:
+    async with make_client(app) as gh:
+
+        async def one(name: RepoName) -> tuple[RepoName, Repository | GitHubError]:
+            try:
+                return name, await gh.fetch_repository(name)
+            except GitHubError as exc:
+                return name, exc
+
+        return list(await asyncio.gather(*(one(name) for name in names)))
 
 
 @repos.command("list")
