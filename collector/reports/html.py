@@ -49,9 +49,9 @@ td.na { color: #a00; }
 def _nice_step(span: float, ticks: int = 5) -> float:
     raw = span / max(1, ticks)
     power = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
-    for factor in (1, 2, 2.5, 5, 10):
+    for factor in (1, 2, 5, 10):
         if raw <= factor * power:
-            return factor * power
+            return max(1.0, factor * power)  # counts are whole numbers: no 2.5-star ticks
     return 10 * power
 
 
@@ -66,7 +66,7 @@ def render_svg_line_chart(
     title: str, labels: Sequence[str], series: Mapping[str, Sequence[int | None]], width: int = 1000
 ) -> str:
     """An inline SVG line chart: one line per series over `labels`, with axes, grid and a legend."""
-    left, right, top, plot_h = 70, 20, 30, 280
+    left, right, top, plot_h = 70, 45, 30, 280  # the right margin leaves room for the last date label
     plot_w = width - left - right
     per_row = max(1, plot_w // 230)
     legend_rows = math.ceil(len(series) / per_row)
