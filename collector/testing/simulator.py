@@ -111,6 +111,7 @@ class SimulatorApp:
         unauth_limit: int = 60,
         latency_ms: float = 0,
         fault_rate: float = 0.0,
+        fault_kinds: Sequence[str] = FAULTS,
         seed: int = 0,
         tokens: Iterable[str] | None = None,
         revoked: Iterable[str] = (),
@@ -145,6 +146,10 @@ class SimulatorApp:
         )
         self.latency = latency_ms / 1000
         self.fault_rate = fault_rate
+        unknown = set(fault_kinds) - set(FAULTS)
+        if unknown or not fault_kinds:
+            raise ValueError(f"fault_kinds must be a non-empty subset of {FAULTS}, not {sorted(unknown)}")
+        self.fault_kinds = tuple(fault_kinds)
         self.tokens = None if tokens is None else set(tokens)
         self.revoked = set(revoked)
         self.clock = clock
@@ -269,7 +274,9 @@ class SimulatorApp:
                 self.limits.leave(key)
                 return self._secondary(ctx, budget, wait), None
 
-            fault = FAULTS[self._rng.randrange(len(FAULTS))] if self._rng.random() < self.fault_rate else None
+            fault = None
+            if self._rng.random() < self.fault_rate:
+                fault = self.fault_kinds[self._rng.randrange(len(self.fault_kinds))]
             if fault is not None and fault != "malformed":
                 self.stats.faults[fault] += 1
                 return self._fault(ctx, fault, self.limits.charge(key, resource, 1)), key
