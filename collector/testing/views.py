@@ -62,6 +62,7 @@ class RepoView:
             (c for c in repo.commits if c.authored_at < horizon), key=lambda c: c.authored_at, reverse=True
         )
         self._times = sorted(c.authored_at.timestamp() for c in self.commits)
+        self._contributors: dict[bool, list[Contributor]] = {}
 
     @property
     def stars(self) -> int:
@@ -86,7 +87,13 @@ class RepoView:
         ]
 
     def contributors(self, *, anon: bool) -> list[Contributor]:
-        """Contributors by commit count, descending; unlinked emails only with `anon`."""
+        """Contributors by commit count, descending; unlinked emails only with `anon` (computed once)."""
+        found = self._contributors.get(anon)
+        if found is None:
+            found = self._contributors[anon] = self._count_contributors(anon)
+        return found
+
+    def _count_contributors(self, anon: bool) -> list[Contributor]:
         users: dict[int, Contributor] = {}
         emails: dict[str, Contributor] = {}
         for c in reversed(self.commits):  # oldest first, so the first name seen is kept
