@@ -191,6 +191,13 @@ def test_star_history_newest_first_weekly_sums_to_the_star_count() -> None:
     assert len(capped.json()) == 30
 
 
+def test_star_history_stops_at_page_100() -> None:
+    _, gh = make()
+    beyond = gh.get("/repos/acme/rocket/stargazers/history", params={"page": 101})
+    assert beyond.status_code == 422 and "pagination is limited" in beyond.json()["message"]
+    assert gh.get("/repos/acme/rocket/stargazers/history", params={"page": 100}).json() == []
+
+
 def test_star_history_is_404_on_legacy_ghes() -> None:
     _, gh = make(ghes_legacy=True)
     assert gh.get("/repos/acme/rocket/stargazers/history").status_code == 404
