@@ -9,6 +9,7 @@ only covers commits since the last walk.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Sequence
@@ -127,10 +128,10 @@ async def backfill_stars(ctx: _Ctx) -> str:
                             break
                     writes.append((w.week_start, days))
             with transaction(ctx.sessions) as s:
-                for start, days in writes:
-                    replace_daily(
-                        s, ctx.repo_id, "stars", start, start + timedelta(days=6), days, "star_history"
-                    )
+                if writes:  # a page's weeks are contiguous: one range replaced at once
+                    merged = {d: n for _, days in writes for d, n in days.items()}
+                    first_day, last_day = writes[-1][0], writes[0][0] + timedelta(days=6)
+                    replace_daily(s, ctx.repo_id, "stars", first_day, last_day, merged, "star_history")
                 if writes:
                     newest = max(newest or writes[0][0], writes[0][0])
                     oldest = min(oldest or writes[-1][0], writes[-1][0])
@@ -361,14 +362,15 @@ async def backfill_repo(
         logger or logging.getLogger("collector.backfill"),
     )
     result = RepoBackfill(full_name)
-    for key in series:
+
+    async def one(key: str) -> None:
         try:
             result.series[key] = await _STEPS[key](ctx)
         except NotFound as exc:
             with transaction(sessions) as s:
                 mark_gone(s, repo_id, f"{exc.kind}: {exc}")
+            result.series[key] = f"error: {exc}"
             result.error = f"{key}: {exc}"
-            break
         except GitHubError as exc:
             result.series[key] = f"error: {exc}"
             result.error = f"{key}: {exc}"
@@ -381,6 +383,9 @@ async def backfill_repo(
                 kind=exc.kind,
                 error=str(exc),
             )
+
+    # The series are independent; running them together keeps the client's connections busy.
+    await asyncio.gather(*(one(key) for key in series))
     return result
 
 
@@ -394,6 +399,7 @@ async def run_backfill(
     cycle_start: datetime | None = None,
     reporter: Reporter | None = None,
     logger: logging.Logger | None = None,
+    workers: int = 2,
 ) -> BackfillOutcome:
     """Backfill the named repositories, or every due tracked one (leased, so daemons share the work)."""
     log = logger or logging.getLogger("collector.backfill")
@@ -403,7 +409,8 @@ async def run_backfill(
     outcome = BackfillOutcome(run_id)
     cycle = cycle_start or utc_now()
     pending = list(repo_ids) if repo_ids is not None else None
-    try:
+
+    async def worker() -> None:
         while True:
             with transaction(sessions) as s:
                 if pending is not None:
@@ -411,7 +418,7 @@ async def run_backfill(
                 else:
                     ids = leases.claim(s, JOB, holder, cycle, 1, ttl=timedelta(hours=2))
             if not ids:
-                break
+                return
             repo_id = ids[0]
             try:
                 result = await backfill_repo(
@@ -430,6 +437,9 @@ async def run_backfill(
                 if pending is None:
                     leases.complete(s, JOB, holder, ids)
             outcome.results.append(result)
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(max(1, workers))))
     except BaseException:
         with transaction(sessions) as s:
             finish_run(s, run_id, "interrupted", {"repositories": len(outcome.results)})

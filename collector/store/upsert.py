@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
-# SQLite allows 32766 bound parameters per statement; PostgreSQL 65535. Stay well below both.
-_MAX_PARAMS = 30000
+
+@lru_cache(maxsize=256)
+def _statement(
+    dialect: str, table: Table, columns: tuple[str, ...], keys: tuple[str, ...], update: tuple[str, ...]
+) -> Insert:
+    # One statement per shape, executed with a list of parameter sets: SQLAlchemy compiles it once and
+    # batches the rows ("insertmanyvalues"), instead of compiling a new multi-row VALUES every call.
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    if insert is None:  # pragma: no cover - only the two supported stores
+        raise NotImplementedError(f"upsert is not implemented for {dialect}")
+    stmt = insert(table)
+    if update:
+        return stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}
+        )
+    return stmt.on_conflict_do_nothing(index_elements=list(keys))
 
 
 def upsert(
@@ -23,29 +39,7 @@ def upsert(
     """Insert `rows`; rows whose `keys` exist already get the `update` columns (all others by default)."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    columns = list(rows[0].keys())
-    to_update = [c for c in columns if c not in keys] if update is None else list(update)
-    chunk = max(1, _MAX_PARAMS // max(1, len(columns)))
-    for start in range(0, len(rows), chunk):
-        part = rows[start : start + chunk]
-        if dialect == "postgresql":
-            pg_stmt = postgresql.insert(table).values(part)
-            if to_update:
-                pg_stmt = pg_stmt.on_conflict_do_update(
-                    index_elements=list(keys), set_={c: pg_stmt.excluded[c] for c in to_update}
-                )
-            else:
-                pg_stmt = pg_stmt.on_conflict_do_nothing(index_elements=list(keys))
-            session.execute(pg_stmt)
-        elif dialect == "sqlite":
-            lite_stmt = sqlite.insert(table).values(part)
-            if to_update:
-                lite_stmt = lite_stmt.on_conflict_do_update(
-                    index_elements=list(keys), set_={c: lite_stmt.excluded[c] for c in to_update}
-                )
-            else:
-                lite_stmt = lite_stmt.on_conflict_do_nothing(index_elements=list(keys))
-            session.execute(lite_stmt)
-        else:  # pragma: no cover - only the two supported stores
-            raise NotImplementedError(f"upsert is not implemented for {dialect}")
+    columns = tuple(rows[0].keys())
+    to_update = tuple(c for c in columns if c not in keys) if update is None else tuple(update)
+    stmt = _statement(session.get_bind().dialect.name, table, columns, tuple(keys), to_update)
+    session.execute(stmt, list(rows))

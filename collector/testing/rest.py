@@ -261,9 +261,9 @@ class RestApi:
 
     def forks(self, req: RestRequest, repo: SimRepo) -> Reply:
         view = self.view(repo)
-        items = sorted(view.forks, key=lambda f: (f.created_at, f.github_id))
+        items = view.forks  # oldest first (RepoView sorts once)
         if (req.param("sort") or "newest") != "oldest":
-            items.reverse()
+            items = items[::-1]
         shown, headers, _ = self.paginate(req, repo, "/forks", items, default=30, maximum=100)
         return Reply(200, [fork_object(req.api, view, f) for f in shown], headers=headers, weak_etag=True)
 

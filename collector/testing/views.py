@@ -56,7 +56,10 @@ class RepoView:
         self.today = today
         horizon = end_of(today)
         self.star_days = {d: n for d, n in sorted(repo.star_days.items()) if d <= today}
-        self.forks: list[SimFork] = [f for f in repo.forks if f.created_at < horizon]
+        # Sorted once here: the forks listing pages through it on every request.
+        self.forks: list[SimFork] = sorted(
+            (f for f in repo.forks if f.created_at < horizon), key=lambda f: (f.created_at, f.github_id)
+        )
         # Newest first, like `git log` and the commits API.
         self.commits: list[SimCommit] = sorted(
             (c for c in repo.commits if c.authored_at < horizon), key=lambda c: c.authored_at, reverse=True
