@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from collector.testing.scenarios import load_scenario
+from collector.testing.simulator import SimulatorApp
+from collector.testing.transport import running_simulator
+
 
 def run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("COLLECTOR_", "GITHUB_"))}
@@ -30,27 +34,34 @@ def test_help_lists_commands(tmp_path: Path) -> None:
 
 
 def test_upgrade_then_repos_round_trip_on_embedded_default(tmp_path: Path) -> None:
-    first = run(tmp_path, "db", "upgrade")
-    assert first.returncode == 0, first.stderr
-    assert "upgraded from revision none" in first.stdout
-    assert (tmp_path / "collector.db").exists()
-    second = run(tmp_path, "db", "upgrade")
-    assert second.returncode == 0 and "up to date" in second.stdout
+    with running_simulator(SimulatorApp(load_scenario("frameworks"))) as base:
+        github = {"GITHUB_API_URL": base, "GITHUB_TOKEN": "foundation-token"}
+        first = run(tmp_path, "db", "upgrade")
+        assert first.returncode == 0, first.stderr
+        assert "upgraded from revision none" in first.stdout
+        assert (tmp_path / "collector.db").exists()
+        second = run(tmp_path, "db", "upgrade")
+        assert second.returncode == 0 and "up to date" in second.stdout
 
-    added = run(tmp_path, "repos", "add", "tensorflow/tensorflow", "bad/..", "a b/c", "BVLC/caffe")
-    assert added.returncode == 2
-    assert "tracking: tensorflow/tensorflow" in added.stdout and "tracking: BVLC/caffe" in added.stdout
-    errors = added.stderr.strip().splitlines()
-    assert len(errors) == 2 and all(line.startswith("error: invalid repository name") for line in errors)
+        added = run(
+            tmp_path, "repos", "add", "tensorflow/tensorflow", "bad/..", "a b/c", "BVLC/caffe", env=github
+        )
+        assert added.returncode == 2
+        assert "tensorflow/tensorflow" in added.stdout and "BVLC/caffe" in added.stdout
+        errors = added.stderr.strip().splitlines()
+        assert len(errors) == 2 and all(line.startswith("error: invalid repository name") for line in errors)
 
-    listed = run(tmp_path, "repos", "list")
-    assert [line.split()[0] for line in listed.stdout.splitlines()] == ["BVLC/caffe", "tensorflow/tensorflow"]
+        listed = run(tmp_path, "repos", "list")
+        assert [line.split()[0] for line in listed.stdout.splitlines()] == [
+            "BVLC/caffe",
+            "tensorflow/tensorflow",
+        ]
 
-    removed = run(tmp_path, "repos", "remove", "bvlc/caffe")
-    assert removed.returncode == 0 and "history kept" in removed.stdout
-    assert run(tmp_path, "repos", "list").stdout.split()[0] == "tensorflow/tensorflow"
-    unknown = run(tmp_path, "repos", "remove", "nobody/nothing")
-    assert unknown.returncode == 2 and "not tracked" in unknown.stderr
+        removed = run(tmp_path, "repos", "remove", "bvlc/caffe")
+        assert removed.returncode == 0 and "history kept" in removed.stdout
+        assert run(tmp_path, "repos", "list").stdout.split()[0] == "tensorflow/tensorflow"
+        unknown = run(tmp_path, "repos", "remove", "nobody/nothing")
+        assert unknown.returncode == 2 and "not tracked" in unknown.stderr
 
 
 def test_store_not_migrated_says_what_to_run(tmp_path: Path) -> None:
