@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,6 @@ from collector.reports.model import (
     Trend,
     compute_periods,
     compute_ranks,
-    compute_row_source,
 )
 from collector.store.reports import ReportRepo, load_period_values, load_report_repos, load_unavailable
 from collector.store.repos import find_repo, load_repos
@@ -100,10 +100,19 @@ def _load_frame(
         frame.loc[hidden, metric] = pd.NA
     for metric in CUMULATIVE:
         frame[f"{metric}_source"] = frame[f"{metric}_source"].where(~hidden & frame[metric].notna(), None)
-    frame["source"] = [
-        compute_row_source(s)
-        for s in zip(frame["stars_source"], frame["forks_source"], frame["contributors_source"], strict=True)
-    ]
+    # compute_row_source, vectorised: 121,000 rows for a 10-year monthly trend of 1,000 repositories.
+    sources = frame[["stars_source", "forks_source", "contributors_source"]]
+    present = sources.notna()
+    frame["source"] = np.select(
+        [
+            ~present.any(axis=1),
+            (sources == "observed").sum(axis=1) == present.sum(axis=1),
+            (sources == "reconstructed").any(axis=1),
+        ],
+        ["", "observed", "reconstructed"],
+        default="carried",
+    )
+    frame["source"] = [v or None for v in frame["source"]]
 
     marks: dict[tuple[str, str], int] = {}
     texts: list[str] = []

@@ -41,66 +41,70 @@ WITH periods AS (
     WHERE c.day >= :first AND c.day <= :until
     GROUP BY c.{bucket}
 ),
+firsts AS (
+    SELECT r.id AS repo_id,
+        (SELECT MIN(h.day) FROM history_daily h WHERE h.repo_id = r.id AND h.metric = 'stars') AS f_stars,
+        (SELECT MIN(h.day) FROM history_daily h WHERE h.repo_id = r.id AND h.metric = 'forks') AS f_forks,
+        (SELECT MIN(h.day) FROM history_daily h
+         WHERE h.repo_id = r.id AND h.metric = 'contributors') AS f_contributors,
+        (SELECT MIN(h.day) FROM history_daily h WHERE h.repo_id = r.id AND h.metric = 'commits') AS f_commits,
+        (SELECT MIN(w.week_start) FROM history_weekly w
+         WHERE w.repo_id = r.id AND w.metric = 'commits') AS f_weekly,
+        (SELECT MIN(s.observed_day) FROM snapshots s WHERE s.repo_id = r.id) AS f_observed
+    FROM repositories r
+    WHERE r.id IN :ids
+),
 spans AS (
     SELECT u.repo_id, MIN(u.d) AS first_day
     FROM (
-        SELECT r.id AS repo_id,
-            (SELECT MIN(h.day) FROM history_daily h WHERE h.repo_id = r.id AND h.metric = 'stars') AS d
-        FROM repositories r WHERE r.id IN :ids
-        UNION ALL
-        SELECT r.id, (SELECT MIN(h.day) FROM history_daily h WHERE h.repo_id = r.id AND h.metric = 'forks')
-        FROM repositories r WHERE r.id IN :ids
-        UNION ALL
-        SELECT r.id,
-            (SELECT MIN(h.day) FROM history_daily h WHERE h.repo_id = r.id AND h.metric = 'contributors')
-        FROM repositories r WHERE r.id IN :ids
-        UNION ALL
-        SELECT r.id, (SELECT MIN(h.day) FROM history_daily h WHERE h.repo_id = r.id AND h.metric = 'commits')
-        FROM repositories r WHERE r.id IN :ids
-        UNION ALL
-        SELECT r.id,
-            (SELECT MIN(w.week_start) FROM history_weekly w WHERE w.repo_id = r.id AND w.metric = 'commits')
-        FROM repositories r WHERE r.id IN :ids
-        UNION ALL
-        SELECT r.id, (SELECT MIN(s.observed_day) FROM snapshots s WHERE s.repo_id = r.id)
-        FROM repositories r WHERE r.id IN :ids
+        SELECT repo_id, f_stars AS d FROM firsts
+        UNION ALL SELECT repo_id, f_forks FROM firsts
+        UNION ALL SELECT repo_id, f_contributors FROM firsts
+        UNION ALL SELECT repo_id, f_commits FROM firsts
+        UNION ALL SELECT repo_id, f_weekly FROM firsts
+        UNION ALL SELECT repo_id, f_observed FROM firsts
     ) u
     GROUP BY u.repo_id
 ),
+-- Each MIN above is one index probe; "has any additions of a metric" falls out of them.
 kinds AS (
-    SELECT r.id AS repo_id, sp.first_day,
-        CASE WHEN EXISTS (SELECT 1 FROM history_daily h WHERE h.repo_id = r.id AND h.metric = 'stars')
-            THEN 1 ELSE 0 END AS has_stars,
-        CASE WHEN EXISTS (SELECT 1 FROM history_daily h WHERE h.repo_id = r.id AND h.metric = 'forks')
-            THEN 1 ELSE 0 END AS has_forks,
-        CASE WHEN EXISTS (SELECT 1 FROM history_daily h WHERE h.repo_id = r.id AND h.metric = 'contributors')
-            THEN 1 ELSE 0 END AS has_contributors
-    FROM repositories r
-    JOIN spans sp ON sp.repo_id = r.id
-    WHERE r.id IN :ids
+    SELECT f.repo_id, sp.first_day,
+        CASE WHEN f.f_stars IS NULL THEN 0 ELSE 1 END AS has_stars,
+        CASE WHEN f.f_forks IS NULL THEN 0 ELSE 1 END AS has_forks,
+        CASE WHEN f.f_contributors IS NULL THEN 0 ELSE 1 END AS has_contributors
+    FROM firsts f
+    JOIN spans sp ON sp.repo_id = f.repo_id
 ),
 adds AS (
-    SELECT x.repo_id, x.period,
-        SUM(CASE WHEN x.metric = 'stars' THEN x.value ELSE 0 END) AS stars,
-        SUM(CASE WHEN x.metric = 'forks' THEN x.value ELSE 0 END) AS forks,
-        SUM(CASE WHEN x.metric = 'contributors' THEN x.value ELSE 0 END) AS contributors
+    SELECT y.repo_id, y.period, SUM(y.stars) AS stars, SUM(y.forks) AS forks,
+        SUM(y.contributors) AS contributors
     FROM (
-        SELECT h.repo_id, h.metric, h.value,
-            CASE WHEN h.day < :first THEN :first ELSE {bucket_of_h} END AS period
-        FROM history_daily h {join_h}
-        WHERE h.repo_id IN :ids AND h.day <= :until
-    ) x
-    GROUP BY x.repo_id, x.period
+        SELECT g.repo_id, CASE WHEN g.period < :first THEN :first ELSE g.period END AS period,
+            g.stars, g.forks, g.contributors
+        FROM (
+            SELECT h.repo_id, {period_h} AS period,
+                COALESCE(SUM(h.value) FILTER (WHERE h.metric = 'stars'), 0) AS stars,
+                COALESCE(SUM(h.value) FILTER (WHERE h.metric = 'forks'), 0) AS forks,
+                COALESCE(SUM(h.value) FILTER (WHERE h.metric = 'contributors'), 0) AS contributors
+            FROM history_daily h {join_h}
+            WHERE h.repo_id IN :ids AND h.day <= :until
+            GROUP BY {group_h}
+        ) g
+    ) y
+    GROUP BY y.repo_id, y.period
 ),
 last_obs AS (
-    SELECT x.repo_id, x.period, MAX(x.observed_day) AS observed_day
+    SELECT y.repo_id, y.period, MAX(y.observed_day) AS observed_day
     FROM (
-        SELECT s.repo_id, s.observed_day,
-            CASE WHEN s.observed_day < :first THEN :first ELSE {bucket_of_s} END AS period
-        FROM snapshots s {join_s}
-        WHERE s.repo_id IN :ids AND s.observed_day <= :until
-    ) x
-    GROUP BY x.repo_id, x.period
+        SELECT g.repo_id, CASE WHEN g.period < :first THEN :first ELSE g.period END AS period, g.observed_day
+        FROM (
+            SELECT s.repo_id, {period_s} AS period, MAX(s.observed_day) AS observed_day
+            FROM snapshots s {join_s}
+            WHERE s.repo_id IN :ids AND s.observed_day <= :until
+            GROUP BY {group_s}
+        ) g
+    ) y
+    GROUP BY y.repo_id, y.period
 ),
 commits AS (
     SELECT w.repo_id, c.{bucket} AS period, SUM(w.value) AS commits
@@ -173,15 +177,28 @@ PERIOD_VALUE_COLUMNS = (
 
 def _period_values_sql(every: str) -> str:
     column = BUCKET_COLUMNS[every]  # a fixed whitelist: never user text in the SQL
+    # Group by plain columns first (the planner estimates those well and hashes them), then fold the
+    # periods before :first into the first one over the few grouped rows.
     if every == "day":
-        # One period ending on the day: no calendar lookup needed, every row before it folds in.
-        bucket_h, join_h, bucket_s, join_s = "h.day", "", "s.observed_day", ""
+        # One period ending on the day: one group per repository, no calendar lookup.
+        parts = {
+            "period_h": "MAX(h.day)",
+            "group_h": "h.repo_id",
+            "join_h": "",
+            "period_s": "MAX(s.observed_day)",
+            "group_s": "s.repo_id",
+            "join_s": "",
+        }
     else:
-        bucket_h, join_h = f"c.{column}", "JOIN calendar c ON c.day = h.day"
-        bucket_s, join_s = f"c.{column}", "JOIN calendar c ON c.day = s.observed_day"
-    return _PERIOD_VALUES_SQL.format(
-        bucket=column, bucket_of_h=bucket_h, join_h=join_h, bucket_of_s=bucket_s, join_s=join_s
-    )
+        parts = {
+            "period_h": f"c.{column}",
+            "group_h": f"h.repo_id, c.{column}",
+            "join_h": "JOIN calendar c ON c.day = h.day",
+            "period_s": f"c.{column}",
+            "group_s": f"s.repo_id, c.{column}",
+            "join_s": "JOIN calendar c ON c.day = s.observed_day",
+        }
+    return _PERIOD_VALUES_SQL.format(bucket=column, **parts)
 
 
 def load_period_values(
@@ -216,6 +233,12 @@ def load_period_values(
             contributors_source=String,
         )
     )
+    if session.get_bind().dialect.name == "postgresql":
+        # With the default 4 MB the grouping sorts spill to disk; and the planner's row estimates for the
+        # period grid are so high that it JIT-compiles the query, which costs more than running it.
+        # SET LOCAL lasts until the end of this read-only transaction.
+        session.execute(text("SET LOCAL work_mem = '256MB'"))
+        session.execute(text("SET LOCAL jit = off"))
     rows = session.execute(stmt, {"ids": list(repo_ids), "first": first, "until": until}).all()
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(PERIOD_VALUE_COLUMNS)
     data: dict[str, Any] = {}
