@@ -159,9 +159,12 @@ def _csv_text(value: Any) -> str:
 
 def render_csv(report: Report) -> str:
     """The tidy table as CSV: `rank,repo,stars,...` for a ranking, `repo,period,...` for trends."""
-    records = _records(report)
-    columns = list(tidy_frame(report).columns)
-    frame = pd.DataFrame([[_csv_text(r[c]) for c in columns] for r in records], columns=columns)
+    frame = tidy_frame(report).copy()
+    for column in ("repo", "language", "description", "notes"):
+        if column in frame.columns:
+            frame[column] = [_csv_text(_plain(v)) for v in frame[column]]
+    if "archived" in frame.columns:
+        frame["archived"] = ["true" if v else "false" for v in frame["archived"]]
     return str(frame.to_csv(index=False, lineterminator="\n"))
 
 
