@@ -18,15 +18,21 @@ def _statement(
 ) -> Insert:
     # One statement per shape, executed with a list of parameter sets: SQLAlchemy compiles it once and
     # batches the rows ("insertmanyvalues"), instead of compiling a new multi-row VALUES every call.
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
-    if insert is None:  # pragma: no cover - only the two supported stores
-        raise NotImplementedError(f"upsert is not implemented for {dialect}")
-    stmt = insert(table)
-    if update:
-        return stmt.on_conflict_do_update(
-            index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}
-        )
-    return stmt.on_conflict_do_nothing(index_elements=list(keys))
+    if dialect == "postgresql":
+        pg = postgresql.insert(table)
+        if update:
+            return pg.on_conflict_do_update(
+                index_elements=list(keys), set_={c: pg.excluded[c] for c in update}
+            )
+        return pg.on_conflict_do_nothing(index_elements=list(keys))
+    if dialect == "sqlite":
+        lite = sqlite.insert(table)
+        if update:
+            return lite.on_conflict_do_update(
+                index_elements=list(keys), set_={c: lite.excluded[c] for c in update}
+            )
+        return lite.on_conflict_do_nothing(index_elements=list(keys))
+    raise NotImplementedError(f"upsert is not implemented for {dialect}")  # pragma: no cover
 
 
 def upsert(
