@@ -96,3 +96,25 @@ def test_crontab_weekdays_follow_crontab_numbering(expr: str, after: str, fires:
     assert cron_trigger(expr).get_next_fire_time(None, start) == datetime.fromisoformat(fires).replace(
         tzinfo=UTC
     )
+
+
+def test_leases_of_a_dead_process_on_this_host_are_released_at_once(store: Store) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    ids = _repos(store, 2)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_holder = f"{socket.gethostname()}:{gone.stdout.strip()}:abc123"
+    alive_holder = f"{socket.gethostname()}:1:def456"  # pid 1 runs: this holder counts as alive
+    cycle = utc_now()
+    with transaction(store.sessions) as s:
+        leases.ensure_leases(s, "backfill")
+        alive = leases.claim(s, "backfill", alive_holder, cycle, 1, ttl=timedelta(hours=1))
+        dead = leases.claim(s, "backfill", dead_holder, cycle, 1, ttl=timedelta(hours=1))
+    assert sorted(alive + dead) == sorted(ids)
+    with transaction(store.sessions) as s:
+        taken = leases.claim(s, "backfill", "me:2:x", cycle, 10)
+    assert taken == dead  # the dead process's lease is free at once; the live one's is not

@@ -45,6 +45,7 @@ from collector.store.runs import finish_run, save_run_item, start_run
 JOB = "backfill"
 SERIES = ("stars", "forks", "commits", "contributors")
 WEEKS_PER_QUERY = 50
+LEASE_TTL = timedelta(minutes=10)  # renewed every 2.5 minutes while a repository is worked on
 
 
 @dataclass
@@ -389,6 +390,14 @@ async def backfill_repo(
     return result
 
 
+async def _heartbeat(sessions: sessionmaker[Session], holder: str, ids: list[int]) -> None:
+    """Keep a lease alive while a long backfill runs; a crashed process stops renewing it."""
+    while True:
+        await asyncio.sleep(LEASE_TTL.total_seconds() / 4)
+        with transaction(sessions) as s:
+            leases.extend(s, JOB, holder, ids, LEASE_TTL)
+
+
 async def run_backfill(
     sessions: sessionmaker[Session],
     gh: GitHubClient,
@@ -416,10 +425,11 @@ async def run_backfill(
                 if pending is not None:
                     ids = [pending.pop(0)] if pending else []
                 else:
-                    ids = leases.claim(s, JOB, holder, cycle, 1, ttl=timedelta(hours=2))
+                    ids = leases.claim(s, JOB, holder, cycle, 1, ttl=LEASE_TTL)
             if not ids:
                 return
             repo_id = ids[0]
+            beat = asyncio.create_task(_heartbeat(sessions, holder, ids)) if pending is None else None
             try:
                 result = await backfill_repo(
                     sessions, gh, repo_id, since=since, reporter=reporter, logger=log
@@ -431,6 +441,9 @@ async def run_backfill(
                     with transaction(sessions) as s:
                         leases.release(s, JOB, holder, ids)
                 raise
+            finally:
+                if beat is not None:
+                    beat.cancel()
             with transaction(sessions) as s:
                 status = "error" if result.error else "ok"
                 save_run_item(s, run_id, repo_id, JOB, status, None, result.error)

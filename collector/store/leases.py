@@ -9,6 +9,8 @@ lease simply expires.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -48,6 +50,40 @@ def _due(job: str, cycle_start: datetime, now: datetime) -> list[object]:
     ]
 
 
+def _holder_is_dead(holder: str, me: str) -> bool:
+    """Whether `holder` was a process on this host that no longer runs (holders are host:pid:nonce)."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or holder == me:
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True  # an earlier process with our pid (e.g. pid 1 in a restarted container)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def reap_dead_holders(session: Session, job: str, me: str) -> int:
+    """Release leases held by crashed processes on this host at once, instead of waiting for expiry."""
+    now = utc_now()
+    holders = session.scalars(
+        select(Lease.holder)
+        .where(Lease.job == job, Lease.holder.is_not(None), Lease.expires_at >= now)
+        .distinct()
+    ).all()
+    dead = [h for h in holders if h and _holder_is_dead(h, me)]
+    if dead:
+        session.execute(
+            update(Lease).where(Lease.job == job, Lease.holder.in_(dead)).values(holder=None, expires_at=None)
+        )
+    return len(dead)
+
+
 def claim(
     session: Session,
     job: str,
@@ -57,6 +93,7 @@ def claim(
     ttl: timedelta = timedelta(minutes=10),
 ) -> list[int]:
     """Claim up to `limit` due units of `job`; returns their repository ids (commit right after)."""
+    reap_dead_holders(session, job, holder)
     now = utc_now()
     expires = now + ttl
     conditions = _due(job, cycle_start, now)
