@@ -28,7 +28,8 @@ from collector.reports.build import make_report
 from collector.reports.command import render_report
 from collector.reports.model import Report, parse_request
 from collector.store import migrate
-from collector.store.engine import make_engine, session_factory
+from collector.store.engine import make_engine, session_factory, transaction
+from collector.store.history import rebuild_monthly
 
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -90,6 +91,9 @@ def fill(engine: Engine, repos: int, years: int, end: date) -> dict[str, int]:
     daily = pd.concat(daily_parts, ignore_index=True)
     _copy(engine, "history_daily", daily)
     counts["history_daily"] = len(daily)
+    # COPY bypasses the store functions that keep the monthly rollup in step: rebuild it once.
+    with transaction(session_factory(engine)) as session:
+        rebuild_monthly(session)
 
     commits = rng.poisson(np.outer(rates * 3, np.ones(len(sundays))))
     weekly = pd.DataFrame(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from collector.domain import HistoryPoint, utc_now
 from collector.github.types import ForkInfo
-from collector.store.history import save_history_daily
+from collector.store.history import lock_series, refresh_monthly, write_daily_rows
 from collector.store.models import ContributorIdentity, Fork, HistoryDaily, SeriesState
 from collector.store.upsert import upsert
 
@@ -74,6 +74,7 @@ def replace_daily(
     session: Session, repo_id: int, metric: str, first: date, last: date, values: dict[date, int], source: str
 ) -> None:
     """Make the stored days in [first, last] exactly `values` (zeros are not stored)."""
+    lock_series(session, repo_id, [metric])
     session.execute(
         delete(HistoryDaily).where(
             HistoryDaily.repo_id == repo_id,
@@ -82,15 +83,17 @@ def replace_daily(
             HistoryDaily.day <= last,
         )
     )
-    save_history_daily(
+    write_daily_rows(
         session, repo_id, [HistoryPoint(metric, d, v, source) for d, v in sorted(values.items()) if v]
     )
+    refresh_monthly(session, repo_id, metric, min([first, *values]), max([last, *values]))
 
 
 def add_daily(session: Session, repo_id: int, metric: str, counts: dict[date, int], source: str) -> None:
     """Add counts to the stored days (used where pages arrive as events, committed with their cursor)."""
     if not counts:
         return
+    lock_series(session, repo_id, [metric])
     stored = load_daily(session, repo_id, metric, min(counts), max(counts))
     for day, n in counts.items():
         if day in stored:
@@ -101,11 +104,12 @@ def add_daily(session: Session, repo_id: int, metric: str, counts: dict[date, in
                 )
                 .values(value=HistoryDaily.value + n)
             )
-    save_history_daily(
+    write_daily_rows(
         session,
         repo_id,
         [HistoryPoint(metric, d, n, source) for d, n in sorted(counts.items()) if d not in stored],
     )
+    refresh_monthly(session, repo_id, metric, min(counts), max(counts))
 
 
 def known_fork_ids(session: Session, repo_id: int, ids: Sequence[int]) -> set[int]:
@@ -172,12 +176,14 @@ def rebuild_contributor_days(session: Session, repo_id: int) -> int:
         select(ContributorIdentity.first_commit_at).where(ContributorIdentity.repo_id == repo_id)
     ).all()
     counts = Counter(f.astimezone(UTC).date() for f in firsts)
+    lock_series(session, repo_id, ["contributors"])
     session.execute(
         delete(HistoryDaily).where(HistoryDaily.repo_id == repo_id, HistoryDaily.metric == "contributors")
     )
-    save_history_daily(
+    write_daily_rows(
         session,
         repo_id,
         [HistoryPoint("contributors", d, n, "commit_walk") for d, n in sorted(counts.items())],
     )
+    refresh_monthly(session, repo_id, "contributors")
     return len(firsts)

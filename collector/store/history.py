@@ -1,13 +1,22 @@
-"""Saving observations and reconstructed history."""
+"""Saving observations and reconstructed history.
+
+history_monthly holds the sums of history_daily per calendar month for the reports. Every function that
+writes history_daily (here and in checkpoints.py) recomputes the months it touched in the same transaction,
+under a per-(repository, metric) lock on PostgreSQL so that two writers of one series cannot each sum
+without the other's rows. SQLite has one writer at a time anyway.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
 
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from collector.domain import HistoryPoint, Snapshot, as_utc
-from collector.store.models import HistoryDaily, HistoryWeekly, RepoSnapshot
+from collector.store.models import Calendar, HistoryDaily, HistoryMonthly, HistoryWeekly, RepoSnapshot
 from collector.store.upsert import upsert
 
 
@@ -37,13 +46,83 @@ def save_snapshot(session: Session, repo_id: int, snap: Snapshot, run_id: int | 
 
 
 def save_history_daily(session: Session, repo_id: int, points: Iterable[HistoryPoint]) -> int:
-    """Upsert daily additions; returns the number of rows written."""
+    """Upsert daily additions (and their months in history_monthly); returns the number of rows written."""
+    items = list(points)
+    spans: dict[str, tuple[date, date]] = {}
+    for p in items:
+        lo, hi = spans.get(p.metric, (p.day, p.day))
+        spans[p.metric] = (min(lo, p.day), max(hi, p.day))
+    lock_series(session, repo_id, spans)
+    write_daily_rows(session, repo_id, items)
+    for metric, (first, last) in sorted(spans.items()):
+        refresh_monthly(session, repo_id, metric, first, last)
+    return len(items)
+
+
+def write_daily_rows(session: Session, repo_id: int, points: Sequence[HistoryPoint]) -> None:
+    """Upsert daily rows only; the caller holds the series lock and refreshes the months afterwards."""
     rows = [
         {"repo_id": repo_id, "metric": p.metric, "day": p.day, "value": p.value, "source": p.source}
         for p in points
     ]
     upsert(session, HistoryDaily.__table__, rows, keys=["repo_id", "metric", "day"])  # type: ignore[arg-type]
-    return len(rows)
+
+
+def lock_series(session: Session, repo_id: int, metrics: Iterable[str]) -> None:
+    """On PostgreSQL, lock each (repository, metric) series until the transaction ends, in sorted order."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for metric in sorted(set(metrics)):
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:repo, :metric)"),
+            {"repo": repo_id, "metric": zlib.crc32(metric.encode()) & 0x7FFFFFFF},
+        )
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def refresh_monthly(
+    session: Session, repo_id: int, metric: str, first: date | None = None, last: date | None = None
+) -> None:
+    """Recompute history_monthly for the months overlapping [first, last] (all months when None)."""
+    months = [HistoryMonthly.repo_id == repo_id, HistoryMonthly.metric == metric]
+    days = [HistoryDaily.repo_id == repo_id, HistoryDaily.metric == metric]
+    if first is not None:
+        months.append(HistoryMonthly.month_start >= _month_start(first))
+        days.append(HistoryDaily.day >= _month_start(first))
+    if last is not None:
+        months.append(HistoryMonthly.month_start <= _month_start(last))
+        days.append(HistoryDaily.day < _next_month(last))
+    session.execute(delete(HistoryMonthly).where(*months))
+    _insert_month_sums(session, days)
+
+
+def rebuild_monthly(session: Session, repo_ids: Sequence[int] | None = None) -> None:
+    """Recompute history_monthly from scratch (all repositories when None), e.g. after a bulk load."""
+    if repo_ids is None:
+        session.execute(delete(HistoryMonthly))
+        _insert_month_sums(session, [])
+        return
+    ids = list(repo_ids)
+    session.execute(delete(HistoryMonthly).where(HistoryMonthly.repo_id.in_(ids)))
+    _insert_month_sums(session, [HistoryDaily.repo_id.in_(ids)])
+
+
+def _insert_month_sums(session: Session, conditions: Sequence[object]) -> None:
+    # The calendar maps days to months on both backends (it spans 2000-2060, GitHub's whole life).
+    sums = (
+        select(HistoryDaily.repo_id, HistoryDaily.metric, Calendar.month_start, func.sum(HistoryDaily.value))
+        .join(Calendar, Calendar.day == HistoryDaily.day)
+        .where(*conditions)  # type: ignore[arg-type]
+        .group_by(HistoryDaily.repo_id, HistoryDaily.metric, Calendar.month_start)
+    )
+    session.execute(insert(HistoryMonthly).from_select(["repo_id", "metric", "month_start", "value"], sums))
 
 
 def save_history_weekly(session: Session, repo_id: int, points: Iterable[HistoryPoint]) -> int:

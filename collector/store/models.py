@@ -126,6 +126,17 @@ class HistoryDaily(Base):
     source: Mapped[str] = mapped_column(String(40))
 
 
+class HistoryMonthly(Base):
+    """Sums of history_daily per calendar month, kept exact by every write (reports read these)."""
+
+    __tablename__ = "history_monthly"
+
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(20), primary_key=True)
+    month_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    value: Mapped[int]
+
+
 class HistoryWeekly(Base):
     """Reconstructed values for the week starting on Sunday `week_start`. Dense: no row = unknown."""
 

@@ -3,16 +3,16 @@
 The numbers follow the `repo_daily` view's precedence (the observation made that day, else the cumulative
 sum of reconstructed additions when the metric has any, else the last observation carried forward), but
 they are computed per period instead of per day: additions are summed per repository and period and then
-accumulated with a window, and only the latest snapshot of each period is looked at. That keeps a monthly
-trend over 1,000 repositories and 10 years at a few hundred thousand grouped rows instead of millions of
-days.
+accumulated with a window, and only the latest snapshot of each period is looked at. Whole months of
+additions come from the history_monthly rollup (kept exact by the store's writers), so a monthly trend over
+1,000 repositories and 10 years reads a few hundred thousand monthly rows instead of millions of days.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -75,6 +75,8 @@ kinds AS (
     FROM firsts f
     JOIN spans sp ON sp.repo_id = f.repo_id
 ),
+-- Additions per period: whole months before the cutoff from the monthly rollup, the days from the cutoff
+-- on from history_daily (the metric list lets PostgreSQL use the primary key for the day range).
 adds AS (
     SELECT y.repo_id, y.period, SUM(y.stars) AS stars, SUM(y.forks) AS forks,
         SUM(y.contributors) AS contributors
@@ -82,13 +84,24 @@ adds AS (
         SELECT g.repo_id, CASE WHEN g.period < :first THEN :first ELSE g.period END AS period,
             g.stars, g.forks, g.contributors
         FROM (
-            SELECT h.repo_id, {period_h} AS period,
+            SELECT m.repo_id, {period_m} AS period,
+                COALESCE(SUM(m.value) FILTER (WHERE m.metric = 'stars'), 0) AS stars,
+                COALESCE(SUM(m.value) FILTER (WHERE m.metric = 'forks'), 0) AS forks,
+                COALESCE(SUM(m.value) FILTER (WHERE m.metric = 'contributors'), 0) AS contributors
+            FROM history_monthly m {join_m}
+            WHERE m.repo_id IN :ids AND m.metric IN ('stars', 'forks', 'contributors')
+                AND m.month_start < :cutoff
+            GROUP BY {group_m}
+            UNION ALL
+            SELECT h.repo_id, c.{bucket} AS period,
                 COALESCE(SUM(h.value) FILTER (WHERE h.metric = 'stars'), 0) AS stars,
                 COALESCE(SUM(h.value) FILTER (WHERE h.metric = 'forks'), 0) AS forks,
                 COALESCE(SUM(h.value) FILTER (WHERE h.metric = 'contributors'), 0) AS contributors
-            FROM history_daily h {join_h}
-            WHERE h.repo_id IN :ids AND h.day <= :until
-            GROUP BY {group_h}
+            FROM history_daily h
+            JOIN calendar c ON c.day = h.day
+            WHERE h.repo_id IN :ids AND h.metric IN ('stars', 'forks', 'contributors')
+                AND h.day >= :cutoff AND h.day <= :until
+            GROUP BY h.repo_id, c.{bucket}
         ) g
     ) y
     GROUP BY y.repo_id, y.period
@@ -179,26 +192,39 @@ def _period_values_sql(every: str) -> str:
     column = BUCKET_COLUMNS[every]  # a fixed whitelist: never user text in the SQL
     # Group by plain columns first (the planner estimates those well and hashes them), then fold the
     # periods before :first into the first one over the few grouped rows.
+    if every in ("day", "week"):
+        # Every rollup month read lies before :first (see _cutoff): one folded group per repository.
+        month_parts = {"period_m": "MIN(m.month_start)", "group_m": "m.repo_id", "join_m": ""}
+    elif every == "month":
+        month_parts = {"period_m": "m.month_start", "group_m": "m.repo_id, m.month_start", "join_m": ""}
+    else:
+        month_parts = {
+            "period_m": f"c.{column}",
+            "group_m": f"m.repo_id, c.{column}",
+            "join_m": "JOIN calendar c ON c.day = m.month_start",
+        }
     if every == "day":
         # One period ending on the day: one group per repository, no calendar lookup.
-        parts = {
-            "period_h": "MAX(h.day)",
-            "group_h": "h.repo_id",
-            "join_h": "",
-            "period_s": "MAX(s.observed_day)",
-            "group_s": "s.repo_id",
-            "join_s": "",
-        }
+        parts = {"period_s": "MAX(s.observed_day)", "group_s": "s.repo_id", "join_s": ""}
     else:
         parts = {
-            "period_h": f"c.{column}",
-            "group_h": f"h.repo_id, c.{column}",
-            "join_h": "JOIN calendar c ON c.day = h.day",
             "period_s": f"c.{column}",
             "group_s": f"s.repo_id, c.{column}",
             "join_s": "JOIN calendar c ON c.day = s.observed_day",
         }
-    return _PERIOD_VALUES_SQL.format(bucket=column, **parts)
+    return _PERIOD_VALUES_SQL.format(bucket=column, **parts, **month_parts)
+
+
+def _cutoff(every: str, first: date, until: date) -> date:
+    """The first day that history_daily is read from; the monthly rollup covers the months before it.
+
+    Whole months map to months, quarters and years, so those read the rollup up to the last complete
+    month before `until`; a week can straddle two months, so weeks (and a single day) read the rollup only
+    for months before `first`, which are folded into the first period anyway.
+    """
+    if every in ("day", "week"):
+        return first.replace(day=1)
+    return (until + timedelta(days=1)).replace(day=1)
 
 
 def load_period_values(
@@ -218,6 +244,7 @@ def load_period_values(
             bindparam("ids", expanding=True, type_=Integer),
             bindparam("first", type_=Date),
             bindparam("until", type_=Date),
+            bindparam("cutoff", type_=Date),
         )
         .columns(
             repo_id=Integer,
@@ -239,7 +266,8 @@ def load_period_values(
         # SET LOCAL lasts until the end of this read-only transaction.
         session.execute(text("SET LOCAL work_mem = '256MB'"))
         session.execute(text("SET LOCAL jit = off"))
-    rows = session.execute(stmt, {"ids": list(repo_ids), "first": first, "until": until}).all()
+    params = {"ids": list(repo_ids), "first": first, "until": until, "cutoff": _cutoff(every, first, until)}
+    rows = session.execute(stmt, params).all()
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(PERIOD_VALUE_COLUMNS)
     data: dict[str, Any] = {}
     for name, values in zip(PERIOD_VALUE_COLUMNS, columns, strict=True):
