@@ -155,13 +155,15 @@ carried AS (
 )
 SELECT
     x.repo_id, x.period, x.as_of, x.first_day,
-    COALESCE(CASE WHEN x.observed = 1 THEN x.o_stars END, CASE WHEN x.has_stars = 1 THEN x.r_stars END,
-             x.l_stars) AS stars,
-    COALESCE(CASE WHEN x.observed = 1 THEN x.o_forks END, CASE WHEN x.has_forks = 1 THEN x.r_forks END,
-             x.l_forks) AS forks,
-    COALESCE(CASE WHEN x.observed = 1 THEN x.o_contributors END,
-             CASE WHEN x.has_contributors = 1 THEN x.r_contributors END, x.l_contributors) AS contributors,
-    x.commits,
+    -- PostgreSQL's window sums are NUMERIC (Decimal in Python, slow to convert): cast to BIGINT here.
+    CAST(COALESCE(CASE WHEN x.observed = 1 THEN x.o_stars END, CASE WHEN x.has_stars = 1 THEN x.r_stars END,
+             x.l_stars) AS BIGINT) AS stars,
+    CAST(COALESCE(CASE WHEN x.observed = 1 THEN x.o_forks END, CASE WHEN x.has_forks = 1 THEN x.r_forks END,
+             x.l_forks) AS BIGINT) AS forks,
+    CAST(COALESCE(CASE WHEN x.observed = 1 THEN x.o_contributors END,
+             CASE WHEN x.has_contributors = 1 THEN x.r_contributors END, x.l_contributors) AS BIGINT)
+        AS contributors,
+    CAST(x.commits AS BIGINT) AS commits,
     CASE WHEN x.observed = 1 THEN 'observed' WHEN x.has_stars = 1 THEN 'reconstructed'
          WHEN x.l_stars IS NOT NULL THEN 'carried' END AS stars_source,
     CASE WHEN x.observed = 1 THEN 'observed' WHEN x.has_forks = 1 THEN 'reconstructed'
@@ -272,8 +274,7 @@ def load_period_values(
     data: dict[str, Any] = {}
     for name, values in zip(PERIOD_VALUE_COLUMNS, columns, strict=True):
         if name in ("stars", "forks", "contributors", "commits"):
-            # PostgreSQL window sums come back as Decimal: one nullable integer type on both backends.
-            data[name] = pd.array([None if v is None else int(v) for v in values], dtype="Int64")
+            data[name] = pd.array(values, dtype="Int64")  # ints and NULLs on both backends
         else:
             data[name] = list(values)
     return pd.DataFrame(data, columns=list(PERIOD_VALUE_COLUMNS))
