@@ -1,0 +1,77 @@
+"""The collector side of the benchmark: the real jobs, over loopback HTTP, into a real store.
+
+Exactly what `collector collect` and `collector backfill` run (`run_collect`, `run_backfill`, the shared
+`GitHubClient` with its conditional cache in the store), minus the command-line wiring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from collector.domain import parse_repo_name
+from collector.github.client import GitHubClient
+from collector.jobs.backfill import run_backfill
+from collector.jobs.collect import run_collect
+from collector.settings import Settings, Token
+from collector.store.engine import make_engine, session_factory, transaction
+from collector.store.http_cache import StoreCache
+from collector.store.repos import save_tracked_name
+
+HOLDER = "bench"
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """How many repositories the job finished without error, out of how many."""
+
+    ok: int
+    total: int
+
+
+def settings(base_url: str, token: str, database_url: str) -> Settings:
+    """Settings pointing the client at the simulator."""
+    return Settings(
+        database_url=database_url,
+        tokens=(Token(token, 1),),
+        api_url=base_url,
+        graphql_url=base_url + "/graphql",
+    )
+
+
+def track(database_url: str, names: list[str]) -> None:
+    """Track `names` as `collector repos add` would before resolving them (the jobs resolve them)."""
+    engine = make_engine(database_url)
+    try:
+        with transaction(session_factory(engine)) as s:
+            for name in names:
+                save_tracked_name(s, parse_repo_name(name))
+    finally:
+        engine.dispose()
+
+
+async def collect_pass(base_url: str, token: str, database_url: str, concurrency: int) -> JobResult:
+    """One `collector collect` pass over every tracked repository."""
+    engine = make_engine(database_url)
+    sessions = session_factory(engine)
+    try:
+        async with GitHubClient(
+            settings(base_url, token, database_url), cache=StoreCache(sessions), concurrency=concurrency
+        ) as gh:
+            outcome = await run_collect(sessions, gh, holder=HOLDER)
+    finally:
+        engine.dispose()
+    return JobResult(len(outcome.results) - len(outcome.failed), len(outcome.results))
+
+
+async def backfill(base_url: str, token: str, database_url: str, concurrency: int) -> JobResult:
+    """One `collector backfill` of every tracked repository (all four series, from creation)."""
+    engine = make_engine(database_url)
+    sessions = session_factory(engine)
+    try:
+        async with GitHubClient(
+            settings(base_url, token, database_url), cache=StoreCache(sessions), concurrency=concurrency
+        ) as gh:
+            outcome = await run_backfill(sessions, gh, holder=HOLDER)
+    finally:
+        engine.dispose()
+    return JobResult(len(outcome.results) - len(outcome.failed), len(outcome.results))
