@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from collector import __version__
 from collector.cli_jobs import make_client
 from collector.cli_jobs import register as register_job_commands
+from collector.cli_roles import create_reader_role
 from collector.config import Config, load_config
 from collector.domain import RepoName, Repository, parse_repo_name
 from collector.errors import CollectorError, StoreUnavailable
@@ -191,6 +192,7 @@ def repos_remove(app: App, names: tuple[str, ...]) -> None:
 from collector.reports.command import report  # noqa: E402
 
 cli.add_command(report)
+db.add_command(create_reader_role)
 register_job_commands(cli)
 
 
