@@ -1,0 +1,209 @@
+"""Fault injection (issue 7, marker `faults`): the simulator as a real loopback server, the real PostgreSQL.
+
+A clean collect + backfill of a small synthetic scenario is the reference. Then the same jobs run against a
+simulator that fails 10% of requests (500/502/503, hanging past the client's timeout, truncated bodies)
+and answers secondary limits with `retry-after`; and against one whose primary budgets run out mid-
+backfill and reset a few seconds later. The stores must end equal to the reference, row for row.
+
+Recovery as a user would do it: 5xx, timeouts and secondary limits are retried inside a pass; a truncated
+body fails only that repository's unit, the command exits 1, and the user (or the daemon's next cycle)
+runs it again. The tests allow at most one such second pass and check that only truncated bodies needed it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from collector.domain import parse_repo_name
+from collector.github.client import GitHubClient
+from collector.jobs.backfill import run_backfill
+from collector.jobs.collect import run_collect
+from collector.settings import Settings, Token
+from collector.store import migrate
+from collector.store.engine import make_engine, session_factory, transaction
+from collector.store.http_cache import StoreCache
+from collector.store.repos import save_tracked_name
+from collector.testing.model import Scenario
+from collector.testing.scenarios import load_scenario
+from collector.testing.simulator import SimulatorApp
+from collector.testing.transport import running_simulator
+from tests.conftest import PgServer
+
+pytestmark = [pytest.mark.faults, pytest.mark.postgres]
+
+TOKEN = "ghp_faults0123456789abcdefABCDEF"
+SCENARIO = "synthetic-10"
+CLIENT_TIMEOUT = 1.0  # seconds; hanging answers are held for HANG_SECONDS, well past it
+
+# What the store holds, with repositories named by GitHub id (internal ids may differ between stores)
+# and run bookkeeping and observation times left out.
+CONTENT = {
+    "repositories": "SELECT github_id, full_name, name_key, created_at, archived, primary_language, "
+    "description, default_branch, tracked, gone_reason FROM repositories",
+    "repo_aliases": "SELECT a.name_key, a.full_name, r.github_id FROM repo_aliases a "
+    "JOIN repositories r ON r.id = a.repo_id",
+    "snapshots": "SELECT r.github_id, s.observed_day, s.stars, s.forks, s.watchers, s.open_issues, "
+    "s.contributors, s.commits_52w, s.archived FROM snapshots s JOIN repositories r ON r.id = s.repo_id",
+    "history_daily": "SELECT r.github_id, h.metric, h.day, h.value, h.source FROM history_daily h "
+    "JOIN repositories r ON r.id = h.repo_id",
+    "history_weekly": "SELECT r.github_id, h.metric, h.week_start, h.value, h.source FROM history_weekly h "
+    "JOIN repositories r ON r.id = h.repo_id",
+    "contributor_identities": "SELECT r.github_id, c.identity, c.first_commit_at "
+    "FROM contributor_identities c JOIN repositories r ON r.id = c.repo_id",
+    "forks": "SELECT r.github_id, f.fork_github_id, f.created_at FROM forks f "
+    "JOIN repositories r ON r.id = f.repo_id",
+    "series_state": "SELECT r.github_id, s.series, s.status, s.cursor, s.covered_from, s.covered_to "
+    "FROM series_state s JOIN repositories r ON r.id = s.repo_id",
+}
+HISTORY = ("history_daily", "history_weekly", "contributor_identities", "forks")
+
+
+@dataclass
+class Store:
+    url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    def content(self, tables: tuple[str, ...] | None = None) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of the compared tables, sorted (duplicates would show as repeated rows)."""
+        with self.engine.connect() as conn:
+            return {
+                name: sorted(tuple(row) for row in conn.execute(text(sql)))
+                for name, sql in CONTENT.items()
+                if tables is None or name in tables
+            }
+
+
+@pytest.fixture(scope="module")
+def new_store(pg_server: PgServer) -> Iterator[Any]:
+    """A factory of fresh, migrated PostgreSQL stores tracking the scenario's repositories."""
+    made: list[Store] = []
+
+    def make(scenario: Scenario) -> Store:
+        url = pg_server.create_database()
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        store = Store(url, engine, session_factory(engine))
+        with transaction(store.sessions) as s:
+            for repo in scenario.repos:
+                save_tracked_name(s, parse_repo_name(repo.full_name))
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.engine.dispose()
+        pg_server.drop_database(store.url)
+
+
+def client(store: Store, base: str, **kw: Any) -> GitHubClient:
+    """The client the CLI builds (store-backed validators and budgets), with a short timeout."""
+    settings = Settings(
+        database_url=store.url, tokens=(Token(TOKEN, 1),), api_url=base, graphql_url=f"{base}/graphql"
+    )
+    return GitHubClient(settings, cache=StoreCache(store.sessions), timeout=CLIENT_TIMEOUT, seed=1, **kw)
+
+
+@dataclass
+class Pass:
+    job: str
+    failures: list[str]
+    retries: int
+    waited: float  # seconds the client slept before sending (backoff, pauses, budget resets)
+
+
+async def run_job(job: str, store: Store, base: str, **kw: Any) -> Pass:
+    """One `collector collect` or `collector backfill` pass; returns its per-repository failures."""
+    async with client(store, base, **kw) as gh:
+        if job == "collect":
+            outcome = await run_collect(store.sessions, gh, holder=f"test-{job}")
+            failures = [f"{r.full_name}: {r.message}" for r in outcome.failed]
+        else:
+            done = await run_backfill(store.sessions, gh, holder=f"test-{job}")
+            failures = [f"{r.full_name}: {r.error}" for r in done.failed]
+        return Pass(job, failures, gh.stats.retries, gh.stats.waited_seconds)
+
+
+def until_done(job: str, store: Store, base: str, **kw: Any) -> list[Pass]:
+    """Run `job` and, if some repositories failed, once more, as a user rerunning the command would."""
+    passes = [asyncio.run(run_job(job, store, base, **kw))]
+    if passes[0].failures:
+        passes.append(asyncio.run(run_job(job, store, base, **kw)))
+    return passes
+
+
+@pytest.fixture(scope="module")
+def scenario() -> Scenario:
+    return load_scenario(SCENARIO)
+
+
+@pytest.fixture(scope="module")
+def reference(scenario: Scenario, new_store: Any) -> Store:
+    """The store after a clean collect and backfill of the scenario."""
+    store: Store = new_store(scenario)
+    with running_simulator(SimulatorApp(scenario, points_per_minute=100_000)) as base:
+        for job in ("collect", "backfill"):
+            (clean,) = until_done(job, store, base)
+            assert clean.failures == [], clean
+    return store
+
+
+def test_faults_and_secondary_limits_end_with_the_clean_runs_store(
+    scenario: Scenario, reference: Store, new_store: Any
+) -> None:
+    app = SimulatorApp(
+        scenario,
+        fault_rate=0.1,
+        seed=7,
+        hang_seconds=3,
+        max_concurrency=2,  # the client runs 4 at once: secondary limits, with a short retry-after
+        secondary_retry_after=1,
+        points_per_minute=100_000,
+    )
+    store: Store = new_store(scenario)
+    with running_simulator(app) as base:
+        collect = until_done("collect", store, base)
+        backfill = until_done("backfill", store, base)
+    passes = collect + backfill
+    # Every fault kind and the secondary limit really happened, and were retried within a pass.
+    assert set(app.stats.faults) == {"500", "502", "503", "timeout", "malformed"}, app.stats
+    assert app.stats.secondary_limited > 0
+    assert sum(p.retries for p in passes) >= sum(app.stats.faults.values()) - app.stats.faults["malformed"]
+    # Only truncated bodies fail a unit; a second pass finishes it.
+    first_failures = [f for p in passes if p.failures for f in p.failures]
+    assert all("not JSON" in f for f in first_failures), first_failures
+    assert collect[-1].failures == [] and backfill[-1].failures == [], passes
+    expected, got = reference.content(), store.content()
+    assert {t: len(rows) for t, rows in got.items()} == {t: len(rows) for t, rows in expected.items()}
+    assert got == expected
+    assert app.stats.while_exhausted == 0
+
+
+def test_primary_budget_exhausted_mid_backfill_waits_for_the_reset(
+    scenario: Scenario, reference: Store, new_store: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The backfill needs ~150 REST requests and ~100 GraphQL points: several windows of these budgets,
+    # small enough to run out well before a window resets on its own.
+    app = SimulatorApp(scenario, rate_limit=25, graphql_limit=15, reset_seconds=3, points_per_minute=100_000)
+    store: Store = new_store(scenario)
+    with caplog.at_level(logging.WARNING, logger="collector.github"), running_simulator(app) as base:
+        # reserve=0: spend every budget down to 0 remaining, the hardest case for "send nothing".
+        (done,) = until_done("backfill", store, base, reserve=0)
+    assert done.failures == []
+    spent = [
+        r.getMessage() for r in caplog.records if "budget is spent; sending nothing until" in r.getMessage()
+    ]
+    assert any("core" in m for m in spent) and any("graphql" in m for m in spent), spent
+    assert done.waited >= 1.0  # it waited for resets instead of sending
+    assert app.stats.count(method="GET") > 25 and app.stats.graphql_points > 15  # more than one window
+    assert app.stats.while_exhausted == 0
+    assert store.content(HISTORY) == reference.content(HISTORY)
