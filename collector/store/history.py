@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import ColumnElement, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from collector.domain import HistoryPoint, Snapshot, as_utc
@@ -114,12 +114,12 @@ def rebuild_monthly(session: Session, repo_ids: Sequence[int] | None = None) -> 
     _insert_month_sums(session, [HistoryDaily.repo_id.in_(ids)])
 
 
-def _insert_month_sums(session: Session, conditions: Sequence[object]) -> None:
+def _insert_month_sums(session: Session, conditions: Sequence[ColumnElement[bool]]) -> None:
     # The calendar maps days to months on both backends (it spans 2000-2060, GitHub's whole life).
     sums = (
         select(HistoryDaily.repo_id, HistoryDaily.metric, Calendar.month_start, func.sum(HistoryDaily.value))
         .join(Calendar, Calendar.day == HistoryDaily.day)
-        .where(*conditions)  # type: ignore[arg-type]
+        .where(*conditions)
         .group_by(HistoryDaily.repo_id, HistoryDaily.metric, Calendar.month_start)
     )
     session.execute(insert(HistoryMonthly).from_select(["repo_id", "metric", "month_start", "value"], sums))
