@@ -36,6 +36,22 @@ from collector.store.runs import load_repo_status, load_token_budgets
 T = TypeVar("T")
 
 
+# The commands print one `error:` line per failed repository themselves; the log would repeat it.
+PRINTED_EVENTS = ("repo_failed", "repo_incomplete", "series_failed")
+
+
+def cli_logging(app: Any) -> None:
+    """Warnings (waits, retries) on stderr for interactive commands; failures are printed as errors."""
+    setup_logging(
+        app.settings.log_format, [t.reveal() for t in app.settings.tokens], logging.WARNING, PRINTED_EVENTS
+    )
+
+
+def _error_line(full_name: str, message: str | None) -> str:
+    text = message or "failed"
+    return f"error: {text}" if text.startswith(full_name) else f"error: {full_name}: {text}"
+
+
 def make_holder() -> str:
     """A name for this process in leases and runs: host, pid and a random suffix."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -88,7 +104,7 @@ async def collect_once(app: Any, holder: str, cycle: datetime | None = None) -> 
             app.sessions, gh, holder=holder, cycle_start=cycle, logger=get_logger("collect")
         )
     for failure in outcome.failed:
-        click.echo(f"error: {failure.full_name}: {failure.message}", err=True)
+        click.echo(_error_line(failure.full_name, failure.message), err=True)
     return len(outcome.results), len(outcome.failed), _usage_line(gh, time.monotonic() - started)
 
 
@@ -96,7 +112,7 @@ async def collect_once(app: Any, holder: str, cycle: datetime | None = None) -> 
 @click.pass_obj
 def collect(app: Any) -> None:
     """Collect counters, contributors and 52-week commits of every tracked repository once."""
-    setup_logging(app.settings.log_format, [t.reveal() for t in app.settings.tokens], logging.WARNING)
+    cli_logging(app)
     track_config_repos(app, app.config)
     if not load_tracked(app):
         raise CollectorError("no repositories tracked; add some with `collector repos add OWNER/NAME`")
@@ -160,7 +176,7 @@ async def backfill_once(
     finally:
         reporter.close()
     for failure in outcome.failed:
-        click.echo(f"error: {failure.full_name}: {failure.error}", err=True)
+        click.echo(_error_line(failure.full_name, failure.error), err=True)
     return len(outcome.results), len(outcome.failed), _usage_line(gh, time.monotonic() - started)
 
 
@@ -175,7 +191,7 @@ async def backfill_once(
 @click.pass_obj
 def backfill(app: Any, since_text: str | None, plan_only: bool, names: tuple[str, ...]) -> None:
     """Rebuild stars, forks, weekly commits and contributors history (resumable, incremental)."""
-    setup_logging(app.settings.log_format, [t.reveal() for t in app.settings.tokens], logging.WARNING)
+    cli_logging(app)
     since = _parse_since(since_text)
     track_config_repos(app, app.config)
     ids = _selected_ids(app, names)
@@ -197,7 +213,7 @@ def backfill(app: Any, since_text: str | None, plan_only: bool, names: tuple[str
 @click.pass_obj
 def sync(app: Any) -> None:
     """Upgrade the store, then collect and backfill every tracked repository (the main job)."""
-    setup_logging(app.settings.log_format, [t.reveal() for t in app.settings.tokens], logging.WARNING)
+    cli_logging(app)
     before, after = migrate.upgrade(app.engine)
     if before != after:
         click.echo(f"store upgraded from revision {before or 'none'} to {after}")

@@ -53,12 +53,17 @@ def _kv(value: Any) -> str:
     return text
 
 
-def setup_logging(fmt: str = "kv", secrets: Iterable[str] = (), level: int = logging.INFO) -> logging.Logger:
-    """Configure the `collector` logger to write one line per event to stderr."""
+def setup_logging(
+    fmt: str = "kv", secrets: Iterable[str] = (), level: int = logging.INFO, drop: Iterable[str] = ()
+) -> logging.Logger:
+    """Configure the `collector` logger to write one line per event to stderr (except `drop` events)."""
     logger = logging.getLogger(LOGGER_NAME)
     logger.handlers.clear()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter(fmt, secrets))
+    dropped = set(drop)
+    if dropped:
+        handler.addFilter(lambda record: record.getMessage() not in dropped)
     logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False

@@ -649,3 +649,51 @@ def test_endpoint_templates_for_counting() -> None:
     assert endpoint_template(f"{API}/repositories/7/forks") == "/repositories/{id}/forks"
     assert endpoint_template("https://ghes.test/api/v3/repos/a/b", "/api/v3") == "/repos/{owner}/{repo}"
     assert endpoint_template(f"{API}/graphql") == "/graphql"
+
+
+def test_queued_requests_never_overspend_a_small_budget() -> None:
+    """Requests waiting for a concurrency slot pick their token only when they go out (real time: a
+    budget of 8 per one-second window, answers in a varying order)."""
+    import math
+    import time as real_time
+
+    window = {"reset": 0.0, "left": 0, "refused": 0}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        now = real_time.time()
+        if now >= window["reset"]:
+            window["reset"], window["left"] = math.ceil(now + 1), 8
+        if window["left"] <= 0:
+            window["refused"] += 1
+            return httpx.Response(
+                403,
+                json={"message": "API rate limit exceeded"},
+                headers=limits(0, limit=8, reset=window["reset"]),
+            )
+        window["left"] -= 1
+        left = window["left"]
+        await asyncio.sleep(0.002 * (left % 3))  # later requests may answer first
+        return httpx.Response(200, json=repo_body(), headers=limits(left, limit=8, reset=window["reset"]))
+
+    async def main() -> GitHubClient:
+        async with GitHubClient(settings("t"), transport=httpx.MockTransport(handler), concurrency=4) as gh:
+            await asyncio.gather(*(gh.fetch_repository(NAME) for _ in range(12)))
+            return gh
+
+    gh = asyncio.run(main())
+    assert window["refused"] == 0
+    assert gh.stats.snapshot()["requests_total"] == 12
+
+
+def test_answers_out_of_order_never_raise_the_budget_seen() -> None:
+    from collector.github.tokens import TokenPool
+
+    pool = TokenPool(settings("t").tokens, reserve=0)
+    state = pool.states[0]
+    pool.observe(state, "core", limits(3, limit=10, reset=START + 60))
+    pool.observe(state, "core", limits(5, limit=10, reset=START + 60))  # sent earlier, answered later
+    assert state.budgets["core"].remaining == 3
+    pool.observe(state, "core", limits(9, limit=10, reset=START))  # from the previous window
+    assert state.budgets["core"].remaining == 3
+    pool.observe(state, "core", limits(9, limit=10, reset=START + 120))  # a new window
+    assert state.budgets["core"].remaining == 9

@@ -434,7 +434,14 @@ class GitHubClient:
     ) -> ApiResponse:
         attempt = 0
         while True:
-            state = await self._acquire_token(resource)
+            # Take a concurrency slot first, then the token: a token is chosen from the budget known
+            # right before sending, not while queueing behind other requests (which would overspend it).
+            await self._semaphore.acquire()
+            try:
+                state = await self._acquire_token(resource)
+            except BaseException:
+                self._semaphore.release()
+                raise
             try:
                 response = await self._send_single_request(method, url, state, resource, **kw)
             except httpx.TransportError as exc:  # timeouts, refused or dropped connections
@@ -449,6 +456,7 @@ class GitHubClient:
                 continue
             finally:
                 self.pool.release(state, resource)
+                self._semaphore.release()
             status = response.status
             if status == 401:
                 self._stop_token(state, response)
@@ -502,8 +510,7 @@ class GitHubClient:
                 headers["If-None-Match"] = cached.etag
             if cached is not None and cached.last_modified:
                 headers["If-Modified-Since"] = cached.last_modified
-        async with self._semaphore:
-            raw = await self._http.request(method, url, headers=headers, content=content)
+        raw = await self._http.request(method, url, headers=headers, content=content)
         observed = self.pool.observe(state, resource, raw.headers)
         self._count(method, url, str(raw.status_code))
         if raw.status_code == 304 and cached is not None:
@@ -533,12 +540,13 @@ class GitHubClient:
             choice = self.pool.pick(resource, now)
             if isinstance(choice, TokenState):
                 return choice
-            if self._announced_wait.get(resource) != choice:
+            if choice - now > 1.0 and self._announced_wait.get(resource) != choice:
+                # Once per exhaustion, with the time; short polls while requests are in flight say nothing.
                 self._announced_wait[resource] = choice
                 log.warning(
                     "every token's %s budget is spent; sending nothing until %s", resource, _iso(choice)
                 )
-            await self._wait(max(1.0, choice - now + 1.0))  # a second past the reset: clocks differ
+            await self._wait(max(0.0, choice - now))
 
     def _stop_token(self, state: TokenState, response: ApiResponse) -> None:
         state.dead = True
@@ -604,6 +612,7 @@ class GitHubClient:
         if seconds > 0:
             self.stats.waited_seconds += seconds
             await self._sleep(seconds)
+        await asyncio.sleep(0)  # let requests in flight finish, whatever `sleep` was injected
 
 
 def _raise_for_status(response: ApiResponse) -> None:

@@ -15,6 +15,7 @@ from collector import domain
 from collector.domain import RepoName
 from collector.github.errors import (
     BadCredentials,
+    Blocked,
     EndpointUnavailable,
     Forbidden,
     GitHubError,
@@ -95,9 +96,7 @@ def _alias_counters(
 ) -> RepoCounters | GitHubError:
     url = gh.settings.graphql_url
     if node is None:
-        if not errors or any(e.get("type") == "NOT_FOUND" for e in errors):
-            return NotFound(f"{name}: not found on GitHub (GraphQL NOT_FOUND)", url=url, status=200)
-        return GraphQLError(f"{name}: {errors[0].get('message', 'GraphQL error')}", url=url, status=200)
+        return _graphql_missing(gh, name, errors)
     try:
         return parse_graphql_counters(node)
     except (KeyError, TypeError, ValueError) as exc:
@@ -255,7 +254,10 @@ def _graphql_missing(gh: GitHubClient, name: RepoName, errors: Sequence[dict[str
     url = gh.settings.graphql_url
     if not errors or any(e.get("type") == "NOT_FOUND" for e in errors):
         return NotFound(f"{name}: not found on GitHub (GraphQL NOT_FOUND)", url=url, status=200)
-    return GraphQLError(f"{name}: {errors[0].get('message', 'GraphQL error')}", url=url, status=200)
+    message = str(errors[0].get("message", "GraphQL error"))
+    if "access blocked" in message.lower():  # DMCA: REST says 451, GraphQL a FORBIDDEN error
+        return Blocked(f"{name}: {message}", url=url, status=200)
+    return GraphQLError(f"{name}: {message}", url=url, status=200)
 
 
 async def fetch_commits(

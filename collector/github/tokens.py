@@ -18,6 +18,8 @@ from collector.settings import Token
 DEFAULT_LIMIT = 5000
 ANONYMOUS_LIMIT = 60
 ANONYMOUS_KEY = "anonymous"
+UNLIMITED = 10**9  # a server that sends no x-ratelimit headers enforces no primary limit
+PENDING_POLL = 0.05  # seconds between looks while every spare request is in flight
 
 
 def token_key(token: Token | None) -> str:
@@ -97,8 +99,12 @@ class TokenPool:
     def available(self, state: TokenState, resource: str, now: float) -> int:
         """Requests this token may still send for `resource`, after the reserve and those in flight."""
         budget = state.budget(resource)
-        spare = budget.current(now) - self._reserve_for(state, budget) - state.pending.get(resource, 0)
-        return spare
+        pending = state.pending.get(resource, 0)
+        if not budget.known:
+            # Until GitHub's headers tell us the budget: assume the usual one (so an unused token is
+            # preferred), but send one request at a time, so a small budget is learnt before overspent.
+            return budget.limit - self._reserve_for(state, budget) if pending == 0 else 0
+        return budget.current(now) - self._reserve_for(state, budget) - pending
 
     def pick(self, resource: str, now: float) -> TokenState | float:
         """The token to use now, or the epoch time of the earliest reset when every token is spent."""
@@ -114,9 +120,13 @@ class TokenPool:
         if self.available(best, resource, now) > 0:
             best.pending[resource] = best.pending.get(resource, 0) + 1
             return best
+        if any(s.pending.get(resource, 0) for s in alive):
+            # The budget left is held by requests in flight: their answers free it (or tell us it is
+            # spent), so look again shortly rather than sleep until a reset that may already be past.
+            return now + PENDING_POLL
         resets = [s.budget(resource).reset_at for s in alive if s.budget(resource).reset_at > now]
-        # No reset time known (no header seen): try again in a minute rather than spin.
-        return min(resets) if resets else now + 60.0
+        # A second past the reset, as clocks differ; no reset time known (no header seen): a minute.
+        return min(resets) + 1.0 if resets else now + 60.0
 
     def release(self, state: TokenState, resource: str) -> None:
         """A request picked for `resource` is finished (answered or failed)."""
@@ -130,7 +140,18 @@ class TokenPool:
             remaining = int(headers["x-ratelimit-remaining"])
             reset_at = float(headers.get("x-ratelimit-reset") or 0)
         except (KeyError, ValueError):
-            return resource  # GHES with rate limits off sends none: nothing to learn
+            # GHES with rate limits off sends no such headers: nothing limits us, so stop probing.
+            if resource not in state.budgets or not state.budgets[resource].known:
+                state.budgets[resource] = Budget(UNLIMITED, UNLIMITED, 0.0, known=True)
+            return resource
+        seen = state.budgets.get(resource)
+        if seen is not None and seen.known:
+            # Concurrent answers arrive out of order: within one window the budget only goes down,
+            # and an answer from an earlier window says nothing about the current one.
+            if reset_at < seen.reset_at:
+                return resource
+            if reset_at == seen.reset_at:
+                remaining = min(remaining, seen.remaining)
         state.budgets[resource] = Budget(limit, remaining, reset_at, known=True)
         return resource
 
@@ -146,7 +167,7 @@ class TokenPool:
             if state.token is None:
                 continue
             for resource, b in sorted(state.budgets.items()):
-                if b.known:
+                if b.known and b.limit < UNLIMITED:
                     reset = datetime.fromtimestamp(b.reset_at, UTC)
                     position = state.token.position
                     out.append(BudgetRecord(state.key, position, resource, b.limit, b.remaining, reset))

@@ -1,0 +1,102 @@
+"""`collector collect` against the simulator as a loopback server: edge cases and token exhaustion."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import text
+
+from collector.domain import parse_repo_name
+from collector.store import migrate
+from collector.store.engine import make_engine, session_factory, transaction
+from collector.store.repos import load_aliases, load_repos, save_tracked_name
+from collector.testing.scenarios import load_scenario
+from collector.testing.simulator import SimulatorApp
+from collector.testing.transport import running_simulator
+
+TOKEN = "ghp_collectE2Etoken0123456789"
+
+
+def cli(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("COLLECTOR_", "GITHUB_"))}
+    full.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "collector.cli", *args],
+        cwd=cwd,
+        env=full,
+        text=True,
+        capture_output=True,
+        timeout=300,
+    )
+
+
+def track(url: str, names: list[str]) -> None:
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with transaction(session_factory(engine)) as s:
+        for name in names:
+            save_tracked_name(s, parse_repo_name(name))
+    engine.dispose()
+
+
+def test_deleted_blocked_renamed_empty_and_too_large(tmp_path: Path, pg_url: str) -> None:
+    # Tracked before GitHub deleted or blocked some of them, and under a name that has since changed twice.
+    names = [
+        "edge-org/deleted-repo",
+        "edge-org/dmca-blocked",
+        "edge-org/huge-history",
+        "edge-org/empty-repo",
+        "edge-first/original-name",
+        "edge-org/html-description",
+    ]
+    track(pg_url, names)
+    app = SimulatorApp(load_scenario("edge"))
+    with running_simulator(app) as base:
+        env = {"GITHUB_API_URL": base, "GITHUB_TOKEN": TOKEN, "COLLECTOR_DATABASE_URL": pg_url}
+        first = cli(tmp_path, env, "collect")
+        second = cli(tmp_path, env, "collect")
+    assert first.returncode == 1  # some failed: exit 1, the others stored
+    errors = first.stderr.strip().splitlines()
+    assert len(errors) == 2, first.stderr
+    assert any("edge-org/deleted-repo" in e for e in errors) and any(
+        "edge-org/dmca-blocked" in e for e in errors
+    )
+    assert "collected 4/6 repositories" in first.stdout
+    assert second.returncode == 0  # gone repositories are no longer collected, and say so in status
+    assert "collected 4/4 repositories" in second.stdout
+
+    engine = make_engine(pg_url)
+    with engine.connect() as conn:
+        latest = {r.repo: r for r in conn.execute(text("SELECT * FROM repo_latest"))}
+    with session_factory(engine)() as s:
+        repos = {r.full_name: r for r in load_repos(s)}
+        renamed = repos["edge-org/renamed-twice"]
+        aliases = load_aliases(s, renamed.id)
+    engine.dispose()
+    assert renamed.github_id == 1067602743 and aliases == ["edge-first/original-name"]
+    assert latest["edge-org/renamed-twice"].stars == 120
+    assert latest["edge-org/empty-repo"].stars == 0 and latest["edge-org/empty-repo"].commits_52w == 0
+    assert latest["edge-org/huge-history"].contributors is None  # GitHub refuses to count them
+    assert latest["edge-org/huge-history"].stars == 2000
+    assert repos["edge-org/deleted-repo"].gone_reason and repos["edge-org/dmca-blocked"].gone_reason
+    assert latest["edge-org/deleted-repo"].stars is None  # never observed, kept, marked gone
+    assert TOKEN not in first.stdout + first.stderr + second.stdout + second.stderr
+
+
+def test_token_exhausted_mid_pass_waits_for_the_reset_and_completes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    scenario = load_scenario("frameworks")
+    track(url, [r.full_name for r in scenario.repos])
+    # 14 repositories need 28 REST requests: a budget of 10 per 2-second window runs out twice.
+    app = SimulatorApp(scenario, rate_limit=10, reset_seconds=2)
+    with running_simulator(app) as base:
+        env = {"GITHUB_API_URL": base, "GITHUB_TOKEN": TOKEN, "COLLECTOR_DATABASE_URL": url}
+        out = cli(tmp_path, env, "collect")
+    assert out.returncode == 0, out.stderr
+    assert "collected 14/14 repositories" in out.stdout
+    assert app.stats.while_exhausted == 0  # nothing was sent that would have been refused
+    assert app.stats.count(status=403) == 0
+    assert "budget is spent; sending nothing until" in out.stderr  # said so, with the time
