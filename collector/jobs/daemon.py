@@ -114,8 +114,9 @@ class Daemon:
                 event(self.log, "job_finished", job=job.name, **(result if isinstance(result, dict) else {}))
                 return
         except asyncio.CancelledError:
+            # Only our own shutdown cancels a job: it ends here, so APScheduler does not report it as a
+            # failure with a multi-line traceback.
             event(self.log, "job_cancelled", job=job.name)
-            raise
         except Exception as exc:  # a bug or an unexpected failure must not kill the daemon
             event(self.log, "job_failed", logging.ERROR, job=job.name, error=f"{type(exc).__name__}: {exc}")
         finally:
@@ -132,6 +133,11 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
+        # APScheduler's own warnings (missed or skipped runs) go out as one line each, in our format.
+        aps = logging.getLogger("apscheduler")
+        aps.handlers = list(self.log.handlers)
+        aps.setLevel(logging.WARNING)
+        aps.propagate = False
         scheduler = AsyncIOScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 24 * 3600},
