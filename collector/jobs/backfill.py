@@ -408,7 +408,7 @@ async def run_backfill(
     cycle_start: datetime | None = None,
     reporter: Reporter | None = None,
     logger: logging.Logger | None = None,
-    workers: int = 2,
+    workers: int = 4,
 ) -> BackfillOutcome:
     """Backfill the named repositories, or every due tracked one (leased, so daemons share the work)."""
     log = logger or logging.getLogger("collector.backfill")
