@@ -27,11 +27,11 @@ from collector.jobs.daemon import Daemon, DaemonJob
 from collector.jobs.plan import plan_backfill, render_plan
 from collector.jobs.progress import NullReporter, make_reporter
 from collector.logs import get_logger, setup_logging
-from collector.store import migrate
+from collector.store import leases, migrate
 from collector.store.engine import transaction
 from collector.store.http_cache import StoreCache
 from collector.store.repos import find_repo, load_repos, save_tracked_name
-from collector.store.runs import load_repo_status, load_token_budgets
+from collector.store.runs import interrupt_open_runs, load_repo_status, load_token_budgets
 
 T = TypeVar("T")
 
@@ -302,13 +302,23 @@ def daemon(app: Any) -> None:
     holder = make_holder()
     config: Config = app.config
 
+    def close_leftovers(job: str) -> None:
+        # A job never overlaps itself in this process, so whatever it still holds at its start was left
+        # by an attempt that lost the store mid-run: without this, its leases would block those
+        # repositories until they expire and its run would stay "running" for ever.
+        with transaction(app.sessions) as s:
+            leases.release_all(s, job, holder)
+            interrupt_open_runs(s, job, holder)
+
     async def collect_job(cycle: datetime) -> dict[str, Any]:
+        close_leftovers("collect")
         track_config_repos(app, config)
         async with make_client(app) as gh:
             outcome = await run_collect(app.sessions, gh, holder=holder, cycle_start=cycle, logger=log)
         return {"repositories": len(outcome.results), "failed": len(outcome.failed), **_brief(gh)}
 
     async def backfill_job(cycle: datetime) -> dict[str, Any]:
+        close_leftovers("backfill")
         async with make_client(app) as gh:
             outcome = await run_backfill(app.sessions, gh, holder=holder, cycle_start=cycle, logger=log)
         return {"repositories": len(outcome.results), "failed": len(outcome.failed), **_brief(gh)}

@@ -156,3 +156,11 @@ def extend(session: Session, job: str, holder: str, repo_ids: Sequence[int], ttl
             .where(Lease.job == job, Lease.repo_id.in_(repo_ids), Lease.holder == holder)
             .values(expires_at=utc_now() + ttl)
         )
+
+
+def release_all(session: Session, job: str, holder: str) -> int:
+    """Give back every unit of `job` that `holder` still holds (left over by a run that failed)."""
+    result = session.execute(
+        update(Lease).where(Lease.job == job, Lease.holder == holder).values(holder=None, expires_at=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from collector.domain import utc_now
@@ -39,6 +39,16 @@ def finish_run(session: Session, run_id: int, status: str, stats: dict[str, Any]
         run.finished_at = utc_now()
         run.status = status
         run.stats = json.dumps(stats, default=str, sort_keys=True) if stats else None
+
+
+def interrupt_open_runs(session: Session, job: str, worker: str) -> int:
+    """Close the runs of `job` by `worker` still marked running (their process lost the store mid-run)."""
+    result = session.execute(
+        update(Run)
+        .where(Run.job == job, Run.worker == worker, Run.status == "running")
+        .values(status="interrupted", finished_at=utc_now())
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def save_run_item(
