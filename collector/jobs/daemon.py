@@ -66,6 +66,21 @@ def cycle_start(schedule: Schedule, now: datetime) -> datetime:
 JobBody = Callable[[datetime], Awaitable[Any]]
 
 
+class _AsEvent(logging.Handler):
+    """Re-logs a library's records as one `collector` event each (name = the library's logger)."""
+
+    def __init__(self, log: logging.Logger, name: str) -> None:
+        super().__init__()
+        self.log = log
+        self.source = name
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields: dict[str, Any] = {"message": record.getMessage()}
+        if record.exc_info and record.exc_info[1] is not None:
+            fields["error"] = f"{type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
+        event(self.log, self.source, record.levelno, **fields)
+
+
 @dataclass
 class DaemonJob:
     """A named job, its schedule and its body (called with the cycle start)."""
@@ -133,11 +148,13 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
-        # APScheduler's own warnings (missed or skipped runs) go out as one line each, in our format.
-        aps = logging.getLogger("apscheduler")
-        aps.handlers = list(self.log.handlers)
-        aps.setLevel(logging.WARNING)
-        aps.propagate = False
+        # APScheduler's and asyncio's own warnings (skipped runs, stray task errors) would otherwise reach
+        # stderr through logging's last-resort handler, unformatted and with multi-line tracebacks.
+        for name in ("apscheduler", "asyncio"):
+            other = logging.getLogger(name)
+            other.handlers = [_AsEvent(self.log, name)]
+            other.setLevel(logging.WARNING)
+            other.propagate = False
         scheduler = AsyncIOScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 24 * 3600},
