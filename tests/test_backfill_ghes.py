@@ -1,0 +1,70 @@
+"""Star history on an older GitHub Enterprise Server without /stargazers/history: the stargazers listing
+when the token may read it, else the series is marked unavailable with a reason, never silent zeros."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from collector.domain import parse_repo_name
+from collector.github.client import GitHubClient
+from collector.jobs.backfill import backfill_repo
+from collector.settings import load_settings
+from collector.store.engine import transaction
+from collector.store.models import HistoryDaily, SeriesState
+from collector.store.repos import save_repository
+from collector.testing.scenarios import load_scenario
+from collector.testing.simulator import SimulatorApp
+from collector.testing.transport import SimulatorTransport
+from tests.conftest import Store
+
+TOKEN = "ghes-collaborator-token"
+
+
+def backfill_stars(store: Store, app: SimulatorApp, full_name: str) -> int:
+    settings = load_settings({"GITHUB_API_URL": "http://ghes.test/api/v3", "GITHUB_TOKEN": TOKEN})
+
+    async def main() -> int:
+        async with GitHubClient(settings, transport=SimulatorTransport(app)) as gh:
+            repo = await gh.fetch_repository(parse_repo_name(full_name))
+            with transaction(store.sessions) as s:
+                repo_id = save_repository(s, repo, tracked=True).id
+            await backfill_repo(store.sessions, gh, repo_id, series=("stars",))
+            return repo_id
+
+    return asyncio.run(main())
+
+
+def test_listing_replaces_the_missing_history_endpoint_for_a_collaborator(store: Store) -> None:
+    scenario = load_scenario("edge")
+    repo = next(r for r in scenario.repos if r.full_name == "edge-org/renamed-twice")
+    app = SimulatorApp(scenario, ghes_legacy=True, collaborator_tokens=[TOKEN])
+    repo_id = backfill_stars(store, app, repo.full_name)
+    with store.sessions() as s:
+        days = dict(
+            s.execute(
+                select(HistoryDaily.day, HistoryDaily.value).where(
+                    HistoryDaily.repo_id == repo_id, HistoryDaily.metric == "stars"
+                )
+            ).all()
+        )
+        state = s.get(SeriesState, (repo_id, "stars"))
+    expected = {d: n for d, n in repo.star_days.items() if n}
+    assert days == expected and sum(days.values()) == repo.stars
+    assert state is not None and state.status == "complete"
+    assert app.stats.count(template="/repos/{owner}/{repo}/stargazers/history") >= 1  # it tried first
+
+
+def test_without_access_the_series_is_unavailable_with_a_reason(store: Store) -> None:
+    scenario = load_scenario("edge")
+    app = SimulatorApp(scenario, ghes_legacy=True)  # the token is no collaborator
+    repo_id = backfill_stars(store, app, "edge-org/renamed-twice")
+    with store.sessions() as s:
+        state = s.get(SeriesState, (repo_id, "stars"))
+        rows = s.scalars(select(HistoryDaily).where(HistoryDaily.repo_id == repo_id)).all()
+    assert state is not None and state.status == "unavailable"
+    assert (
+        state.detail and "star history unavailable" in state.detail and "/stargazers/history" in state.detail
+    )
+    assert rows == []  # no zeros pretending to be history
