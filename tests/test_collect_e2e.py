@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import text
@@ -58,6 +59,14 @@ def test_deleted_blocked_renamed_empty_and_too_large(tmp_path: Path, pg_url: str
         env = {"GITHUB_API_URL": base, "GITHUB_TOKEN": TOKEN, "COLLECTOR_DATABASE_URL": pg_url}
         first = cli(tmp_path, env, "collect")
         second = cli(tmp_path, env, "collect")
+        status = cli(tmp_path, {**env, "COLUMNS": "250"}, "status")
+    assert status.returncode == 0, status.stderr
+    lines = status.stdout.splitlines()
+    assert any("edge-org/deleted-repo (gone: not_found" in line for line in lines), status.stdout
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    assert any("edge-org/empty-repo" in line and today in line for line in lines)  # its last success
+    assert any(line.split("│")[1:3] and "#1" in line and "core" in line for line in lines), status.stdout
+    assert TOKEN not in status.stdout
     assert first.returncode == 1  # some failed: exit 1, the others stored
     errors = first.stderr.strip().splitlines()
     assert len(errors) == 2, first.stderr
