@@ -228,4 +228,13 @@ async def _collect_batch(
             )
         return result
 
-    return list(await asyncio.gather(*(one(repo_id, name) for repo_id, name in names.items())))
+    tasks = [asyncio.ensure_future(one(repo_id, name)) for repo_id, name in names.items()]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        # gather leaves the siblings of a failed task running (e.g. the store went away): stop them, so
+        # they cannot save repositories whose leases run_collect is about to give back.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
