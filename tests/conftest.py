@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,22 @@ PG_ADMIN_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() == "true"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
+
+
+def run_cli(
+    cwd: Path, env: Mapping[str, str] | None, *args: str, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run `collector ARGS` as a user would, in `cwd`, with only the COLLECTOR_/GITHUB_ variables given."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("COLLECTOR_", "GITHUB_"))}
+    full.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "collector.cli", *args],
+        cwd=cwd,
+        env=full,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+    )
 
 
 def _pg_admin_engine() -> Engine | None:

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from collector.testing.scenarios import load_scenario
 from collector.testing.simulator import SimulatorApp
 from collector.testing.transport import running_simulator
-
-
-def cli(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith(("COLLECTOR_", "GITHUB_"))}
-    full.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "collector.cli", *args],
-        cwd=cwd,
-        env=full,
-        text=True,
-        capture_output=True,
-        timeout=300,
-    )
+from tests.conftest import run_cli
 
 
 def totals(plan: str) -> list[int]:
@@ -37,21 +22,21 @@ def test_plan_fetches_only_counters_and_matches_what_the_backfill_costs(tmp_path
     app = SimulatorApp(scenario, points_per_minute=100_000)
     with running_simulator(app) as base:
         env = {"GITHUB_API_URL": base, "GITHUB_TOKEN": "plan-token"}
-        assert cli(tmp_path, env, "db", "upgrade").returncode == 0
-        assert cli(tmp_path, env, "repos", "add", *names).returncode == 0
+        assert run_cli(tmp_path, env, "db", "upgrade").returncode == 0
+        assert run_cli(tmp_path, env, "repos", "add", *names).returncode == 0
         before = app.stats.total
-        plan = cli(tmp_path, env, "backfill", "--plan")
+        plan = run_cli(tmp_path, env, "backfill", "--plan")
         assert plan.returncode == 0, plan.stderr
         planned_requests = app.stats.total - before
         stars, forks, week_queries, walk = totals(plan.stdout)
 
         before_rest = app.stats.count(method="GET")
         before_points = app.stats.graphql_points
-        run = cli(tmp_path, env, "backfill")
+        run = run_cli(tmp_path, env, "backfill")
         assert run.returncode == 0, run.stderr
         rest = app.stats.count(method="GET") - before_rest
         points = app.stats.graphql_points - before_points
-        again = cli(tmp_path, env, "backfill", "--plan")
+        again = run_cli(tmp_path, env, "backfill", "--plan")
 
     # The plan asked for the counters (one GraphQL query) and the free /rate_limit, nothing else.
     assert planned_requests == 2

@@ -20,7 +20,7 @@ from collector.store.engine import make_engine
 from collector.testing.scenarios import load_scenario
 from collector.testing.simulator import SimulatorApp
 from collector.testing.transport import running_simulator
-from tests.conftest import PgServer
+from tests.conftest import PgServer, run_cli
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
 
@@ -47,20 +47,9 @@ def env_for(base: str, url: str) -> dict[str, str]:
     return env
 
 
-def cli(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "collector.cli", *args],
-        cwd=cwd,
-        env=env,
-        text=True,
-        capture_output=True,
-        timeout=600,
-    )
-
-
 def prepare(cwd: Path, env: dict[str, str], names: list[str]) -> None:
-    assert cli(cwd, env, "db", "upgrade").returncode == 0
-    added = cli(cwd, env, "repos", "add", *names)
+    assert run_cli(cwd, env, "db", "upgrade").returncode == 0
+    added = run_cli(cwd, env, "repos", "add", *names)
     assert added.returncode == 0, added.stderr
 
 
@@ -93,7 +82,7 @@ def test_killed_five_times_then_finished_equals_uninterrupted(
         prepare(tmp_path, killed_env, names)
 
         started = time.monotonic()
-        clean = cli(tmp_path, clean_env, "backfill")
+        clean = run_cli(tmp_path, clean_env, "backfill")
         duration = time.monotonic() - started
         assert clean.returncode == 0, clean.stderr[-2000:]
 
@@ -114,7 +103,7 @@ def test_killed_five_times_then_finished_equals_uninterrupted(
                 kills += 1
             proc.wait(timeout=30)
         assert kills >= 3, f"the backfill ended before most kills ({duration:.1f}s uninterrupted)"
-        finish = cli(tmp_path, killed_env, "backfill")
+        finish = run_cli(tmp_path, killed_env, "backfill")
         assert finish.returncode == 0, finish.stderr[-2000:]
 
     clean_rows, killed_rows = dump(clean_url), dump(killed_url)

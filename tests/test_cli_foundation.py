@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,19 +10,11 @@ import pytest
 from collector.testing.scenarios import load_scenario
 from collector.testing.simulator import SimulatorApp
 from collector.testing.transport import running_simulator
+from tests.conftest import run_cli
 
 
 def run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("COLLECTOR_", "GITHUB_"))}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "collector.cli", *args],
-        cwd=cwd,
-        env=full_env,
-        text=True,
-        capture_output=True,
-        timeout=120,
-    )
+    return run_cli(cwd, env, *args, timeout=120)
 
 
 def test_help_lists_commands(tmp_path: Path) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,21 +14,9 @@ from collector.store.repos import load_aliases, load_repos, save_tracked_name
 from collector.testing.scenarios import load_scenario
 from collector.testing.simulator import SimulatorApp
 from collector.testing.transport import running_simulator
+from tests.conftest import run_cli
 
 TOKEN = "ghp_collectE2Etoken0123456789"
-
-
-def cli(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith(("COLLECTOR_", "GITHUB_"))}
-    full.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "collector.cli", *args],
-        cwd=cwd,
-        env=full,
-        text=True,
-        capture_output=True,
-        timeout=300,
-    )
 
 
 def track(url: str, names: list[str]) -> None:
@@ -57,9 +42,9 @@ def test_deleted_blocked_renamed_empty_and_too_large(tmp_path: Path, pg_url: str
     app = SimulatorApp(load_scenario("edge"))
     with running_simulator(app) as base:
         env = {"GITHUB_API_URL": base, "GITHUB_TOKEN": TOKEN, "COLLECTOR_DATABASE_URL": pg_url}
-        first = cli(tmp_path, env, "collect")
-        second = cli(tmp_path, env, "collect")
-        status = cli(tmp_path, {**env, "COLUMNS": "250"}, "status")
+        first = run_cli(tmp_path, env, "collect")
+        second = run_cli(tmp_path, env, "collect")
+        status = run_cli(tmp_path, {**env, "COLUMNS": "250"}, "status")
     assert status.returncode == 0, status.stderr
     lines = status.stdout.splitlines()
     assert any("edge-org/deleted-repo (gone: not_found" in line for line in lines), status.stdout
@@ -103,7 +88,7 @@ def test_token_exhausted_mid_pass_waits_for_the_reset_and_completes(tmp_path: Pa
     app = SimulatorApp(scenario, rate_limit=10, reset_seconds=2)
     with running_simulator(app) as base:
         env = {"GITHUB_API_URL": base, "GITHUB_TOKEN": TOKEN, "COLLECTOR_DATABASE_URL": url}
-        out = cli(tmp_path, env, "collect")
+        out = run_cli(tmp_path, env, "collect")
     assert out.returncode == 0, out.stderr
     assert "collected 14/14 repositories" in out.stdout
     assert app.stats.while_exhausted == 0  # nothing was sent that would have been refused

@@ -7,10 +7,7 @@ store, and every other date must agree with what the simulator's own events impl
 from __future__ import annotations
 
 import csv
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, date
 from pathlib import Path
@@ -23,22 +20,10 @@ from collector.testing.model import Scenario, SimRepo
 from collector.testing.scenarios import load_scenario
 from collector.testing.simulator import SimulatorApp
 from collector.testing.transport import running_simulator
+from tests.conftest import PgServer, run_cli
 
 TOKEN = "ghp_E2Etoken0123456789abcdef"
 TABLE_2_1 = Path(__file__).parent / "fixtures" / "table_2_1_and_dated_points.csv"
-
-
-def cli(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith(("COLLECTOR_", "GITHUB_"))}
-    full.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "collector.cli", *args],
-        cwd=cwd,
-        env=full,
-        text=True,
-        capture_output=True,
-        timeout=900,
-    )
 
 
 def truth(repo: SimRepo, day: date) -> tuple[int, int, int]:
@@ -61,21 +46,18 @@ def requests_in(line: str) -> int:
 
 @pytest.fixture(scope="module")
 def synced(
-    tmp_path_factory: pytest.TempPathFactory, pg_server: object
+    tmp_path_factory: pytest.TempPathFactory, pg_server: PgServer
 ) -> Iterator[tuple[Path, dict[str, str], Scenario, SimulatorApp, str]]:
-    from tests.conftest import PgServer
-
-    assert isinstance(pg_server, PgServer)
     scenario = load_scenario("frameworks")
     app = SimulatorApp(scenario, points_per_minute=100_000)
     url = pg_server.create_database()
     cwd = tmp_path_factory.mktemp("sync")
     with running_simulator(app) as base:
         env = {"GITHUB_API_URL": base, "GITHUB_TOKEN": TOKEN, "COLLECTOR_DATABASE_URL": url}
-        out = cli(cwd, env, "sync")
+        out = run_cli(cwd, env, "sync")
         assert out.returncode == 0, out.stderr[-3000:]
         # The book cites keras and mxnet by their 2017 names: GitHub redirects those to the current ones.
-        old = cli(cwd, env, "repos", "add", "fchollet/keras", "dmlc/mxnet")
+        old = run_cli(cwd, env, "repos", "add", "fchollet/keras", "dmlc/mxnet")
         assert old.returncode == 0, old.stderr
         yield cwd, env, scenario, app, out.stdout
     pg_server.drop_database(url)
@@ -143,10 +125,10 @@ def test_second_backfill_and_second_collect_are_nearly_free(
     synced: tuple[Path, dict[str, str], Scenario, SimulatorApp, str],
 ) -> None:
     cwd, env, scenario, app, _ = synced
-    again = cli(cwd, env, "backfill")
+    again = run_cli(cwd, env, "backfill")
     assert again.returncode == 0, again.stderr[-2000:]
     assert requests_in(again.stdout.strip().splitlines()[-1]) <= 4 * len(scenario.repos)
-    collect = cli(cwd, env, "collect")
+    collect = run_cli(cwd, env, "collect")
     assert collect.returncode == 0, collect.stderr[-2000:]
     line = collect.stdout.strip().splitlines()[-1]
     match = re.search(r"(\d+) requests \((\d+) REST charged, (\d+) answered 304", line)
