@@ -22,6 +22,7 @@ from collector.domain import HistoryPoint, RepoName, parse_repo_name, utc_now, w
 from collector.github.client import GitHubClient
 from collector.github.errors import EndpointUnavailable, Forbidden, GitHubError, NotFound
 from collector.jobs.progress import NullReporter, Reporter
+from collector.jobs.tasks import gather_or_cancel
 from collector.logs import event
 from collector.store import leases
 from collector.store.checkpoints import (
@@ -386,7 +387,7 @@ async def backfill_repo(
             )
 
     # The series are independent; running them together keeps the client's connections busy.
-    await asyncio.gather(*(one(key) for key in series))
+    await gather_or_cancel(one(key) for key in series)
     return result
 
 
@@ -452,7 +453,7 @@ async def run_backfill(
             outcome.results.append(result)
 
     try:
-        await asyncio.gather(*(worker() for _ in range(max(1, workers))))
+        await gather_or_cancel(worker() for _ in range(max(1, workers)))
     except BaseException:
         with transaction(sessions) as s:
             finish_run(s, run_id, "interrupted", {"repositories": len(outcome.results)})

@@ -16,6 +16,7 @@ from collector.domain import HistoryPoint, RepoName, Snapshot, parse_repo_name, 
 from collector.github.client import GitHubClient
 from collector.github.errors import Blocked, GitHubError, NotFound, NotReady, TooLarge
 from collector.github.types import RepoCounters, WeekActivity
+from collector.jobs.tasks import gather_or_cancel
 from collector.logs import event
 from collector.store import leases
 from collector.store.engine import transaction
@@ -80,7 +81,7 @@ async def _fetch_rest_parts(gh: GitHubClient, counters: RepoCounters) -> _Fetche
         except NotReady as exc:
             weeks_error = exc
 
-    await asyncio.gather(contributors_part(), weeks_part())
+    await gather_or_cancel([contributors_part(), weeks_part()])
     return _Fetched(counters, contributors, note, weeks, weeks_error)
 
 
@@ -228,13 +229,4 @@ async def _collect_batch(
             )
         return result
 
-    tasks = [asyncio.ensure_future(one(repo_id, name)) for repo_id, name in names.items()]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        # gather leaves the siblings of a failed task running (e.g. the store went away): stop them, so
-        # they cannot save repositories whose leases run_collect is about to give back.
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+    return await gather_or_cancel(one(repo_id, name) for repo_id, name in names.items())
