@@ -83,60 +83,59 @@ def _load_frame(
     repos = {r.id: r for r in load_report_repos(session, ids)}
     frame = load_period_values(session, ids, every, first, until)
     unavailable = load_unavailable(session, ids)
-    frame["repo"] = [repos[i].full_name for i in frame["repo_id"]]
-    created = [
-        repos[i].created_at.date() if repos[i].created_at is not None else None  # type: ignore[union-attr]
-        for i in frame["repo_id"]
-    ]
+    # Per-repository facts are looked up once per repository and spread over its rows (121,000 rows for a
+    # 10-year monthly trend of 1,000 repositories: no Python loop over rows).
+    row_ids, at = np.unique(frame["repo_id"].to_numpy(dtype=np.int64), return_inverse=True)
+    frame["repo"] = np.array([repos[i].full_name for i in row_ids.tolist()], dtype=object)[at]
+    created = [repos[i].created_at for i in row_ids.tolist()]
+    as_of = frame["as_of"].to_numpy(dtype=object)
     # A repository exists from its creation day; values show from its first known data.
-    exists = [c is None or a >= c for a, c in zip(frame["as_of"], created, strict=True)]
-    known = [
-        e and f is not None and a >= f
-        for e, a, f in zip(exists, frame["as_of"], frame["first_day"], strict=True)
-    ]
+    starts = np.array([c.date() if c is not None else date.min for c in created], dtype=object)[at]
+    exists = (as_of >= starts).astype(bool)
+    first_day = np.array([d if d is not None else date.max for d in frame["first_day"]], dtype=object)
+    hidden = ~(exists & (as_of >= first_day).astype(bool))
     frame["exists"] = exists
-    hidden = ~pd.Series(known, index=frame.index, dtype=bool)
     for metric in METRICS:
-        frame.loc[hidden, metric] = pd.NA
+        frame[metric] = frame[metric].mask(hidden)
+    present = np.zeros(len(frame), dtype=np.int64)
+    observed = np.zeros(len(frame), dtype=np.int64)
+    reconstructed = np.zeros(len(frame), dtype=bool)
     for metric in CUMULATIVE:
-        frame[f"{metric}_source"] = frame[f"{metric}_source"].where(~hidden & frame[metric].notna(), None)
-    # compute_row_source, vectorised: 121,000 rows for a 10-year monthly trend of 1,000 repositories.
-    sources = frame[["stars_source", "forks_source", "contributors_source"]]
-    present = sources.notna()
-    frame["source"] = np.select(
-        [
-            ~present.any(axis=1),
-            (sources == "observed").sum(axis=1) == present.sum(axis=1),
-            (sources == "reconstructed").any(axis=1),
-        ],
-        ["", "observed", "reconstructed"],
-        default="carried",
-    )
-    frame["source"] = [v or None for v in frame["source"]]
+        column = frame[f"{metric}_source"].where(~hidden & frame[metric].notna(), None)
+        frame[f"{metric}_source"] = column
+        present += column.notna().to_numpy()
+        observed += (column == "observed").to_numpy()
+        reconstructed |= (column == "reconstructed").to_numpy()
+    # compute_row_source, vectorised.
+    source = np.where(reconstructed, "reconstructed", "carried").astype(object)
+    source[observed == present] = "observed"
+    source[present == 0] = None
+    frame["source"] = source
 
+    # Notes where a value is missing because the backfill found its series unavailable, in row order.
+    notes = np.full(len(frame), "", dtype=object)
+    firsts: list[tuple[int, int, str, str, str]] = []  # first row, metric position, repo, metric, why
+    index = {repo_id: k for k, repo_id in enumerate(row_ids.tolist())}
+    for position, metric in enumerate(metrics):
+        missing = frame[metric].isna().to_numpy() & exists
+        for (repo_id, series), reason in unavailable.items():
+            if series != metric or repo_id not in index:
+                continue
+            rows = np.flatnonzero(missing & (at == index[repo_id]))
+            if len(rows):
+                part = f"{metric} n/a: {reason}"
+                notes[rows] = [f"{n}; {part}" if n else part for n in notes[rows]]
+                firsts.append((int(rows[0]), position, repos[repo_id].full_name, metric, reason))
+    by_reason: dict[tuple[str, str], list[str]] = {}
+    for _, _, repo, metric, reason in sorted(firsts):
+        by_reason.setdefault((metric, reason), []).append(repo)
     marks: dict[tuple[str, str], int] = {}
     texts: list[str] = []
-    by_reason: dict[tuple[str, str], list[str]] = {}
-    row_notes: list[str] = []
-    relevant = {(i, m) for i, m in unavailable if m in metrics}
-    repo_ids: list[int] = frame["repo_id"].astype(int).tolist() if relevant else []
-    missing = {m: frame[m].isna().tolist() for m in metrics}
-    for position, row_id in enumerate(repo_ids):
-        parts = []
-        repo = str(frame["repo"].iat[position])
-        for metric in metrics:
-            reason = unavailable.get((row_id, metric))
-            if reason is not None and exists[position] and missing[metric][position]:
-                parts.append(f"{metric} n/a: {reason}")
-                names = by_reason.setdefault((metric, reason), [])
-                if repo not in names:
-                    names.append(repo)
-        row_notes.append("; ".join(parts))
     for (metric, reason), names in by_reason.items():
         texts.append(f"{metric} of {', '.join(names)}: {reason}")
         for name in names:
             marks[(name, metric)] = len(texts)
-    frame["notes"] = row_notes if relevant else [""] * len(frame)
+    frame["notes"] = notes
     return frame, Footnotes(marks=marks, texts=tuple(texts)), repos
 
 
@@ -166,9 +165,11 @@ def _make_trend(session: Session, ids: Sequence[int], request: ReportRequest, no
         session, ids, request.every, periods[0].start, request.until, request.metrics
     )
     labels = {p.start: p.label for p in periods}
-    frame["period"] = [labels[d] for d in frame["period"]]
-    frame["_name"] = frame["repo"].str.lower()
-    frame = frame.sort_values(["_name", "as_of"], kind="stable")
+    frame["period"] = frame["period"].map(labels)
+    # By name, then period: the rows come by repository, then period, so a stable sort by name suffices.
+    codes, names = pd.factorize(frame["repo"])
+    rank = np.argsort(np.argsort(np.array([n.lower() for n in names], dtype=object), kind="stable"))
+    frame = frame.take(np.argsort(rank[codes], kind="stable"))
     columns = [c for c in TREND_COLUMNS if c not in METRICS or c in request.metrics]
     table = frame.loc[:, [*columns, "exists"]].reset_index(drop=True)
     return Trend(
