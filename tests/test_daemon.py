@@ -365,7 +365,7 @@ def test_two_daemons_collect_every_repository_exactly_once_per_cycle(
     pg_server: PgServer, tmp_path: Path
 ) -> None:
     # 120 repositories: the collect job claims 50 per batch, so each daemon gets at least one batch.
-    with world(pg_server, tmp_path, "synthetic-120", latency_ms=50) as w:
+    with world(pg_server, tmp_path, "synthetic-120", latency_ms=100) as w:
         n = len(w.scenario.repos)
         assert n > 100
         daemons = [w.daemon("json"), w.daemon("json")]
@@ -454,7 +454,7 @@ def server_left_running(pg_server: PgServer) -> Iterator[None]:
 def test_daemon_survives_a_postgresql_restart_and_the_next_cycle_is_complete(
     pg_server: PgServer, tmp_path: Path
 ) -> None:
-    with world(pg_server, tmp_path, "synthetic-20", latency_ms=200, collect="4s") as w:
+    with world(pg_server, tmp_path, "synthetic-30", latency_ms=200, collect="8s") as w:
         n = len(w.scenario.repos)
         d = w.daemon("kv")
         try:
@@ -471,11 +471,13 @@ def test_daemon_survives_a_postgresql_restart_and_the_next_cycle_is_complete(
                 assert _pg_ready(30)
             restarted = datetime.now(UTC)
             d.wait_for("store_recovered", lambda: bool(d.named("store_recovered")), 60)
-            # The next cycle after the restart: a run with every repository ok.
+            # The next cycle after the restart: a run with every repository ok. (A pass of 30 at 200 ms
+            # takes about 3 s, well inside the 8 s cycle; repositories a pass finishes after the next
+            # cycle began count as done in that cycle, so a shorter interval would never see a full run.)
             d.wait_for(
                 "a complete run after the restart",
                 lambda: _complete_run_after(w, restarted, n) is not None,
-                30,
+                40,
             )
             code, elapsed = d.stop(signal.SIGTERM)
         finally:
