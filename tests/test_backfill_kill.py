@@ -107,6 +107,13 @@ def test_killed_five_times_then_finished_equals_uninterrupted(
         assert finish.returncode == 0, finish.stderr[-2000:]
 
     clean_rows, killed_rows = dump(clean_url), dump(killed_url)
+    engine = make_engine(killed_url)
+    with engine.connect() as conn:
+        runs = dict(conn.execute(text("SELECT status, COUNT(*) FROM runs GROUP BY status")).all())
+    engine.dispose()
+    # The killed runs are closed as interrupted by the next run; only the finishing one is ok.
+    assert runs.get("running", 0) == 0 and runs.get("interrupted") == kills, runs
+    assert runs.get("ok") == 1 + 5 - kills, runs  # attempts that ended before their kill, and the last
     assert sum(len(rows) for rows in clean_rows.values()) > 1000  # the comparison covers real work
     for table in DUMPS:
         assert killed_rows[table] == clean_rows[table], table

@@ -18,7 +18,8 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from collector.domain import utc_now
-from collector.store.models import Lease, Repository
+from collector.store.models import Lease, Repository, Run
+from collector.store.runs import interrupt_open_runs
 from collector.store.upsert import upsert
 
 
@@ -81,6 +82,13 @@ def reap_dead_holders(session: Session, job: str, me: str) -> int:
         session.execute(
             update(Lease).where(Lease.job == job, Lease.holder.in_(dead)).values(holder=None, expires_at=None)
         )
+    # A process killed outright (kill -9) also left its run marked running: close it as interrupted.
+    workers = session.scalars(
+        select(Run.worker).where(Run.job == job, Run.status == "running").distinct()
+    ).all()
+    for worker in workers:
+        if worker and _holder_is_dead(worker, me):
+            interrupt_open_runs(session, job, worker)
     return len(dead)
 
 
