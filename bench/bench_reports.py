@@ -30,6 +30,7 @@ from collector.reports.model import Report, parse_request
 from collector.store import migrate
 from collector.store.engine import make_engine, session_factory, transaction
 from collector.store.history import rebuild_monthly
+from collector.store.rollups import rebuild_report_rollups
 
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -129,6 +130,9 @@ def fill(engine: Engine, repos: int, years: int, end: date) -> dict[str, int]:
     )
     _copy(engine, "snapshots", snap)
     counts["snapshots"] = len(snap)
+    # COPY bypassed save_history_weekly and save_snapshot too: rebuild their monthly rollups.
+    with transaction(session_factory(engine)) as session:
+        rebuild_report_rollups(session)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
     return counts

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from collector.domain import HistoryPoint, Snapshot, as_utc
 from collector.store.models import Calendar, HistoryDaily, HistoryMonthly, HistoryWeekly, RepoSnapshot
+from collector.store.rollups import refresh_weekly_months, save_snapshot_month
 from collector.store.upsert import upsert
 
 
@@ -43,6 +44,7 @@ def save_snapshot(session: Session, repo_id: int, snap: Snapshot, run_id: int | 
         ],
         keys=["repo_id", "observed_day"],
     )
+    save_snapshot_month(session, repo_id, observed_at.date(), snap.stars, snap.forks, snap.contributors)
 
 
 def save_history_daily(session: Session, repo_id: int, points: Iterable[HistoryPoint]) -> int:
@@ -126,10 +128,19 @@ def _insert_month_sums(session: Session, conditions: Sequence[ColumnElement[bool
 
 
 def save_history_weekly(session: Session, repo_id: int, points: Iterable[HistoryPoint]) -> int:
-    """Upsert weekly values (`day` is the week's Sunday); returns the number of rows written."""
+    """Upsert weekly values (`day` is the week's Sunday) and their months; returns the number of rows."""
+    items = list(points)
     rows = [
         {"repo_id": repo_id, "metric": p.metric, "week_start": p.day, "value": p.value, "source": p.source}
-        for p in points
+        for p in items
     ]
+    spans: dict[str, tuple[date, date]] = {}
+    for p in items:
+        lo, hi = spans.get(p.metric, (p.day, p.day))
+        spans[p.metric] = (min(lo, p.day), max(hi, p.day))
+    # Weekly series get their own lock keys: a weekly and a daily series of one metric are two series.
+    lock_series(session, repo_id, [f"weekly {metric}" for metric in spans])
     upsert(session, HistoryWeekly.__table__, rows, keys=["repo_id", "metric", "week_start"])  # type: ignore[arg-type]
+    for metric, (first, last) in sorted(spans.items()):
+        refresh_weekly_months(session, repo_id, metric, first, last)
     return len(rows)

@@ -149,6 +149,30 @@ class HistoryWeekly(Base):
     source: Mapped[str] = mapped_column(String(40))
 
 
+class HistoryWeeklyMonthly(Base):
+    """Sums of history_weekly per month of the weeks' Sundays, kept exact by every write (reports)."""
+
+    __tablename__ = "history_weekly_monthly"
+
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(20), primary_key=True)
+    month_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    value: Mapped[int]
+
+
+class SnapshotMonthly(Base):
+    """The latest snapshot of each repository and calendar month, kept by every write (reports)."""
+
+    __tablename__ = "snapshots_monthly"
+
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    month_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    observed_day: Mapped[date] = mapped_column(Date)
+    stars: Mapped[int]
+    forks: Mapped[int]
+    contributors: Mapped[int | None]
+
+
 class ContributorIdentity(Base):
     """First commit of each author identity ('u:<user id>' or 'e:<sha256 of email>'); no raw emails."""
 

@@ -2,12 +2,14 @@
 
 The numbers follow the `repo_daily` view's precedence (the observation made that day, else the cumulative
 sum of reconstructed additions when the metric has any, else the last observation carried forward), but
-they are computed per period instead of per day. The database does what it is fast at, grouping rows by
-plain columns: additions per repository and period (whole months from the history_monthly rollup, kept
-exact by the store's writers), the last snapshot per repository and period, and commits per repository
-and period. The running sums, carry-forward and precedence are then array operations over a dense
-repositories x periods grid in numpy: for a monthly trend of 1,000 repositories over 10 years that is
-121,000 cells, far cheaper than joins and window passes over the same grid in SQL.
+they are computed per period instead of per day. The database does what it is fast at, reading and
+grouping rows by plain columns: additions, the latest snapshot and commits per repository and period.
+Whole months of each come from monthly rollups kept exact by the store's writers (history_monthly,
+snapshots_monthly, history_weekly_monthly), so a monthly trend reads about one row per repository and
+month of each instead of every day, week and snapshot. The running sums, carry-forward and precedence
+are then array operations over a dense repositories x periods grid in numpy: for a monthly trend of
+1,000 repositories over 10 years that is 121,000 cells, far cheaper than joins and window passes over
+the same grid in SQL.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sqlalchemy import Date, Integer, bindparam, select, text
+from sqlalchemy import ARRAY, BindParameter, Date, Integer, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from collector.store.models import Repository, SeriesState
@@ -59,7 +61,7 @@ SELECT r.id AS repo_id,
      WHERE w.repo_id = r.id AND w.metric = 'commits') AS f_weekly,
     (SELECT MIN(s.observed_day) FROM snapshots s WHERE s.repo_id = r.id) AS f_observed
 FROM repositories r
-WHERE r.id IN :ids
+WHERE r.id {in_ids}
 """
 
 # Additions per repository and period: whole months before :cutoff from the monthly rollup, the days from
@@ -72,7 +74,7 @@ SELECT m.repo_id, {period_m} AS period,
     COALESCE(SUM(m.value) FILTER (WHERE m.metric = 'forks'), 0) AS forks,
     COALESCE(SUM(m.value) FILTER (WHERE m.metric = 'contributors'), 0) AS contributors
 FROM history_monthly m {join_m}
-WHERE m.repo_id IN :ids AND m.metric IN ('stars', 'forks', 'contributors') AND m.month_start < :cutoff
+WHERE m.repo_id {in_ids} AND m.metric IN ('stars', 'forks', 'contributors') AND m.month_start < :cutoff
 GROUP BY {group_m}
 UNION ALL
 SELECT h.repo_id, {period_d} AS period,
@@ -80,30 +82,69 @@ SELECT h.repo_id, {period_d} AS period,
     COALESCE(SUM(h.value) FILTER (WHERE h.metric = 'forks'), 0) AS forks,
     COALESCE(SUM(h.value) FILTER (WHERE h.metric = 'contributors'), 0) AS contributors
 FROM history_daily h {join_d}
-WHERE h.repo_id IN :ids AND h.metric IN ('stars', 'forks', 'contributors')
+WHERE h.repo_id {in_ids} AND h.metric IN ('stars', 'forks', 'contributors')
     AND h.day >= :cutoff AND h.day <= :until
 GROUP BY {group_d}
 """
 
-# The last snapshot of each repository and period up to :until (periods before :first included: the
-# latest of those is folded into the first period).
+# Snapshots: the latest of each month from the snapshots_monthly rollup (whole months from :first to
+# :cutoff), the latest month before :first (carried into the first period), and the latest from :cutoff
+# to :until ({recent}). Where several rows fall into one period, the latest wins (in numpy).
 _LAST_SNAPSHOTS_SQL = """
+SELECT m.repo_id, m.observed_day, m.stars, m.forks, m.contributors
+FROM snapshots_monthly m
+WHERE m.repo_id {in_ids} AND m.month_start >= :first AND m.month_start < :cutoff
+UNION ALL
+SELECT m.repo_id, m.observed_day, m.stars, m.forks, m.contributors
+FROM repositories r
+JOIN snapshots_monthly m ON m.repo_id = r.id AND m.month_start = (
+    SELECT MAX(t.month_start) FROM snapshots_monthly t
+    WHERE t.repo_id = r.id AND t.month_start < :first AND t.month_start < :cutoff
+)
+WHERE r.id {in_ids}
+UNION ALL
+{recent}
+"""
+
+# The latest snapshot from :cutoff to :until per repository: one index probe each (one period).
+_RECENT_SNAPSHOT_SQL = """
+SELECT s.repo_id, s.observed_day, s.stars, s.forks, s.contributors
+FROM repositories r
+JOIN snapshots s ON s.repo_id = r.id AND s.observed_day = (
+    SELECT MAX(t.observed_day) FROM snapshots t
+    WHERE t.repo_id = r.id AND t.observed_day >= :cutoff AND t.observed_day <= :until
+)
+WHERE r.id {in_ids}
+"""
+
+# The latest snapshot of each week from :cutoff to :until.
+_RECENT_WEEKLY_SNAPSHOTS_SQL = """
 SELECT s.repo_id, s.observed_day, s.stars, s.forks, s.contributors
 FROM snapshots s
 JOIN (
-    SELECT s.repo_id, MAX(s.observed_day) AS observed_day
-    FROM snapshots s {join_s}
-    WHERE s.repo_id IN :ids AND s.observed_day <= :until
-    GROUP BY {group_s}
+    SELECT t.repo_id, MAX(t.observed_day) AS observed_day
+    FROM snapshots t
+    JOIN calendar c ON c.day = t.observed_day
+    WHERE t.repo_id {in_ids} AND t.observed_day >= :cutoff AND t.observed_day <= :until
+    GROUP BY t.repo_id, c.week_start
 ) g ON g.repo_id = s.repo_id AND g.observed_day = s.observed_day
+WHERE s.repo_id {in_ids} AND s.observed_day >= :cutoff AND s.observed_day <= :until
 """
 
-# Commits per repository and period: the weeks whose Sunday falls in it.
+# Commits per repository and period (the weeks whose Sunday falls in it): whole months from the
+# history_weekly_monthly rollup, the weeks from :cutoff on from history_weekly. A quarter or year can get
+# a row from each part; they are added up in numpy.
 _COMMITS_SQL = """
+SELECT m.repo_id, {period_cm} AS period, {commits_cm} AS commits
+FROM history_weekly_monthly m {join_cm}
+WHERE m.repo_id {in_ids} AND m.metric = 'commits' AND m.month_start >= :first AND m.month_start < :cutoff
+{group_cm}
+UNION ALL
 SELECT w.repo_id, c.{bucket} AS period, SUM(w.value) AS commits
 FROM history_weekly w
 JOIN calendar c ON c.day = w.week_start
-WHERE w.repo_id IN :ids AND w.metric = 'commits' AND w.week_start >= :first AND w.week_start <= :until
+WHERE w.repo_id {in_ids} AND w.metric = 'commits' AND w.week_start >= :first AND w.week_start >= :cutoff
+    AND w.week_start <= :until
 GROUP BY w.repo_id, c.{bucket}
 """
 
@@ -125,10 +166,12 @@ _IntArray = npt.NDArray[np.int64]
 _BoolArray = npt.NDArray[np.bool_]
 
 
-def _report_sql(template: str, every: str) -> str:
+def _report_sql(template: str, every: str, dialect: str) -> str:
     """One of the fixed report queries for a kind of period: only BUCKET_COLUMNS values are put in."""
     column = BUCKET_COLUMNS[every]
-    parts = {"bucket": column}
+    # PostgreSQL takes the ids as one array: a thousand separate parameters in each of several places
+    # cost more to send and parse than some of the queries take to run.
+    parts = {"bucket": column, "in_ids": "= ANY(:ids)" if dialect == "postgresql" else "IN :ids"}
     if every in ("day", "week"):
         # Every rollup month read lies before :first (see _cutoff): one folded group per repository.
         parts |= {"period_m": "MIN(m.month_start)", "group_m": "m.repo_id", "join_m": ""}
@@ -140,17 +183,25 @@ def _report_sql(template: str, every: str) -> str:
             "group_m": f"m.repo_id, c.{column}",
             "join_m": "JOIN calendar c ON c.day = m.month_start",
         }
+    if every in ("quarter", "year"):
+        parts |= {
+            "period_cm": f"c.{column}",
+            "commits_cm": "SUM(m.value)",
+            "join_cm": "JOIN calendar c ON c.day = m.month_start",
+            "group_cm": f"GROUP BY m.repo_id, c.{column}",
+        }
+    else:  # rollup rows are months already (none are read for days and weeks)
+        parts |= {"period_cm": "m.month_start", "commits_cm": "m.value", "join_cm": "", "group_cm": ""}
+    recent = _RECENT_WEEKLY_SNAPSHOTS_SQL if every == "week" else _RECENT_SNAPSHOT_SQL
+    parts["recent"] = recent.format(**parts)
     if every == "day":
         # One period ending on the day: one group per repository, no calendar lookup.
         parts |= {"period_d": "MIN(h.day)", "group_d": "h.repo_id", "join_d": ""}
-        parts |= {"group_s": "s.repo_id", "join_s": ""}
     else:
         parts |= {
             "period_d": f"c.{column}",
             "group_d": f"h.repo_id, c.{column}",
             "join_d": "JOIN calendar c ON c.day = h.day",
-            "group_s": f"s.repo_id, c.{column}",
-            "join_s": "JOIN calendar c ON c.day = s.observed_day",
         }
     return template.format(**parts)
 
@@ -168,7 +219,7 @@ def _cutoff(every: str, first: date, until: date) -> date:
 
 
 def _ordinals(days: Sequence[date]) -> _IntArray:
-    return np.fromiter((d.toordinal() for d in days), dtype=np.int64, count=len(days))
+    return np.array([d.toordinal() for d in days], dtype=np.int64)
 
 
 def _columns(rows: Sequence[Any], width: int) -> list[list[Any]]:
@@ -209,12 +260,17 @@ def load_period_values(
         # SET LOCAL lasts until the end of this read-only transaction.
         session.execute(text("SET LOCAL work_mem = '256MB'"))
         session.execute(text("SET LOCAL jit = off"))
+    dialect = session.get_bind().dialect.name
     params = {"ids": list(repo_ids), "first": first, "until": until, "cutoff": _cutoff(every, first, until)}
-    ids = bindparam("ids", expanding=True, type_=Integer)
+    ids: BindParameter[Any]
+    if dialect == "postgresql":
+        ids = bindparam("ids", type_=ARRAY(Integer))
+    else:
+        ids = bindparam("ids", expanding=True, type_=Integer)
     days = {"first": Date, "until": Date, "cutoff": Date}
 
     def run(template: str, **columns: Any) -> list[list[Any]]:
-        stmt = text(_report_sql(template, every))
+        stmt = text(_report_sql(template, every, dialect))
         stmt = stmt.bindparams(*(bindparam(k, type_=v) for k, v in days.items() if f":{k}" in stmt.text))
         if ":ids" in stmt.text:
             stmt = stmt.bindparams(ids)
@@ -291,7 +347,7 @@ def load_period_values(
     commits = run(_COMMITS_SQL, repo_id=Integer, period=Date, commits=Integer)
     cells = grid.cells(commits[0], _ordinals(commits[1]))
     weekly = np.zeros(grid.size, dtype=np.int64)
-    weekly[cells] = np.asarray(commits[2], dtype=np.int64)
+    np.add.at(weekly, cells, np.asarray(commits[2], dtype=np.int64))
     missing = np.ones(grid.size, dtype=bool)
     missing[cells] = False
     data["commits"] = pd.arrays.IntegerArray(weekly, missing)

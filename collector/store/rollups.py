@@ -1,0 +1,124 @@
+"""Monthly rollups of weekly series and snapshots, so that trend reports read months instead of all rows.
+
+history_weekly_monthly holds the sums of history_weekly per month of the weeks' Sundays and
+snapshots_monthly each month's latest snapshot. save_history_weekly and save_snapshot keep them exact in
+the same transaction, as history_monthly is kept for history_daily; rebuild_report_rollups recomputes them
+after a bulk load that bypassed those functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from collector.store.models import (
+    Calendar,
+    HistoryWeekly,
+    HistoryWeeklyMonthly,
+    RepoSnapshot,
+    SnapshotMonthly,
+)
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def save_snapshot_month(
+    session: Session, repo_id: int, observed_day: date, stars: int, forks: int, contributors: int | None
+) -> None:
+    """Make a just-saved snapshot its month's latest, unless a later day of that month is stored already."""
+    values: dict[str, Any] = {
+        "repo_id": repo_id,
+        "month_start": _month_start(observed_day),
+        "observed_day": observed_day,
+        "stars": stars,
+        "forks": forks,
+        "contributors": contributors,
+    }
+    dialect = session.get_bind().dialect.name
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(SnapshotMonthly).values(values)
+    # Snapshots are only ever added or replaced (per day), never removed but with their repository, so
+    # keeping the latest day is exact; the WHERE makes concurrent writers agree whatever their order.
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["repo_id", "month_start"],
+            set_={c: stmt.excluded[c] for c in ("observed_day", "stars", "forks", "contributors")},
+            where=SnapshotMonthly.observed_day <= stmt.excluded.observed_day,
+        )
+    )
+
+
+def refresh_weekly_months(session: Session, repo_id: int, metric: str, first: date, last: date) -> None:
+    """Recompute history_weekly_monthly for the months of the weeks from `first` to `last`."""
+    session.execute(
+        delete(HistoryWeeklyMonthly).where(
+            HistoryWeeklyMonthly.repo_id == repo_id,
+            HistoryWeeklyMonthly.metric == metric,
+            HistoryWeeklyMonthly.month_start >= _month_start(first),
+            HistoryWeeklyMonthly.month_start <= _month_start(last),
+        )
+    )
+    _insert_weekly_sums(
+        session,
+        [
+            HistoryWeekly.repo_id == repo_id,
+            HistoryWeekly.metric == metric,
+            HistoryWeekly.week_start >= _month_start(first),
+            HistoryWeekly.week_start < _next_month(last),
+        ],
+    )
+
+
+def rebuild_report_rollups(session: Session, repo_ids: Sequence[int] | None = None) -> None:
+    """Recompute both rollups from scratch (all repositories when None), e.g. after a bulk load."""
+    weekly: list[ColumnElement[bool]] = []
+    snapshots: list[ColumnElement[bool]] = []
+    if repo_ids is None:
+        session.execute(delete(HistoryWeeklyMonthly))
+        session.execute(delete(SnapshotMonthly))
+    else:
+        ids = list(repo_ids)
+        session.execute(delete(HistoryWeeklyMonthly).where(HistoryWeeklyMonthly.repo_id.in_(ids)))
+        session.execute(delete(SnapshotMonthly).where(SnapshotMonthly.repo_id.in_(ids)))
+        weekly, snapshots = [HistoryWeekly.repo_id.in_(ids)], [RepoSnapshot.repo_id.in_(ids)]
+    _insert_weekly_sums(session, weekly)
+    latest = (
+        select(RepoSnapshot.repo_id, Calendar.month_start, func.max(RepoSnapshot.observed_day).label("day"))
+        .join(Calendar, Calendar.day == RepoSnapshot.observed_day)
+        .where(*snapshots)
+        .group_by(RepoSnapshot.repo_id, Calendar.month_start)
+        .subquery()
+    )
+    rows = select(
+        RepoSnapshot.repo_id,
+        latest.c.month_start,
+        RepoSnapshot.observed_day,
+        RepoSnapshot.stars,
+        RepoSnapshot.forks,
+        RepoSnapshot.contributors,
+    ).join(latest, (latest.c.repo_id == RepoSnapshot.repo_id) & (latest.c.day == RepoSnapshot.observed_day))
+    columns = ["repo_id", "month_start", "observed_day", "stars", "forks", "contributors"]
+    session.execute(insert(SnapshotMonthly).from_select(columns, rows))
+
+
+def _insert_weekly_sums(session: Session, conditions: Sequence[ColumnElement[bool]]) -> None:
+    sums = (
+        select(
+            HistoryWeekly.repo_id, HistoryWeekly.metric, Calendar.month_start, func.sum(HistoryWeekly.value)
+        )
+        .join(Calendar, Calendar.day == HistoryWeekly.week_start)
+        .where(*conditions)
+        .group_by(HistoryWeekly.repo_id, HistoryWeekly.metric, Calendar.month_start)
+    )
+    columns = ["repo_id", "metric", "month_start", "value"]
+    session.execute(insert(HistoryWeeklyMonthly).from_select(columns, sums))
