@@ -401,7 +401,9 @@ SQL_SINKS = {"text", "exec_driver_sql", "literal_column", "execute", "executescr
 
 # (file, function): why building SQL there is safe. Each entry must still be needed (checked below).
 ALLOWED = {
-    ("collector/store/reports.py", "run"): "text() of _report_sql: fixed SQL, only BUCKET_COLUMNS values go in",
+    ("collector/store/reports.py", "run"): (
+        "text() of _report_sql: fixed SQL, only BUCKET_COLUMNS values go in"
+    ),
     ("collector/store/roles.py", "ensure_reader_role"): "identifiers checked by pattern, quoted by dialect",
     ("collector/store/roles.py", "_create_role"): "identifier checked by pattern, quoted by the dialect",
     ("collector/cli_roles.py", "create_reader_role"): "prints a GRANT for the user to run; never executed",
