@@ -90,6 +90,15 @@ def pg_url(pg_server: PgServer) -> Iterator[str]:
     pg_server.drop_database(url)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty, unmigrated store: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'm.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
 @dataclass
 class Store:
     """A migrated store on one backend."""

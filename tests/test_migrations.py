@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from alembic import command
 from alembic.util.exc import CommandError
@@ -13,14 +11,6 @@ from collector.store import migrate
 from collector.store.engine import make_engine
 
 VIEWS = {"repo_latest", "repo_daily", "repo_weekly"}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'm.db'}"
-    url: str = request.getfixturevalue("pg_url")
-    return url
 
 
 def test_upgrade_twice_is_a_no_op(empty_url: str) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -122,14 +120,6 @@ def test_rollups_equal_the_rows_after_random_writes(store: Store) -> None:
     with store.sessions() as s:
         assert _rollups(s) == _expected(s)
         assert {k[0] for k in _rollups(s)[1]} == {ids[1]}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'm.db'}"
-    url: str = request.getfixturevalue("pg_url")
-    return url
 
 
 def test_migration_fills_the_rollups_from_existing_rows(empty_url: str) -> None:

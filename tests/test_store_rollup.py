@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -166,14 +165,6 @@ def test_period_values_match_repo_daily_at_each_period_end(
             ).one()
             got = tuple(None if pd.isna(v) else int(v) for v in (row.stars, row.forks))
             assert got == tuple(view), (every, row.repo_id, day)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'm.db'}"
-    url: str = request.getfixturevalue("pg_url")
-    return url
 
 
 def test_migration_fills_the_rollup_from_existing_history(empty_url: str) -> None:
