@@ -697,3 +697,31 @@ def test_answers_out_of_order_never_raise_the_budget_seen() -> None:
     assert state.budgets["core"].remaining == 3
     pool.observe(state, "core", limits(9, limit=10, reset=START + 120))  # a new window
     assert state.budgets["core"].remaining == 9
+
+
+def test_a_secondary_limit_halves_the_requests_in_flight() -> None:
+    """A server that allows 2 requests at once: after its first secondary limit the client sends fewer
+    at a time instead of retrying into the same limit (GitHub asks clients to slow down)."""
+    state = {"in_flight": 0, "limited": 0}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        state["in_flight"] += 1
+        try:
+            if state["in_flight"] > 2:
+                state["limited"] += 1
+                return httpx.Response(
+                    403,
+                    json={"message": "You have exceeded a secondary rate limit."},
+                    headers={"retry-after": "1"},
+                )
+            await asyncio.sleep(0.002)
+            return httpx.Response(200, json=repo_body())
+        finally:
+            state["in_flight"] -= 1
+
+    async def body(gh: GitHubClient) -> None:
+        await asyncio.gather(*(gh.fetch_repository(NAME) for _ in range(40)))
+
+    _, gh = run(handler, body, "t", concurrency=4)
+    assert gh.stats.snapshot()["requests_total"] == 40 + state["limited"]
+    assert 1 <= state["limited"] <= 4  # without backing off it keeps hitting the limit on every retry

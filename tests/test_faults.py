@@ -166,6 +166,7 @@ def test_faults_and_secondary_limits_end_with_the_clean_runs_store(
         seed=7,
         hang_seconds=3,
         max_concurrency=2,  # the client runs 4 at once: secondary limits, with a short retry-after
+        latency_ms=30,  # so that requests really overlap at the server, however fast the machine
         secondary_retry_after=1,
         points_per_minute=100_000,
     )

@@ -58,6 +58,7 @@ log = logging.getLogger("collector.github")
 REDIRECT_STATUSES = frozenset({301, 302, 307, 308})
 MAX_REDIRECTS = 5
 REPLAYED_HEADERS = ("link", "content-type")  # what a 304 must give back from the cached 200
+CLEAN_ANSWERS_TO_GROW = 20  # answers without a secondary limit before one more request may fly
 SECONDARY_BASE_WAIT = 60.0  # GitHub: without retry-after, wait at least a minute [D-SEC]
 SECONDARY_MAX_WAIT = 900.0
 BACKOFF_BASE = 1.0
@@ -201,7 +202,12 @@ class GitHubClient:
         self._sleep = sleep
         self._clock = clock
         self._random = random.Random(seed)
-        self._semaphore = asyncio.Semaphore(self.concurrency)
+        # Requests in flight are capped at `allowed`: `concurrency` at first, halved on every secondary
+        # limit and grown back by one after a run of clean answers (GitHub asks clients to slow down).
+        self._allowed = self.concurrency
+        self._in_flight = 0
+        self._clean_answers = 0
+        self._gate = asyncio.Condition()
         self._origins = {origin(settings.api_url), origin(settings.graphql_url)}
         self._base_path = urlsplit(settings.api_url).path.rstrip("/")
         self._paused_until = 0.0
@@ -436,11 +442,11 @@ class GitHubClient:
         while True:
             # Take a concurrency slot first, then the token: a token is chosen from the budget known
             # right before sending, not while queueing behind other requests (which would overspend it).
-            await self._semaphore.acquire()
+            await self._enter()
             try:
                 state = await self._acquire_token(resource)
             except BaseException:
-                self._semaphore.release()
+                await self._leave()
                 raise
             try:
                 response = await self._send_single_request(method, url, state, resource, **kw)
@@ -456,7 +462,7 @@ class GitHubClient:
                 continue
             finally:
                 self.pool.release(state, resource)
-                self._semaphore.release()
+                await self._leave()
             status = response.status
             if status == 401:
                 self._stop_token(state, response)
@@ -479,6 +485,7 @@ class GitHubClient:
                 else:
                     await self._backoff(attempt)
                 continue
+            self._answered_cleanly()
             return response
 
     async def _send_single_request(
@@ -590,6 +597,22 @@ class GitHubClient:
         # A reset in the past (clock skew, or a missing header) must not make us retry in a tight loop.
         self.pool.exhaust(state, resource, reset_at if reset_at > now else now + 60.0)
 
+    async def _enter(self) -> None:
+        async with self._gate:
+            await self._gate.wait_for(lambda: self._in_flight < self._allowed)
+            self._in_flight += 1
+
+    async def _leave(self) -> None:
+        async with self._gate:
+            self._in_flight -= 1
+            self._gate.notify_all()
+
+    def _answered_cleanly(self) -> None:
+        self._clean_answers += 1
+        if self._allowed < self.concurrency and self._clean_answers >= CLEAN_ANSWERS_TO_GROW:
+            self._allowed += 1
+            self._clean_answers = 0
+
     def _pause(self, response: ApiResponse, attempt: int) -> None:
         retry_after = response.headers.get("retry-after")
         try:
@@ -601,6 +624,8 @@ class GitHubClient:
         self.stats.retries += 1
         # Every request pauses, not only this one: continuing while limited can get us banned [D-SEC].
         self._paused_until = max(self._paused_until, self._clock() + delay)
+        self._allowed = max(1, self._allowed // 2)
+        self._clean_answers = 0
         log.warning("secondary rate limit on %s; pausing all requests for %.0fs", response.url, delay)
 
     async def _backoff(self, attempt: int) -> None:
