@@ -6,7 +6,9 @@ Exactly what `collector collect` and `collector backfill` run (`run_collect`, `r
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from collector.domain import parse_repo_name
 from collector.github.client import GitHubClient
@@ -49,29 +51,27 @@ def track(database_url: str, names: list[str]) -> None:
         engine.dispose()
 
 
-async def collect_pass(base_url: str, token: str, database_url: str, concurrency: int) -> JobResult:
-    """One `collector collect` pass over every tracked repository."""
+async def _run_job(
+    job: Callable[..., Awaitable[Any]], base_url: str, token: str, database_url: str, concurrency: int
+) -> JobResult:
+    """Run one job as the CLI does: a client with the store's conditional cache, on its own engine."""
     engine = make_engine(database_url)
     sessions = session_factory(engine)
     try:
         async with GitHubClient(
             settings(base_url, token, database_url), cache=StoreCache(sessions), concurrency=concurrency
         ) as gh:
-            outcome = await run_collect(sessions, gh, holder=HOLDER)
+            outcome = await job(sessions, gh, holder=HOLDER)
     finally:
         engine.dispose()
     return JobResult(len(outcome.results) - len(outcome.failed), len(outcome.results))
+
+
+async def collect_pass(base_url: str, token: str, database_url: str, concurrency: int) -> JobResult:
+    """One `collector collect` pass over every tracked repository."""
+    return await _run_job(run_collect, base_url, token, database_url, concurrency)
 
 
 async def backfill(base_url: str, token: str, database_url: str, concurrency: int) -> JobResult:
     """One `collector backfill` of every tracked repository (all four series, from creation)."""
-    engine = make_engine(database_url)
-    sessions = session_factory(engine)
-    try:
-        async with GitHubClient(
-            settings(base_url, token, database_url), cache=StoreCache(sessions), concurrency=concurrency
-        ) as gh:
-            outcome = await run_backfill(sessions, gh, holder=HOLDER)
-    finally:
-        engine.dispose()
-    return JobResult(len(outcome.results) - len(outcome.failed), len(outcome.results))
+    return await _run_job(run_backfill, base_url, token, database_url, concurrency)
