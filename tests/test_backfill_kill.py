@@ -111,11 +111,12 @@ def test_killed_five_times_then_finished_equals_uninterrupted(
     with engine.connect() as conn:
         runs = dict(conn.execute(text("SELECT status, COUNT(*) FROM runs GROUP BY status")).all())
     engine.dispose()
-    # The killed runs are closed as interrupted by the next run; only the finishing one is ok.
-    # No run is left "running": the next attempt closed each killed one (a kill during start-up, before
-    # the run was recorded, leaves none). The last attempt, and any that ended before its kill, are ok.
+    # No run is left "running": the next attempt closed each killed one as interrupted. A kill during
+    # start-up, before the run was recorded, leaves no row; a kill that lands after the run was closed
+    # (while the process exits) leaves an ok one. The attempts that ended before their kill are ok too.
     assert runs.get("running", 0) == 0, runs
-    assert 1 <= runs.get("interrupted", 0) <= kills and runs.get("ok") == 1 + 5 - kills, runs
+    assert 1 <= runs.get("interrupted", 0) <= kills, runs
+    assert 1 + 5 - kills <= runs.get("ok", 0) <= 1 + 5 - runs["interrupted"], runs
     assert sum(len(rows) for rows in clean_rows.values()) > 1000  # the comparison covers real work
     for table in DUMPS:
         assert killed_rows[table] == clean_rows[table], table
