@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from collector.config import Config
 from collector.reports.build import make_report
 from collector.reports.command import render_report
-from collector.reports.model import Report, parse_request
+from collector.reports.model import FORMATS, Report, parse_request
 from collector.store import migrate
 from collector.store.engine import make_engine, session_factory, transaction
 from collector.store.history import rebuild_monthly
@@ -184,12 +184,13 @@ def main() -> None:
 
             seconds, built = _median_seconds(build, args.runs)
             report: Report = built  # type: ignore[assignment]
-            csv_seconds, _ = _median_seconds(partial(render_report, report, "csv"), args.runs)
-            html_seconds, _ = _median_seconds(partial(render_report, report, "html"), 1)
+            renders = {
+                fmt: _median_seconds(partial(render_report, report, fmt), args.runs)[0] for fmt in FORMATS
+            }
             rows = len(report.table)
             print(
-                f"{label}: query+tables {seconds:.3f}s (median of {args.runs}, {rows} rows); "
-                f"render csv {csv_seconds:.3f}s, html {html_seconds:.3f}s"
+                f"{label}: query+tables {seconds:.3f}s (median of {args.runs}, {rows} rows); render "
+                + ", ".join(f"{fmt} {s:.3f}s" for fmt, s in renders.items())
             )
     finally:
         engine.dispose()

@@ -386,6 +386,38 @@ def test_trend_in_every_format(store: Store) -> None:
         assert "star history needs admin access" not in text
 
 
+def test_terminal_table_narrower_than_a_trend_splits_it_into_blocks_without_losing_a_value(
+    store: Store,
+) -> None:
+    fill(store.engine, samples())
+    report = report_for(store, {"since": "2016-01-03", "until": "2016-04-30", "every": "week"})
+    text = render_table(report, width=80)
+    assert all(len(line) <= 80 for line in text.splitlines() if line[:1] in "┏┃┡│└")
+    tables = terminal_tables(text)
+    assert len(tables) > 4  # 18 weeks do not fit in 80 columns
+    rows = list(csv.DictReader(io.StringIO(render_csv(report))))
+    labels = sorted({r["period"] for r in rows})
+    blocks = iter(tables)
+    for metric in ("stars", "forks", "contributors", "commits"):
+        # A metric's blocks, side by side again: each repeats the repository column, whole.
+        header, cells = ["repository"], dict[str, list[str]]()
+        while len(header) < 1 + len(labels) + 3:
+            block = next(blocks)
+            assert block[0][0] == "repository"
+            header += block[0][1:]
+            for row in block[1:]:
+                cells.setdefault(row[0], []).extend(row[1:])
+        assert header == ["repository", *labels, "change", "change %", "rank move"]
+        assert sorted(cells) == ["deep/alpha", "new/beta"]
+        for row in rows:
+            cell = cells[row["repo"]][labels.index(row["period"])]
+            if row[metric]:
+                assert cell == f"{int(row[metric]):,}", (metric, row)
+            else:
+                assert cell == "" or re.fullmatch(r"\(n/a\)\[\d\]", cell), (metric, row, cell)
+    assert next(blocks, None) is None
+
+
 def test_weekly_periods_are_labelled_by_their_sunday(store: Store) -> None:
     data = samples()
     fill(store.engine, data)

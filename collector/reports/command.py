@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +19,7 @@ from collector.domain import METRICS, utc_now
 from collector.reports.build import make_report
 from collector.reports.html import render_html
 from collector.reports.model import EVERY, FORMATS, Report, ReportOptionError, format_for_path, parse_request
-from collector.reports.render import render_csv, render_json, render_markdown, render_table, rich_tables
+from collector.reports.render import render_csv, render_json, render_markdown, render_table
 from collector.store.engine import session_factory
 
 if TYPE_CHECKING:
@@ -148,9 +147,7 @@ def report(
     if output:
         write_atomic(Path(output), render_report(result, chosen))
         click.echo(f"wrote {output}")
-    elif chosen == "table" and sys.stdout.isatty():
-        console = Console(width=shutil.get_terminal_size().columns)
-        for renderable in rich_tables(result, console.width):
-            console.print(renderable)
     else:
-        click.echo(render_report(result, chosen), nl=False)
+        # A terminal gets tables split to its width; a pipe or file the 200 columns of render_report.
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 200
+        click.echo(render_report(result, chosen, width=width), nl=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from html import escape
 
@@ -109,6 +110,8 @@ def render_svg_line_chart(
                 f'<text x="{x:.1f}" y="{axis_y + 18}" font-size="11" '
                 f'text-anchor="middle">{escape(label)}</text>'
             )
+    xs = [f"{x_of(i):.1f}," for i in range(len(labels))]
+    span = top_value - bottom_value
     for n, (name, values) in enumerate(series.items()):
         colour = PALETTE[n % len(PALETTE)]
         dash = _DASHES[(n // len(PALETTE)) % len(_DASHES)]
@@ -121,7 +124,7 @@ def render_svg_line_chart(
                     segments.append(segment)
                 segment = []
             else:
-                segment.append(f"{x_of(i):.1f},{y_of(value):.1f}")
+                segment.append(f"{xs[i]}{top + plot_h - plot_h * (value - bottom_value) / span:.1f}")
         if segment:
             segments.append(segment)
         out.append(f'<g class="series"><title>{escape(name)}</title>')
@@ -171,20 +174,24 @@ def render_svg_bar_chart(title: str, bars: Mapping[str, int | None], width: int 
     return "\n".join(out)
 
 
+_NUMERIC = frozenset(("rank", "stars", "forks", "contributors", "commits", "change", "change %", "rank move"))
+_PLAIN = re.compile(r"[\w ,.%+=-]*")  # cells that need no escaping: numbers, "(n/a)" aside
+
+
 def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    numeric = {"rank", "stars", "forks", "contributors", "commits", "change", "change %", "rank move"}
+    numeric = [name in _NUMERIC or name[:1].isdigit() for name in header]
+    opens = ['<td class="num">' if n else "<td>" for n in numeric]
+    unavailable = ['<td class="num na">' if n else '<td class="na">' for n in numeric]
+    plain = _PLAIN.fullmatch
     out = ["<table>", "<thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr></thead>"]
     out.append("<tbody>")
     for row in rows:
-        cells = []
-        for name, value in zip(header, row, strict=True):
-            classes = []
-            if name in numeric or name[:1].isdigit():
-                classes.append("num")
-            if value.startswith("(n/a)"):
-                classes.append("na")
-            attr = f' class="{" ".join(classes)}"' if classes else ""
-            cells.append(f"<td{attr}>{escape(value)}</td>")
+        cells = [
+            (unavailable[i] if value.startswith("(n/a)") else opens[i])
+            + (value if plain(value) else escape(value))
+            + "</td>"
+            for i, value in enumerate(row)
+        ]
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
     return "\n".join(out)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from collector.domain import METRICS, RepoName, parse_repo_name, week_start
@@ -347,40 +349,77 @@ def cell(value: Any, repo: str, metric: str, footnotes: Footnotes, exists: bool)
     return f"(n/a)[{mark}]" if mark is not None and exists else ""
 
 
+@dataclass(frozen=True)
+class _Grid:
+    """Where the tidy rows of a trend fall in a dense repositories x periods grid."""
+
+    names: list[str]  # repositories, in the order of their first row
+    keep: npt.NDArray[np.bool_]  # the rows whose period is one of the report's
+    cells: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]  # (row, column) of each kept row
+    alive: npt.NDArray[np.bool_]  # whether the repository existed at each cell
+
+    @classmethod
+    def of(cls, trend: Trend) -> _Grid:
+        table = trend.table
+        codes, names = pd.factorize(table["repo"], sort=False)
+        column = {p.label: k for k, p in enumerate(trend.periods)}
+        periods = table["period"].map(column).to_numpy(dtype="float64", na_value=np.nan)
+        keep = ~np.isnan(periods)
+        cells = (codes[keep].astype(np.intp), periods[keep].astype(np.intp))
+        alive = np.zeros((len(names), len(trend.periods)), dtype=bool)
+        alive[cells] = table["exists"].to_numpy(dtype=bool)[keep]
+        return cls([str(n) for n in names], keep, cells, alive)
+
+    def values(self, column: pd.Series[Any]) -> dict[str, tuple[int | None, ...]]:
+        """A numeric column as each repository's values per period (None where unknown)."""
+        numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        numbers = numbers[self.keep]
+        known = np.zeros(self.alive.shape, dtype=bool)
+        known[self.cells] = ~np.isnan(numbers)
+        grid = np.zeros(self.alive.shape, dtype=np.int64)
+        grid[self.cells] = np.where(np.isnan(numbers), 0, numbers).astype(np.int64)
+        return {
+            name: tuple(v if k else None for v, k in zip(grid[r].tolist(), known[r].tolist(), strict=True))
+            for r, name in enumerate(self.names)
+        }
+
+
 def compute_metric_tables(trend: Trend) -> list[MetricTable]:
-    """The per-metric tables shown by the table, markdown and html formats."""
+    """The per-metric tables shown by the table, markdown and html formats.
+
+    The tidy rows are laid out once on a dense repositories x periods grid (numpy), so a 10-year monthly
+    trend of 1,000 repositories costs array operations and one string format per cell, not a pandas
+    lookup per cell.
+    """
     tables = []
     labels = [p.label for p in trend.periods]
+    grid = _Grid.of(trend)
+    alive = {name: grid.alive[r].tolist() for r, name in enumerate(grid.names)}
     for metric in trend.metrics:
-        values: dict[str, tuple[int | None, ...]] = {}
-        exists: dict[str, tuple[bool, ...]] = {}
-        for repo, part in trend.table.groupby("repo", sort=False):
-            by_label = dict(zip(part["period"], part[metric], strict=True))
-            alive = dict(zip(part["period"], part["exists"], strict=True))
-            values[str(repo)] = tuple(
-                None if pd.isna(by_label.get(lb)) else int(by_label[lb]) for lb in labels
-            )
-            exists[str(repo)] = tuple(bool(alive.get(lb, False)) for lb in labels)
+        values = grid.values(trend.table[metric])
         firsts = compute_ranks({r: v[0] for r, v in values.items()})
         lasts = compute_ranks({r: v[-1] for r, v in values.items()})
         order = sorted(values, key=lambda r: (lasts.get(r, len(values) + 1), r.lower()))
-        rows = []
+        out = []
         for repo in order:
+            mark = trend.footnotes.marks.get((repo, metric))
+            unavailable = "" if mark is None else f"(n/a)[{mark}]"
             change, pct = compute_change(values[repo])
-            rows.append(
+            cells = [
+                "" if v is None and not a else unavailable if v is None else f"{v:,}"
+                for v, a in zip(values[repo], alive[repo], strict=True)
+            ]
+            out.append(
                 (
                     repo,
-                    *(
-                        cell(v, repo, metric, trend.footnotes, alive)
-                        for v, alive in zip(values[repo], exists[repo], strict=True)
-                    ),
+                    *cells,
                     format_number(change),
                     format_percent(pct),
                     compute_rank_move(firsts.get(repo), lasts.get(repo)),
                 )
             )
         header = ("repository", *labels, "change", "change %", "rank move")
-        tables.append(MetricTable(metric, header, tuple(rows), {r: values[r] for r in order}))
+        tables.append(MetricTable(metric, header, tuple(out), {r: values[r] for r in order}))
     return tables
 
 

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import html
-import io
 import json
 import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from collector.reports.model import (
     RANKING_HEADER,
@@ -44,48 +41,62 @@ def _grids(report: Report) -> list[tuple[str, tuple[str, ...], tuple[tuple[str, 
 
 
 def render_table(report: Report, width: int = 200) -> str:
-    """The report as terminal tables (Rich, no colours), descriptions truncated to fit `width`."""
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width, color_system=None, force_terminal=False, legacy_windows=False)
-    for renderable in rich_tables(report, width):
-        console.print(renderable)
-    return buffer.getvalue()
+    """The report as boxed terminal tables, every value shown whatever `width` is.
+
+    A table wider than `width` is split into blocks of columns, one under the other, each repeating the
+    repository (and rank) so every value stays readable; descriptions are truncated to fit instead.
+    Plain string work rather than Rich's layout engine: a 10-year monthly trend of 1,000 repositories is
+    half a million cells, which Rich takes tens of seconds to lay out (and squeezes columns out of view).
+    """
+    lines = [] if isinstance(report, Ranking) else [describe(report)]
+    keys = 2 if isinstance(report, Ranking) else 1  # rank and repository, or the repository
+    for title, header, rows in _grids(report):
+        lines += _boxed(title, header, rows, width, keys)
+    lines += _footer_lines(report.footnotes)
+    return "\n".join(lines) + "\n"
 
 
 def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
 
 
-def rich_tables(report: Report, width: int) -> list[Table | Text]:
-    """The Rich renderables of the terminal table format (the CLI prints them directly, with colours)."""
-    out: list[Table | Text] = []
-    if not isinstance(report, Ranking):
-        out.append(Text(describe(report), style="bold"))
-    for title, header, rows in _grids(report):
-        table = Table(title=Text(title), title_justify="left")
-        # Every column but the description keeps its full width; the description gets what is left.
-        used = 1 + sum(
-            3 + max([len(name)] + [len(row[i]) for row in rows])
-            for i, name in enumerate(header)
-            if name != "description"
-        )
+def _boxed(
+    title: str, header: tuple[str, ...], rows: tuple[tuple[str, ...], ...], width: int, keys: int
+) -> list[str]:
+    """One table as lines of box drawing: the first `keys` columns start every block of columns."""
+    widths = [max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(header)]
+    if "description" in header:
+        at = header.index("description")
+        used = 1 + sum(3 + w for i, w in enumerate(widths) if i != at)
         room = max(12, min(_DESCRIPTION_WIDTH, width - used - 3))
-        for name in header:
-            if name == "description":
-                table.add_column(name, no_wrap=True, min_width=min(room, len(name)))
-            elif name in _NUMERIC or name[:1].isdigit():
-                table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
-            else:
-                table.add_column(name, no_wrap=True, min_width=len(name))
-        for row in rows:
-            cells = [
-                _truncate(v, room) if n == "description" else v for n, v in zip(header, row, strict=True)
-            ]
-            # Text(...) keeps GitHub-originated strings from being read as Rich markup.
-            table.add_row(*(Text(value) for value in cells))
-        out.append(table)
-    out.extend(Text(line) for line in _footer_lines(report.footnotes))
-    return out
+        rows = tuple(row[:at] + (_truncate(row[at], room),) + row[at + 1 :] for row in rows)
+        widths[at] = max([len(header[at]), *(len(row[at]) for row in rows)])
+    right = [name in _NUMERIC or name[:1].isdigit() for name in header]
+    # Each column takes its width plus three ("│ " before, " " after), and the line one more ("│").
+    start = 1 + sum(3 + widths[i] for i in range(keys))
+    blocks: list[list[int]] = [[]]
+    used = start
+    for i in range(keys, len(header)):
+        if blocks[-1] and used + 3 + widths[i] > width:
+            blocks.append([])
+            used = start
+        blocks[-1].append(i)
+        used += 3 + widths[i]
+    lines = []
+    for n, block in enumerate(blocks):
+        spec = [(i, str.rjust if right[i] else str.ljust, widths[i]) for i in (*range(keys), *block)]
+        rules = ["━" * (w + 2) for _, _, w in spec]
+        lines.append(title if n == 0 else f"{title} (continued)")
+        lines.append("┏" + "┳".join(rules) + "┓")
+        lines.append(_line(header, "┃", spec))
+        lines.append("┡" + "╇".join(rules) + "┩")
+        lines += [_line(row, "│", spec) for row in rows]
+        lines.append("└" + "┴".join("─" * (w + 2) for _, _, w in spec) + "┘")
+    return lines
+
+
+def _line(cells: Sequence[str], bar: str, spec: Sequence[tuple[int, Callable[[str, int], str], int]]) -> str:
+    return f"{bar} " + f" {bar} ".join([justify(cells[i], w) for i, justify, w in spec]) + f" {bar}"
 
 
 def _md_escape(value: str) -> str:
@@ -137,12 +148,21 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _plain_column(column: pd.Series[Any]) -> list[Any]:
+    """A column as JSON-ready Python values, None for missing; whole columns at a time where possible."""
+    if pd.api.types.is_integer_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
+        missing = column.isna().to_numpy().tolist()
+        kind = "bool" if pd.api.types.is_bool_dtype(column.dtype) else "int64"
+        values = column.to_numpy(dtype=kind, na_value=0).tolist()
+        return [None if m else v for v, m in zip(values, missing, strict=True)]
+    return [_plain(v) for v in column.tolist()]
+
+
 def _records(report: Report) -> list[dict[str, Any]]:
     frame = tidy_frame(report)
-    return [
-        {column: _plain(value) for column, value in zip(frame.columns, row, strict=True)}
-        for row in frame.itertuples(index=False)
-    ]
+    columns = [str(c) for c in frame.columns]
+    values = [_plain_column(frame[c]) for c in frame.columns]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 def _csv_text(value: Any) -> str:
@@ -168,6 +188,9 @@ def render_csv(report: Report) -> str:
     return str(frame.to_csv(index=False, lineterminator="\n"))
 
 
+_ROWS = "\u0000rows\u0000"  # a placeholder no header value can equal (ours, and none has a NUL)
+
+
 def render_json(report: Report) -> str:
     """The tidy table as JSON: {"report", "rows": [...], "footnotes", "notes", ...}."""
     document: dict[str, Any]
@@ -182,7 +205,10 @@ def render_json(report: Report) -> str:
             "metrics": list(report.metrics),
         }
     document["columns"] = list(tidy_frame(report).columns)
-    document["rows"] = _records(report)
+    document["rows"] = _ROWS
     document["footnotes"] = list(report.footnotes.texts)
     document["notes"] = list(report.footnotes.notes)
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    # One row per line: readable, and json's C encoder (which indent= turns off) does the rows.
+    rows = ",\n".join("    " + json.dumps(row, ensure_ascii=False) for row in _records(report))
+    head = json.dumps(document, indent=2, ensure_ascii=False)
+    return head.replace(json.dumps(_ROWS), f"[\n{rows}\n  ]" if rows else "[]", 1) + "\n"
