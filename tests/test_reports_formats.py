@@ -8,6 +8,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from html import unescape
 from html.parser import HTMLParser
 
 from sqlalchemy import Engine
@@ -345,6 +346,10 @@ def test_trend_in_every_format(store: Store) -> None:
         for r in document["rows"]
     }
     assert got == expected
+    assert document["repositories"] == [
+        {"repo": s.name, "language": s.language, "archived": False, "description": s.description}
+        for s in data
+    ]
 
     notes = {("deep/alpha", "contributors"), ("new/beta", "stars")}
     for text, tables in (
@@ -352,8 +357,13 @@ def test_trend_in_every_format(store: Store) -> None:
         (render_html(report), html_tables(render_html(report))),
         (render_table(report, width=200), terminal_tables(render_table(report, width=200))),
     ):
-        assert len(tables) == 4
-        for metric, table in zip(("stars", "forks", "contributors", "commits"), tables, strict=True):
+        assert len(tables) == 5  # one per metric, then the repositories with their descriptions
+        about = tables[4]
+        assert about[0] == ["repository", "language", "archived", "description"]
+        assert [r[:3] for r in about[1:]] == [["deep/alpha", "Python", ""], ["new/beta", "C++", ""]]
+        # Escaped as text in Markdown and HTML; the terminal cuts it to fit.
+        assert unescape(about[1][3]) == XSS or about[1][3].startswith(XSS[:20])
+        for metric, table in zip(("stars", "forks", "contributors", "commits"), tables[:4], strict=True):
             assert table[0] == [
                 "repository",
                 "2016-01",
@@ -415,6 +425,9 @@ def test_terminal_table_narrower_than_a_trend_splits_it_into_blocks_without_losi
                 assert cell == f"{int(row[metric]):,}", (metric, row)
             else:
                 assert cell == "" or re.fullmatch(r"\(n/a\)\[\d\]", cell), (metric, row, cell)
+    about = next(blocks)  # the repositories, their descriptions cut to fit the width instead
+    assert about[0] == ["repository", "language", "archived", "description"]
+    assert about[1][3].endswith("…") and XSS.startswith(about[1][3][:-1])
     assert next(blocks, None) is None
 
 

@@ -18,6 +18,7 @@ from collector.reports.model import (
     TREND_COLUMNS,
     Footnotes,
     Ranking,
+    RepoFacts,
     Report,
     ReportOptionError,
     ReportRequest,
@@ -161,8 +162,12 @@ def _make_ranking(session: Session, ids: Sequence[int], at: date, notes: list[st
 def _make_trend(session: Session, ids: Sequence[int], request: ReportRequest, notes: list[str]) -> Trend:
     assert request.since is not None and request.until is not None
     periods = compute_periods(request.every, request.since, request.until)
-    frame, footnotes, _ = _load_frame(
+    frame, footnotes, repos = _load_frame(
         session, ids, request.every, periods[0].start, request.until, request.metrics
+    )
+    facts = sorted(
+        (RepoFacts(r.full_name, r.primary_language, r.archived, r.description) for r in repos.values()),
+        key=lambda f: f.repo.lower(),
     )
     labels = {p.start: p.label for p in periods}
     frame["period"] = frame["period"].map(labels)
@@ -178,4 +183,5 @@ def _make_trend(session: Session, ids: Sequence[int], request: ReportRequest, no
         metrics=request.metrics,
         table=table,
         footnotes=Footnotes(marks=footnotes.marks, texts=footnotes.texts, notes=tuple(notes)),
+        repositories=tuple(facts),
     )

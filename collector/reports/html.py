@@ -10,9 +10,11 @@ from html import escape
 import pandas as pd
 
 from collector.reports.model import (
+    ABOUT_HEADER,
     RANKING_HEADER,
     Ranking,
     Report,
+    compute_about_rows,
     compute_metric_tables,
     compute_ranking_rows,
     describe,
@@ -216,6 +218,9 @@ def render_html(report: Report) -> str:
             body.append(f"<h2>{escape(heading)}</h2>")
             body.append(render_svg_line_chart(heading, labels, table.values))
             body.append(_html_table(table.header, table.rows))
+        if report.repositories:
+            body.append("<h2>Repositories</h2>")
+            body.append(_html_table(ABOUT_HEADER, compute_about_rows(report)))
     notes = [f"[{i}] {t}" for i, t in enumerate(report.footnotes.texts, start=1)]
     notes += [f"note: {n}" for n in report.footnotes.notes]
     if notes:

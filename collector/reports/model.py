@@ -233,6 +233,16 @@ class Ranking:
     footnotes: Footnotes
 
 
+@dataclass(frozen=True)
+class RepoFacts:
+    """What a trend report says about a repository besides its numbers: the context readers want."""
+
+    repo: str
+    language: str | None
+    archived: bool
+    description: str | None
+
+
 @dataclass(frozen=True, eq=False)
 class Trend:
     """Trends, tidy: one row per repository and period (`period` is its label), with an `exists` flag."""
@@ -242,6 +252,7 @@ class Trend:
     metrics: tuple[str, ...]
     table: pd.DataFrame
     footnotes: Footnotes
+    repositories: tuple[RepoFacts, ...] = ()  # by name
 
 
 Report = Ranking | Trend
@@ -451,6 +462,22 @@ def compute_ranking_rows(ranking: Ranking) -> tuple[tuple[str, ...], ...]:
             )
         )
     return tuple(rows)
+
+
+ABOUT_HEADER = ("repository", "language", "archived", "description")
+
+
+def compute_about_rows(trend: Trend) -> tuple[tuple[str, ...], ...]:
+    """The trend's repositories as display strings, in ABOUT_HEADER order (descriptions on one line)."""
+    return tuple(
+        (
+            f.repo,
+            f.language or "",
+            "yes" if f.archived else "",
+            " ".join((f.description or "").split()),
+        )
+        for f in trend.repositories
+    )
 
 
 def describe(report: Report) -> str:

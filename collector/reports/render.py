@@ -11,10 +11,12 @@ from typing import Any
 import pandas as pd
 
 from collector.reports.model import (
+    ABOUT_HEADER,
     RANKING_HEADER,
     Footnotes,
     Ranking,
     Report,
+    compute_about_rows,
     compute_metric_tables,
     compute_ranking_rows,
     describe,
@@ -35,9 +37,12 @@ def _grids(report: Report) -> list[tuple[str, tuple[str, ...], tuple[tuple[str, 
     """(title, header, rows) of every human-readable table in the report."""
     if isinstance(report, Ranking):
         return [(describe(report), RANKING_HEADER, compute_ranking_rows(report))]
-    return [
+    grids = [
         (describe_metric(t.metric, report.every), t.header, t.rows) for t in compute_metric_tables(report)
     ]
+    if report.repositories:
+        grids.append(("Repositories", ABOUT_HEADER, compute_about_rows(report)))
+    return grids
 
 
 def render_table(report: Report, width: int = 200) -> str:
@@ -188,7 +193,7 @@ def render_csv(report: Report) -> str:
     return str(frame.to_csv(index=False, lineterminator="\n"))
 
 
-_ROWS = "\u0000rows\u0000"  # a placeholder no header value can equal (ours, and none has a NUL)
+_ROWS = "\u0000rows\u0000"  # stands for the rows; everything before them in the document is ours
 
 
 def render_json(report: Report) -> str:
@@ -208,6 +213,11 @@ def render_json(report: Report) -> str:
     document["rows"] = _ROWS
     document["footnotes"] = list(report.footnotes.texts)
     document["notes"] = list(report.footnotes.notes)
+    if not isinstance(report, Ranking):  # after the rows: see the placeholder below
+        document["repositories"] = [
+            {"repo": f.repo, "language": f.language, "archived": f.archived, "description": f.description}
+            for f in report.repositories
+        ]
     # One row per line: readable, and json's C encoder (which indent= turns off) does the rows.
     rows = ",\n".join("    " + json.dumps(row, ensure_ascii=False) for row in _records(report))
     head = json.dumps(document, indent=2, ensure_ascii=False)
