@@ -105,3 +105,12 @@ def test_write_atomic_keeps_the_old_file_on_failure(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["report.csv"]
     write_atomic(target, "new\n")
     assert target.read_text() == "new\n"
+
+
+def test_an_empty_store_says_how_to_start(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'collector.db'}")
+    migrate.upgrade(engine)
+    engine.dispose()
+    out = run(tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "no repositories are tracked yet" in out.stdout and "collector repos add" in out.stdout

@@ -65,7 +65,11 @@ def select_repos(session: Session, request: ReportRequest, config: Config) -> tu
                 ids.append(row.id)
         notes = [f"not in the store yet: {', '.join(missing)}"] if missing else []
         return ids, notes
-    return [r.id for r in load_repos(session)], []
+    tracked = [r.id for r in load_repos(session)]
+    if not tracked:
+        hint = "no repositories are tracked yet: add them with `collector repos add OWNER/NAME`, then collect"
+        return [], [hint]
+    return tracked, []
 
 
 def make_report(session: Session, request: ReportRequest, config: Config) -> Report:
