@@ -319,7 +319,7 @@ def test_a_signal_mid_pass_exits_0_within_10s_and_leaves_nothing_half_written(
         assert "job_finished" not in names
 
         # The run is closed as interrupted; no run is left "running".
-        runs = w.rows("SELECT job, status, finished_at FROM runs")
+        runs = w.rows("SELECT job, status, finished_at, stats FROM runs")
         assert [(r.job, r.status) for r in runs] == [("collect", "interrupted")]
         assert runs[0].finished_at is not None
         # No lease is still held by the stopped daemon.
@@ -346,6 +346,8 @@ def test_a_signal_mid_pass_exits_0_within_10s_and_leaves_nothing_half_written(
         }
         done = {r.repo_id for r in w.rows("SELECT repo_id FROM leases WHERE done_at IS NOT NULL")}
         assert snapped == ok_items == done
+        # The interrupted run counts what it did, the batch cut short included (`collector status`).
+        assert json.loads(runs[0].stats) == {"repositories": len(ok_items), "failed": 0}
         assert weeks <= snapped
         assert w.value("SELECT count(DISTINCT repo_id) FROM history_weekly") == len(weeks)
 

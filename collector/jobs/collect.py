@@ -23,7 +23,7 @@ from collector.store.engine import transaction
 from collector.store.history import save_history_weekly, save_snapshot
 from collector.store.models import Repository
 from collector.store.repos import mark_gone, save_repository
-from collector.store.runs import finish_run, save_run_item, start_run
+from collector.store.runs import count_run_items, finish_run, save_run_item, start_run
 
 JOB = "collect"
 
@@ -165,7 +165,8 @@ async def run_collect(
     except asyncio.CancelledError:
         outcome.interrupted = True
         with transaction(sessions) as s:
-            finish_run(s, run_id, "interrupted", _summary(outcome))
+            # The batch in hand when the pass was cancelled saved some repositories too: count the items.
+            finish_run(s, run_id, "interrupted", count_run_items(s, run_id))
         raise
     status = (
         "ok"

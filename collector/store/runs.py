@@ -79,6 +79,14 @@ def save_run_item(
     )
 
 
+def count_run_items(session: Session, run_id: int) -> dict[str, int]:
+    """The outcomes a run recorded so far: repositories done, and how many of them did not end ok."""
+    done, failed = session.execute(
+        select(func.count(), func.count().filter(RunItem.status != "ok")).where(RunItem.run_id == run_id)
+    ).one()
+    return {"repositories": int(done), "failed": int(failed)}
+
+
 @dataclass(frozen=True)
 class RepoStatus:
     """What `collector status` shows for one repository."""
