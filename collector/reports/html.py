@@ -41,7 +41,10 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2e
 h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 2em; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; }
-th { background: #f3f3f3; }
+th { background: #f3f3f3; white-space: nowrap; }
+.wide { overflow-x: auto; max-width: 100%; }
+.wide td:first-child, .wide th:first-child { position: sticky; left: 0; background: #fff; }
+.wide th:first-child { background: #f3f3f3; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.na { color: #a00; }
 .chart { margin: 0.5em 0 1.5em; }
@@ -71,7 +74,9 @@ def render_svg_line_chart(
     """An inline SVG line chart: one line per series over `labels`, with axes, grid and a legend."""
     left, right, top, plot_h = 70, 45, 30, 280  # the right margin leaves room for the last date label
     plot_w = width - left - right
-    per_row = max(1, plot_w // 230)
+    # A legend slot fits the longest name (about 7 px a character at 12 px) beside its 30 px swatch.
+    slot = min(plot_w, max(160, 46 + 7 * max((len(name) for name in series), default=0)))
+    per_row = max(1, plot_w // slot)
     legend_rows = math.ceil(len(series) / per_row)
     height = top + plot_h + 40 + 22 * legend_rows + 10
     known = [v for values in series.values() for v in values if v is not None]
@@ -140,7 +145,7 @@ def render_svg_line_chart(
                     f'points="{" ".join(points)}"/>'
                 )
         out.append("</g>")
-        lx = left + (n % per_row) * 230
+        lx = left + (n % per_row) * slot
         ly = axis_y + 40 + 22 * (n // per_row)
         out.append(
             f'<line x1="{lx}" y1="{ly - 4}" x2="{lx + 24}" y2="{ly - 4}" stroke="{colour}" '
@@ -185,7 +190,10 @@ def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     opens = ['<td class="num">' if n else "<td>" for n in numeric]
     unavailable = ['<td class="num na">' if n else '<td class="na">' for n in numeric]
     plain = _PLAIN.fullmatch
-    out = ["<table>", "<thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr></thead>"]
+    out = [
+        '<div class="wide"><table>',
+        "<thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr></thead>",
+    ]
     out.append("<tbody>")
     for row in rows:
         cells = [
@@ -195,7 +203,7 @@ def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
             for i, value in enumerate(row)
         ]
         out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "\n".join(out)
 
 

@@ -73,7 +73,9 @@ def _boxed(
     if "description" in header:
         at = header.index("description")
         used = 1 + sum(3 + w for i, w in enumerate(widths) if i != at)
-        room = max(12, min(_DESCRIPTION_WIDTH, width - used - 3))
+        # The ranking keeps descriptions short beside its numbers; the repositories table has the room.
+        cap = width if header == ABOUT_HEADER else _DESCRIPTION_WIDTH
+        room = max(12, min(cap, width - used - 3))
         rows = tuple(row[:at] + (_truncate(row[at], room),) + row[at + 1 :] for row in rows)
         widths[at] = max([len(header[at]), *(len(row[at]) for row in rows)])
     right = [name in _NUMERIC or name[:1].isdigit() for name in header]
