@@ -21,6 +21,7 @@ from collector.config import DEFAULT_GROUP, DEFAULT_GROUP_NAME, Config
 from collector.domain import parse_repo_name, utc_now
 from collector.errors import CollectorError
 from collector.github.client import GitHubClient
+from collector.github.pacing import GRAPHQL_POINTS_PER_MINUTE, REST_POINTS_PER_MINUTE
 from collector.jobs.backfill import run_backfill
 from collector.jobs.collect import run_collect
 from collector.jobs.daemon import Daemon, DaemonJob
@@ -66,6 +67,8 @@ def make_client(app: Any) -> GitHubClient:
         concurrency=client_cfg.get("concurrency", 4),
         reserve=client_cfg.get("reserve", 50),
         graphql_batch=client_cfg.get("graphql_batch", 50),
+        rest_points_per_minute=client_cfg.get("rest_points_per_minute", REST_POINTS_PER_MINUTE),
+        graphql_points_per_minute=client_cfg.get("graphql_points_per_minute", GRAPHQL_POINTS_PER_MINUTE),
     )
 
 
@@ -218,12 +221,12 @@ def sync(app: Any) -> None:
     if before != after:
         click.echo(f"store upgraded from revision {before or 'none'} to {after}")
     track_config_repos(app, app.config)
-    if not load_tracked(app) and app.config.path is None:
+    if not load_tracked(app) and not app.config.groups:
         with transaction(app.sessions) as s:
             for text in DEFAULT_GROUP:
                 save_tracked_name(s, parse_repo_name(text))
         click.echo(
-            f"nothing tracked and no config: tracking the default group {DEFAULT_GROUP_NAME} "
+            f"nothing tracked and no groups configured: tracking the default group {DEFAULT_GROUP_NAME} "
             f"({len(DEFAULT_GROUP)} repositories from the 2017 article)"
         )
     holder = make_holder()

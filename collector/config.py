@@ -118,6 +118,13 @@ def load_config(path: Path | None, required: bool = False) -> Config:
     return _parse(path, data)
 
 
+# The [client] options, all non-negative integers: requests in flight, budget units kept in reserve per
+# token, repositories per GraphQL query, and points a minute per token (0 turns pacing off).
+CLIENT_KEYS = frozenset(
+    ("concurrency", "reserve", "graphql_batch", "rest_points_per_minute", "graphql_points_per_minute")
+)
+
+
 def _expect(cond: bool, path: Path, key: str, expected: str, got: Any) -> None:
     if not cond:
         raise ConfigError(f"{path}: key {key!r} is {got!r}; expected {expected}")
@@ -183,6 +190,7 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
     client = data.get("client", {})
     _expect(isinstance(client, dict), path, "client", "a table of client options", client)
     for key, value in client.items():
+        _expect(key in CLIENT_KEYS, path, f"client.{key}", f"one of {sorted(CLIENT_KEYS)}", value)
         _expect(
             isinstance(value, int) and not isinstance(value, bool) and value >= 0,
             path,
@@ -201,7 +209,7 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
     return Config(path=path, groups=groups, schedules=schedules, reports=reports, client=dict(client))
 
 
-# The 2017 article's frameworks: what `collector sync` tracks when nothing is tracked and there is no config.
+# The 2017 article's frameworks: what `collector sync` tracks when nothing is tracked and no group is named.
 DEFAULT_GROUP_NAME = "frameworks-2017"
 DEFAULT_GROUP = (
     "tensorflow/tensorflow",

@@ -29,6 +29,18 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
 
 
+# For tests whose simulator raises GitHub's per-minute limits so that they run fast: the client's pacing
+# would otherwise still hold each token to GitHub's real 900 REST and 2,000 GraphQL points a minute.
+UNPACED_CLIENT = "\n[client]\nrest_points_per_minute = 0\ngraphql_points_per_minute = 0\n"
+
+
+def unpaced(cwd: Path) -> Path:
+    """Write a collector.toml in `cwd` with only UNPACED_CLIENT (no groups); returns its path."""
+    path = cwd / "collector.toml"
+    path.write_text(UNPACED_CLIENT, encoding="utf-8")
+    return path
+
+
 def run_cli(
     cwd: Path, env: Mapping[str, str] | None, *args: str, timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from collector.testing.scenarios import load_scenario
 from collector.testing.simulator import SimulatorApp
 from collector.testing.transport import running_simulator
-from tests.conftest import run_cli
+from tests.conftest import run_cli, unpaced
 
 
 def totals(plan: str) -> list[int]:
@@ -20,6 +20,7 @@ def test_plan_fetches_only_counters_and_matches_what_the_backfill_costs(tmp_path
     scenario = load_scenario("frameworks")
     names = ["keras-team/keras", "Theano/Theano", "autumnai/leaf"]
     app = SimulatorApp(scenario, points_per_minute=100_000)
+    unpaced(tmp_path)
     with running_simulator(app) as base:
         env = {"GITHUB_API_URL": base, "GITHUB_TOKEN": "plan-token"}
         assert run_cli(tmp_path, env, "db", "upgrade").returncode == 0

@@ -20,7 +20,7 @@ from collector.store.engine import make_engine
 from collector.testing.scenarios import load_scenario
 from collector.testing.simulator import SimulatorApp
 from collector.testing.transport import running_simulator
-from tests.conftest import PgServer, run_cli
+from tests.conftest import PgServer, run_cli, unpaced
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
 
@@ -76,6 +76,7 @@ def test_killed_five_times_then_finished_equals_uninterrupted(
     names = [r.full_name for r in scenario.repos if r.status == "ok"]
     app = SimulatorApp(scenario, latency_ms=8, points_per_minute=1_000_000)
     clean_url, killed_url = two_databases
+    unpaced(tmp_path)
     with running_simulator(app) as base:
         clean_env, killed_env = env_for(base, clean_url), env_for(base, killed_url)
         prepare(tmp_path, clean_env, names)

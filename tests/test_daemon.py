@@ -35,7 +35,7 @@ from collector.testing.model import Scenario
 from collector.testing.scenarios import load_scenario
 from collector.testing.simulator import SimResponse, SimulatorApp
 from collector.testing.transport import running_simulator
-from tests.conftest import PgServer
+from tests.conftest import UNPACED_CLIENT, PgServer
 
 pytestmark = pytest.mark.postgres
 
@@ -267,7 +267,8 @@ def world(
     scenario = load_scenario(scenario_name)
     names = ", ".join(f'"{r.full_name}"' for r in scenario.repos)
     (tmp_path / "collector.toml").write_text(
-        f'[groups]\nall = [{names}]\n\n[schedules]\ncollect = "{collect}"\nbackfill = "1d"\n{extra_config}',
+        f'[groups]\nall = [{names}]\n\n[schedules]\ncollect = "{collect}"\nbackfill = "1d"\n{extra_config}'
+        + UNPACED_CLIENT,
         encoding="utf-8",
     )
     url = pg_server.create_database()

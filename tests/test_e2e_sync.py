@@ -20,7 +20,7 @@ from collector.testing.model import Scenario, SimRepo
 from collector.testing.scenarios import load_scenario
 from collector.testing.simulator import SimulatorApp
 from collector.testing.transport import running_simulator
-from tests.conftest import PgServer, run_cli
+from tests.conftest import PgServer, run_cli, unpaced
 
 TOKEN = "ghp_E2Etoken0123456789abcdef"
 TABLE_2_1 = Path(__file__).parent / "fixtures" / "table_2_1_and_dated_points.csv"
@@ -52,6 +52,7 @@ def synced(
     app = SimulatorApp(scenario, points_per_minute=100_000)
     url = pg_server.create_database()
     cwd = tmp_path_factory.mktemp("sync")
+    unpaced(cwd)
     with running_simulator(app) as base:
         env = {"GITHUB_API_URL": base, "GITHUB_TOKEN": TOKEN, "COLLECTOR_DATABASE_URL": url}
         out = run_cli(cwd, env, "sync")

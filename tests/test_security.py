@@ -31,7 +31,7 @@ from collector.store.models import Base
 from collector.testing.scenarios import load_scenario
 from collector.testing.simulator import SimResponse, SimulatorApp
 from collector.testing.transport import running_simulator
-from tests.conftest import REPO_ROOT, PgServer
+from tests.conftest import REPO_ROOT, UNPACED_CLIENT, PgServer
 
 # Recognisable, token-shaped values: any of these substrings in an output is a leak.
 TOKEN = "ghp_SECRETcanaryA1b2C3d4E5f6G7h8I9j0KkLl"
@@ -143,7 +143,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     else:
         url = f"sqlite:///{cwd / 'collector.db'}"
     names = ", ".join(f'"{n}"' for n in EDGE_NAMES)
-    (cwd / "collector.toml").write_text(CONFIG.format(names=names), encoding="utf-8")
+    (cwd / "collector.toml").write_text(CONFIG.format(names=names) + UNPACED_CLIENT, encoding="utf-8")
     app = SimulatorApp(EDGE, tokens=[TOKEN], revoked=[REVOKED], points_per_minute=100_000)
     out: dict[str, subprocess.CompletedProcess[str]] = {}
     with running_simulator(app) as base:

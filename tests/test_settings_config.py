@@ -102,6 +102,8 @@ def test_config_parses_groups_schedules_reports(tmp_path: Path) -> None:
         ('[reports.r]\nsince = "2017-01"\n', "reports.r.output"),
         ('[reports.r]\noutput = "x.csv"\ngroup = "nope"\n', "reports.r.group"),
         ("[client]\nconcurrency = 500\n", "client.concurrency"),
+        ("[client]\nconcurency = 4\n", "client.concurency"),  # a typo is named, not ignored
+        ("[client]\nrest_points_per_minute = -1\n", "client.rest_points_per_minute"),
         ("[bogus]\n", "bogus"),
     ],
 )

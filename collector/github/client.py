@@ -41,6 +41,12 @@ from collector.github.errors import (
     ServerError,
     TooLarge,
 )
+from collector.github.pacing import (
+    GRAPHQL_POINTS_PER_MINUTE,
+    REST_POINTS_PER_MINUTE,
+    MinutePacer,
+    request_points,
+)
 from collector.github.parsers import parse_link_header
 from collector.github.tokens import TokenPool, TokenState
 from collector.github.types import (
@@ -151,6 +157,7 @@ class ClientStats:
     rest_charged: int = 0  # REST requests that count against the primary limit (not 304s)
     graphql_points: int = 0
     graphql_queries: int = 0
+    paced_seconds: float = 0.0  # waited to stay under the per-minute limits (summed over requests)
 
     def snapshot(self) -> dict[str, Any]:
         """A plain dict (JSON-serialisable)."""
@@ -163,6 +170,7 @@ class ClientStats:
             "rest_charged": self.rest_charged,
             "graphql_points": self.graphql_points,
             "graphql_queries": self.graphql_queries,
+            "paced_seconds": round(self.paced_seconds, 3),
         }
 
 
@@ -189,6 +197,8 @@ class GitHubClient:
         timeout: float = 30.0,
         max_query_cost: int = 100,
         seed: int | None = None,
+        rest_points_per_minute: int = REST_POINTS_PER_MINUTE,
+        graphql_points_per_minute: int = GRAPHQL_POINTS_PER_MINUTE,
     ) -> None:
         self.settings = settings
         self.cache = cache
@@ -211,6 +221,8 @@ class GitHubClient:
         self._origins = {origin(settings.api_url), origin(settings.graphql_url)}
         self._base_path = urlsplit(settings.api_url).path.rstrip("/")
         self._paused_until = 0.0
+        # Each token's points per minute stay under GitHub's secondary limits (0: no pacing).
+        self._pacer = MinutePacer({"core": rest_points_per_minute, "graphql": graphql_points_per_minute})
         self._announced_wait: dict[str, float] = {}
         self._http = httpx.AsyncClient(
             transport=transport,
@@ -444,7 +456,7 @@ class GitHubClient:
             # right before sending, not while queueing behind other requests (which would overspend it).
             await self._enter()
             try:
-                state = await self._acquire_token(resource)
+                state = await self._acquire_token(resource, request_points(method, resource))
             except BaseException:
                 await self._leave()
                 raise
@@ -538,7 +550,7 @@ class GitHubClient:
 
     # -- waiting ------------------------------------------------------------------------------------
 
-    async def _acquire_token(self, resource: str) -> TokenState:
+    async def _acquire_token(self, resource: str, points: int) -> TokenState:
         while True:
             now = self._clock()
             if self._paused_until > now:
@@ -546,7 +558,15 @@ class GitHubClient:
                 continue
             choice = self.pool.pick(resource, now)
             if isinstance(choice, TokenState):
-                return choice
+                pace = self._pacer.delay(choice.key, resource, points, now)
+                if pace <= 0:
+                    return choice
+                # This token's last minute is full: give the pick back and look again when it frees up
+                # (another token, or this one a little later).
+                self.pool.release(choice, resource)
+                self.stats.paced_seconds += pace
+                await self._wait(pace)
+                continue
             if choice - now > 1.0 and self._announced_wait.get(resource) != choice:
                 # Once per exhaustion, with the time; short polls while requests are in flight say nothing.
                 self._announced_wait[resource] = choice
