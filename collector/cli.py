@@ -21,6 +21,7 @@ from collector.config import Config, load_config
 from collector.domain import RepoName, Repository, parse_repo_name
 from collector.errors import CollectorError, StoreUnavailable
 from collector.github.errors import GitHubError, NotFound
+from collector.github.pacing import GRAPHQL_POINTS_PER_MINUTE, REST_POINTS_PER_MINUTE, MinutePacer
 from collector.settings import Settings, load_settings, redact_url
 from collector.store import migrate
 from collector.store.engine import check_connection, make_engine, session_factory, transaction
@@ -61,6 +62,17 @@ class App:
                 f"this version needs {head}; run `collector db upgrade`"
             )
         return session_factory(self.engine)
+
+    @cached_property
+    def pacer(self) -> MinutePacer:
+        """The per-minute pacing every GitHub client of this process shares ([client] *_points_per_minute)."""
+        client = self.config.client
+        return MinutePacer(
+            {
+                "core": client.get("rest_points_per_minute", REST_POINTS_PER_MINUTE),
+                "graphql": client.get("graphql_points_per_minute", GRAPHQL_POINTS_PER_MINUTE),
+            }
+        )
 
 
 pass_app = click.make_pass_decorator(App)

@@ -21,7 +21,6 @@ from collector.config import DEFAULT_GROUP, DEFAULT_GROUP_NAME, Config
 from collector.domain import parse_repo_name, utc_now
 from collector.errors import CollectorError
 from collector.github.client import GitHubClient
-from collector.github.pacing import GRAPHQL_POINTS_PER_MINUTE, REST_POINTS_PER_MINUTE
 from collector.jobs.backfill import run_backfill
 from collector.jobs.collect import run_collect
 from collector.jobs.daemon import Daemon, DaemonJob
@@ -67,8 +66,7 @@ def make_client(app: Any) -> GitHubClient:
         concurrency=client_cfg.get("concurrency", 4),
         reserve=client_cfg.get("reserve", 50),
         graphql_batch=client_cfg.get("graphql_batch", 50),
-        rest_points_per_minute=client_cfg.get("rest_points_per_minute", REST_POINTS_PER_MINUTE),
-        graphql_points_per_minute=client_cfg.get("graphql_points_per_minute", GRAPHQL_POINTS_PER_MINUTE),
+        pacer=app.pacer,
     )
 
 

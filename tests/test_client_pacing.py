@@ -48,3 +48,24 @@ def test_without_pacing_the_same_reads_trip_it_and_wait_it_out() -> None:
     assert app.stats.secondary_limited > 0  # what pacing avoids
     assert app.stats.count(method="GET", status=200) == 150
     assert gh.stats.paced_seconds == 0
+
+
+def test_clients_sharing_a_pacer_share_the_tokens_minute() -> None:
+    # `collector sync` runs collect then backfill, and the daemon overlaps its jobs: one client each,
+    # but GitHub counts the token's minute, so they share one pacer (the CLI's App.pacer).
+    clock = Clock()
+    app = frameworks_app(points_per_minute=60, clock=clock)
+    shared = MinutePacer({"core": 60, "graphql": 60})
+
+    async def reads(gh: GitHubClient) -> None:
+        for _ in range(45):
+            await gh.get(f"/repos/{KERAS.owner}/{KERAS.name}")
+
+    run_sim(app, reads, "a", clock=clock, pacer=shared)
+    run_sim(app, reads, "a", clock=clock, pacer=shared)
+    assert app.stats.secondary_limited == 0 and app.stats.count(method="GET", status=200) == 90
+    # Each with a pacer of its own, the second client's first minute overlaps the first one's.
+    app = frameworks_app(points_per_minute=60, clock=clock)
+    run_sim(app, reads, "a", clock=clock, rest_points_per_minute=60)
+    run_sim(app, reads, "a", clock=clock, rest_points_per_minute=60)
+    assert app.stats.secondary_limited > 0

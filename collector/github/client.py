@@ -199,6 +199,7 @@ class GitHubClient:
         seed: int | None = None,
         rest_points_per_minute: int = REST_POINTS_PER_MINUTE,
         graphql_points_per_minute: int = GRAPHQL_POINTS_PER_MINUTE,
+        pacer: MinutePacer | None = None,
     ) -> None:
         self.settings = settings
         self.cache = cache
@@ -221,8 +222,12 @@ class GitHubClient:
         self._origins = {origin(settings.api_url), origin(settings.graphql_url)}
         self._base_path = urlsplit(settings.api_url).path.rstrip("/")
         self._paused_until = 0.0
-        # Each token's points per minute stay under GitHub's secondary limits (0: no pacing).
-        self._pacer = MinutePacer({"core": rest_points_per_minute, "graphql": graphql_points_per_minute})
+        # Each token's points per minute stay under GitHub's secondary limits (0: no pacing). Clients that
+        # run at the same time in one process (a sync's collect then backfill, overlapping daemon jobs)
+        # must share one pacer: GitHub counts the token's minute, not the client's.
+        self._pacer = pacer or MinutePacer(
+            {"core": rest_points_per_minute, "graphql": graphql_points_per_minute}
+        )
         self._announced_wait: dict[str, float] = {}
         self._http = httpx.AsyncClient(
             transport=transport,
