@@ -163,3 +163,21 @@ def test_week_start_is_sunday() -> None:
     assert week_start(date(2017, 1, 7)) == date(2017, 1, 1)  # Saturday
     assert week_start(date(2017, 1, 3)) == date(2017, 1, 1)
     assert week_start(date(2017, 1, 8)) == date(2017, 1, 8)
+
+
+def test_the_example_config_and_the_readme_config_load(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    example = load_config(root / "collector.toml.example", required=True)
+    assert example.groups and example.client["concurrency"] == 4
+    # The README's config block documents every [client] option: it must be a valid config as written.
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    documented = tmp_path / "readme.toml"
+    documented.write_text(readme.split("```toml", 1)[1].split("```", 1)[0], encoding="utf-8")
+    config = load_config(documented, required=True)
+    assert set(config.client) == {
+        "concurrency",
+        "reserve",
+        "graphql_batch",
+        "rest_points_per_minute",
+        "graphql_points_per_minute",
+    }
