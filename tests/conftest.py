@@ -41,16 +41,22 @@ def unpaced(cwd: Path) -> Path:
     return path
 
 
+def cli_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without its COLLECTOR_/GITHUB_ variables, plus `env`: a subprocess
+    sees only the settings a test gives it, never the developer's own."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("COLLECTOR_", "GITHUB_"))}
+    full.update(env or {})
+    return full
+
+
 def run_cli(
     cwd: Path, env: Mapping[str, str] | None, *args: str, timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:
     """Run `collector ARGS` as a user would, in `cwd`, with only the COLLECTOR_/GITHUB_ variables given."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith(("COLLECTOR_", "GITHUB_"))}
-    full.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "collector.cli", *args],
         cwd=cwd,
-        env=full,
+        env=cli_env(env),
         text=True,
         capture_output=True,
         timeout=timeout,

@@ -3,7 +3,6 @@ uninterrupted run's, row for row (real PostgreSQL, the simulator as a loopback s
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
@@ -20,7 +19,7 @@ from collector.store.engine import make_engine
 from collector.testing.scenarios import load_scenario
 from collector.testing.simulator import SimulatorApp
 from collector.testing.transport import running_simulator
-from tests.conftest import PgServer, run_cli, unpaced
+from tests.conftest import PgServer, cli_env, run_cli, unpaced
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
 
@@ -42,9 +41,7 @@ DUMPS = {
 
 
 def env_for(base: str, url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COLLECTOR_", "GITHUB_"))}
-    env.update({"GITHUB_API_URL": base, "GITHUB_TOKEN": "kill-test-token", "COLLECTOR_DATABASE_URL": url})
-    return env
+    return cli_env({"GITHUB_API_URL": base, "GITHUB_TOKEN": "kill-test-token", "COLLECTOR_DATABASE_URL": url})
 
 
 def prepare(cwd: Path, env: dict[str, str], names: list[str]) -> None:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 from typing import Any
 
 import pytest
 
-from tests.conftest import PG_ADMIN_URL, REPO_ROOT
+from tests.conftest import PG_ADMIN_URL, REPO_ROOT, cli_env
 
 LATENCY_S = 0.05
 PYGITHUB_PAUSE_S = 0.25  # PyGithub's default seconds_between_requests
@@ -28,7 +27,7 @@ def short_run(tmp_path_factory: pytest.TempPathFactory, pg_server: object) -> tu
     out = tmp_path_factory.mktemp("bench")
     markdown = out / "benchmarks.md"
     markdown.write_text("# Benchmarks\n\nHand-written text stays.\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COLLECTOR_", "GITHUB_"))}
+    env = cli_env()
     done = subprocess.run(
         [
             sys.executable,

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 from collector.testing.scenarios import load_scenario
 from collector.testing.simulator import SimulatorApp
 from collector.testing.transport import running_simulator
+from tests.conftest import run_cli
 
 
 def cli(cwd: Path, base: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COLLECTOR_", "GITHUB_"))}
-    env.update({"GITHUB_API_URL": base, "GITHUB_TOKEN": "cli-token"})
-    return subprocess.run(
-        [sys.executable, "-m", "collector.cli", *args],
-        cwd=cwd,
-        env=env,
-        text=True,
-        capture_output=True,
-        timeout=120,
-    )
+    return run_cli(cwd, {"GITHUB_API_URL": base, "GITHUB_TOKEN": "cli-token"}, *args, timeout=120)
 
 
 def test_repos_add_stores_canonical_name_and_id_and_refuses_unknown_names(tmp_path: Path) -> None:

@@ -67,20 +67,20 @@ def test_the_containers_command_runs_against_local_postgresql(tmp_path: Path, pg
     from collector.testing.scenarios import load_scenario
     from collector.testing.simulator import SimulatorApp
     from collector.testing.transport import running_simulator
+    from tests.conftest import cli_env
 
     service = compose()["services"]["collector"]
     (tmp_path / "collector.toml").write_text(
         '[groups]\nframeworks = ["tensorflow/tensorflow", "BVLC/caffe"]\n'
     )
     with running_simulator(SimulatorApp(load_scenario("frameworks"))) as base:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("COLLECTOR_", "GITHUB_"))}
-        env.update(
+        env = cli_env(
             {
                 "COLLECTOR_DATABASE_URL": pg_url,  # instead of the compose file's db service
                 "COLLECTOR_CONFIG": str(tmp_path / "collector.toml"),
                 "GITHUB_API_URL": base,
                 "GITHUB_TOKEN": "compose-test-token",
-                "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
+                "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
             }
         )
         proc = subprocess.Popen(

@@ -35,7 +35,7 @@ from collector.testing.model import Scenario
 from collector.testing.scenarios import load_scenario
 from collector.testing.simulator import SimResponse, SimulatorApp
 from collector.testing.transport import running_simulator
-from tests.conftest import UNPACED_CLIENT, PgServer
+from tests.conftest import UNPACED_CLIENT, PgServer, cli_env, run_cli
 
 pytestmark = pytest.mark.postgres
 
@@ -102,8 +102,7 @@ class DaemonProcess:
     """`collector daemon` in a subprocess; its stderr is read line by line as it comes."""
 
     def __init__(self, cwd: Path, env: dict[str, str], fmt: str = "kv") -> None:
-        full = {k: v for k, v in os.environ.items() if not k.startswith(("COLLECTOR_", "GITHUB_"))}
-        full.update(env, COLLECTOR_LOG_FORMAT=fmt)
+        full = cli_env({**env, "COLLECTOR_LOG_FORMAT": fmt})
         self.fmt = fmt
         self.lines: list[str] = []
         self.changed = threading.Condition()
@@ -232,16 +231,7 @@ class World:
         return DaemonProcess(self.cwd, self.env, fmt)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        full = {k: v for k, v in os.environ.items() if not k.startswith(("COLLECTOR_", "GITHUB_"))}
-        full.update(self.env)
-        return subprocess.run(
-            [sys.executable, "-m", "collector.cli", *args],
-            cwd=self.cwd,
-            env=full,
-            text=True,
-            capture_output=True,
-            timeout=120,
-        )
+        return run_cli(self.cwd, self.env, *args, timeout=120)
 
 
 def away_from_midnight() -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,20 +14,12 @@ import pytest
 from collector.reports.command import write_atomic
 from collector.store import migrate
 from collector.store.engine import make_engine
+from tests.conftest import run_cli
 from tests.test_reports_formats import expected_ranking, fill, samples
 
 
 def run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("COLLECTOR_", "GITHUB_"))}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "collector.cli", "report", *args],
-        cwd=cwd,
-        env=full_env,
-        text=True,
-        capture_output=True,
-        timeout=120,
-    )
+    return run_cli(cwd, env, "report", *args, timeout=120)
 
 
 @pytest.fixture

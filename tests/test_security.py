@@ -8,7 +8,6 @@ loopback, with SQLite and the real PostgreSQL.
 from __future__ import annotations
 
 import ast
-import os
 import re
 import signal
 import subprocess
@@ -17,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,7 +31,7 @@ from collector.store.models import Base
 from collector.testing.scenarios import load_scenario
 from collector.testing.simulator import SimResponse, SimulatorApp
 from collector.testing.transport import running_simulator
-from tests.conftest import REPO_ROOT, UNPACED_CLIENT, PgServer
+from tests.conftest import REPO_ROOT, UNPACED_CLIENT, PgServer, cli_env, run_cli
 
 # Recognisable, token-shaped values: any of these substrings in an output is a leak.
 TOKEN = "ghp_SECRETcanaryA1b2C3d4E5f6G7h8I9j0KkLl"
@@ -42,18 +42,7 @@ EDGE = load_scenario("edge")
 EDGE_NAMES = [r.full_name for r in EDGE.repos]
 
 
-def cli(cwd: Path, env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run `collector ARGS` in `cwd` with only the given COLLECTOR_/GITHUB_ variables."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith(("COLLECTOR_", "GITHUB_"))}
-    full.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "collector.cli", *args],
-        cwd=cwd,
-        env=full,
-        text=True,
-        capture_output=True,
-        timeout=timeout,
-    )
+cli = partial(run_cli, timeout=300)
 
 
 def leaks(blob: str | bytes) -> list[str]:
@@ -109,12 +98,10 @@ since = "2026-01"
 
 def _daemon_briefly(cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Start the daemon with JSON logs, wait for its first collection to finish, then SIGTERM it."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith(("COLLECTOR_", "GITHUB_"))}
-    full.update(env, COLLECTOR_LOG_FORMAT="json")
     proc = subprocess.Popen(
         [sys.executable, "-m", "collector.cli", "daemon"],
         cwd=cwd,
-        env=full,
+        env=cli_env({**env, "COLLECTOR_LOG_FORMAT": "json"}),
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
