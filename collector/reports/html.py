@@ -19,6 +19,7 @@ from collector.reports.model import (
     compute_ranking_rows,
     describe,
     describe_metric,
+    is_numeric_column,
 )
 
 # Tableau 10: distinguishable colours; beyond ten repositories the dash pattern tells lines apart.
@@ -118,7 +119,6 @@ def render_svg_line_chart(
                 f'text-anchor="middle">{escape(label)}</text>'
             )
     xs = [f"{x_of(i):.1f}," for i in range(len(labels))]
-    span = top_value - bottom_value
     for n, (name, values) in enumerate(series.items()):
         colour = PALETTE[n % len(PALETTE)]
         dash = _DASHES[(n // len(PALETTE)) % len(_DASHES)]
@@ -131,7 +131,7 @@ def render_svg_line_chart(
                     segments.append(segment)
                 segment = []
             else:
-                segment.append(f"{xs[i]}{top + plot_h - plot_h * (value - bottom_value) / span:.1f}")
+                segment.append(f"{xs[i]}{y_of(value):.1f}")
         if segment:
             segments.append(segment)
         out.append(f'<g class="series"><title>{escape(name)}</title>')
@@ -181,12 +181,11 @@ def render_svg_bar_chart(title: str, bars: Mapping[str, int | None], width: int 
     return "\n".join(out)
 
 
-_NUMERIC = frozenset(("rank", "stars", "forks", "contributors", "commits", "change", "change %", "rank move"))
 _PLAIN = re.compile(r"[\w ,.%+=-]*")  # cells that need no escaping: numbers, "(n/a)" aside
 
 
 def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    numeric = [name in _NUMERIC or name[:1].isdigit() for name in header]
+    numeric = [is_numeric_column(name) for name in header]
     opens = ['<td class="num">' if n else "<td>" for n in numeric]
     unavailable = ['<td class="num na">' if n else '<td class="na">' for n in numeric]
     plain = _PLAIN.fullmatch

@@ -342,6 +342,16 @@ class MetricTable:
     values: Mapping[str, tuple[int | None, ...]]  # repo -> values per period, for charts
 
 
+NUMERIC_COLUMNS = frozenset(
+    ("rank", "stars", "forks", "contributors", "commits", "change", "change %", "rank move")
+)
+
+
+def is_numeric_column(name: str) -> bool:
+    """Columns that human formats right-align: counts, changes and periods (labels start with a digit)."""
+    return name in NUMERIC_COLUMNS or name[:1].isdigit()
+
+
 def format_number(value: int | None) -> str:
     """Thousands separated, or empty."""
     return "" if value is None else f"{value:,}"
@@ -352,12 +362,23 @@ def format_percent(value: float | None) -> str:
     return "" if value is None else f"{value:+.1f}%"
 
 
-def cell(value: Any, repo: str, metric: str, footnotes: Footnotes, exists: bool) -> str:
-    """A value for human formats: the number, '(n/a)[k]' when unavailable, empty before it existed."""
-    if value is not None and not pd.isna(value):
-        return format_number(int(value))
+def unavailable_mark(footnotes: Footnotes, repo: str, metric: str) -> str:
+    """'(n/a)[k]' where a footnote says why `metric` of `repo` is unavailable, else empty."""
     mark = footnotes.marks.get((repo, metric))
-    return f"(n/a)[{mark}]" if mark is not None and exists else ""
+    return "" if mark is None else f"(n/a)[{mark}]"
+
+
+def shown(value: int | None, unavailable: str, exists: bool) -> str:
+    """A value for human formats: the number, `unavailable` where it is missing, empty before it existed."""
+    if value is not None:
+        return f"{value:,}"
+    return unavailable if exists else ""
+
+
+def cell(value: Any, repo: str, metric: str, footnotes: Footnotes, exists: bool) -> str:
+    """`shown` for a value straight from a pandas table (NA for missing)."""
+    known = value is not None and not pd.isna(value)
+    return shown(int(value) if known else None, unavailable_mark(footnotes, repo, metric), exists)
 
 
 @dataclass(frozen=True)
@@ -413,13 +434,9 @@ def compute_metric_tables(trend: Trend) -> list[MetricTable]:
         order = sorted(values, key=lambda r: (lasts.get(r, len(values) + 1), r.lower()))
         out = []
         for repo in order:
-            mark = trend.footnotes.marks.get((repo, metric))
-            unavailable = "" if mark is None else f"(n/a)[{mark}]"
+            unavailable = unavailable_mark(trend.footnotes, repo, metric)
             change, pct = compute_change(values[repo])
-            cells = [
-                "" if v is None and not a else unavailable if v is None else f"{v:,}"
-                for v, a in zip(values[repo], alive[repo], strict=True)
-            ]
+            cells = [shown(v, unavailable, a) for v, a in zip(values[repo], alive[repo], strict=True)]
             out.append(
                 (
                     repo,

@@ -21,9 +21,9 @@ from collector.reports.model import (
     compute_ranking_rows,
     describe,
     describe_metric,
+    is_numeric_column,
 )
 
-_NUMERIC = {"rank", "stars", "forks", "contributors", "commits", "change", "change %", "rank move"}
 _DESCRIPTION_WIDTH = 48  # terminal tables truncate descriptions so the numbers keep their room
 _NA_MARK = re.compile(r"\(n/a\)\[\d+\]")
 
@@ -78,7 +78,7 @@ def _boxed(
         room = max(12, min(cap, width - used - 3))
         rows = tuple(row[:at] + (_truncate(row[at], room),) + row[at + 1 :] for row in rows)
         widths[at] = max([len(header[at]), *(len(row[at]) for row in rows)])
-    right = [name in _NUMERIC or name[:1].isdigit() for name in header]
+    right = [is_numeric_column(name) for name in header]
     # Each column takes its width plus three ("│ " before, " " after), and the line one more ("│").
     start = 1 + sum(3 + widths[i] for i in range(keys))
     blocks: list[list[int]] = [[]]
@@ -126,9 +126,7 @@ def render_markdown(report: Report) -> str:
         if not isinstance(report, Ranking):
             lines += [f"## {_md_escape(title)}", ""]
         lines.append("| " + " | ".join(_md_escape(h) for h in header) + " |")
-        lines.append(
-            "| " + " | ".join("---:" if h in _NUMERIC or h[:1].isdigit() else "---" for h in header) + " |"
-        )
+        lines.append("| " + " | ".join("---:" if is_numeric_column(h) else "---" for h in header) + " |")
         lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in rows]
         lines.append("")
     footer = [f"[{i}] {_md_escape(t)}" for i, t in enumerate(report.footnotes.texts, start=1)]
@@ -165,8 +163,7 @@ def _plain_column(column: pd.Series[Any]) -> list[Any]:
     return [_plain(v) for v in column.tolist()]
 
 
-def _records(report: Report) -> list[dict[str, Any]]:
-    frame = tidy_frame(report)
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     columns = [str(c) for c in frame.columns]
     values = [_plain_column(frame[c]) for c in frame.columns]
     return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
@@ -186,7 +183,7 @@ def _csv_text(value: Any) -> str:
 
 def render_csv(report: Report) -> str:
     """The tidy table as CSV: `rank,repo,stars,...` for a ranking, `repo,period,...` for trends."""
-    frame = tidy_frame(report).copy()
+    frame = tidy_frame(report)  # a new frame (drop), so the report itself stays untouched
     for column in ("repo", "language", "description", "notes"):
         if column in frame.columns:
             frame[column] = [_csv_text(_plain(v)) for v in frame[column]]
@@ -211,7 +208,8 @@ def render_json(report: Report) -> str:
             "until": report.periods[-1].as_of.isoformat(),
             "metrics": list(report.metrics),
         }
-    document["columns"] = list(tidy_frame(report).columns)
+    frame = tidy_frame(report)
+    document["columns"] = list(frame.columns)
     document["rows"] = _ROWS
     document["footnotes"] = list(report.footnotes.texts)
     document["notes"] = list(report.footnotes.notes)
@@ -221,6 +219,6 @@ def render_json(report: Report) -> str:
             for f in report.repositories
         ]
     # One row per line: readable, and json's C encoder (which indent= turns off) does the rows.
-    rows = ",\n".join("    " + json.dumps(row, ensure_ascii=False) for row in _records(report))
+    rows = ",\n".join("    " + json.dumps(row, ensure_ascii=False) for row in _records(frame))
     head = json.dumps(document, indent=2, ensure_ascii=False)
     return head.replace(json.dumps(_ROWS), f"[\n{rows}\n  ]" if rows else "[]", 1) + "\n"
