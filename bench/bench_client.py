@@ -17,6 +17,7 @@ import httpx
 
 from collector.domain import RepoName, parse_repo_name
 from collector.github.client import GitHubClient
+from collector.github.pacing import MinutePacer
 from collector.settings import Settings, Token
 from collector.testing.scenarios import load_scenario
 from collector.testing.simulator import SimulatorApp
@@ -75,8 +76,7 @@ async def counters(names: list[RepoName], app: SimulatorApp, token: bool) -> dic
         settings(token),
         transport=SimulatorTransport(app),
         concurrency=4,
-        rest_points_per_minute=0,  # the simulator's limits are raised below: no pacing either
-        graphql_points_per_minute=0,
+        pacer=MinutePacer(rest=0, graphql=0),  # the simulator's limits are raised below: no pacing either
     ) as gh:
         result = await gh.fetch_repo_counters(names)
         snap = gh.stats.snapshot()

@@ -12,6 +12,7 @@ from typing import Any
 
 from collector.domain import parse_repo_name
 from collector.github.client import GitHubClient
+from collector.github.pacing import MinutePacer
 from collector.jobs.backfill import run_backfill
 from collector.jobs.collect import run_collect
 from collector.settings import Settings, Token
@@ -63,8 +64,7 @@ async def _run_job(
             settings(base_url, token, database_url),
             cache=StoreCache(sessions),
             concurrency=concurrency,
-            rest_points_per_minute=0,
-            graphql_points_per_minute=0,
+            pacer=MinutePacer(rest=0, graphql=0),
         ) as gh:
             outcome = await job(sessions, gh, holder=HOLDER)
     finally:

@@ -68,10 +68,8 @@ class App:
         """The per-minute pacing every GitHub client of this process shares ([client] *_points_per_minute)."""
         client = self.config.client
         return MinutePacer(
-            {
-                "core": client.get("rest_points_per_minute", REST_POINTS_PER_MINUTE),
-                "graphql": client.get("graphql_points_per_minute", GRAPHQL_POINTS_PER_MINUTE),
-            }
+            rest=client.get("rest_points_per_minute", REST_POINTS_PER_MINUTE),
+            graphql=client.get("graphql_points_per_minute", GRAPHQL_POINTS_PER_MINUTE),
         )
 
 

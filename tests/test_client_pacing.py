@@ -10,7 +10,7 @@ from tests.test_client_simulator import KERAS, Clock, frameworks_app, run_sim
 
 
 def test_the_pacer_admits_a_minute_of_points_then_says_when_the_oldest_leave() -> None:
-    pacer = MinutePacer({"core": 3, "graphql": 0})
+    pacer = MinutePacer(rest=3, graphql=0)
     assert [pacer.delay("t", "core", 1, now) for now in (0.0, 1.0, 2.0)] == [0.0, 0.0, 0.0]
     assert pacer.delay("t", "core", 1, 3.0) == WINDOW_SECONDS - 3.0  # until the send at 0 leaves
     assert pacer.delay("u", "core", 1, 3.0) == 0.0  # another token has its own minute
@@ -33,7 +33,7 @@ def test_paced_client_never_trips_the_per_minute_limit() -> None:
     clock = Clock()
     start = clock.now
     app = frameworks_app(points_per_minute=60, clock=clock)
-    _, gh = run_sim(app, _many_reads, "a", clock=clock, concurrency=8, rest_points_per_minute=60)
+    _, gh = run_sim(app, _many_reads, "a", clock=clock, concurrency=8, pacer=MinutePacer(rest=60))
     assert app.stats.secondary_limited == 0
     assert app.stats.count(method="GET", status=200) == 150
     # 150 reads at 60 a minute: the last ones go in the third minute.
@@ -44,7 +44,7 @@ def test_paced_client_never_trips_the_per_minute_limit() -> None:
 def test_without_pacing_the_same_reads_trip_it_and_wait_it_out() -> None:
     clock = Clock()
     app = frameworks_app(points_per_minute=60, clock=clock)
-    _, gh = run_sim(app, _many_reads, "a", clock=clock, concurrency=8, rest_points_per_minute=0)
+    _, gh = run_sim(app, _many_reads, "a", clock=clock, concurrency=8, pacer=MinutePacer(rest=0))
     assert app.stats.secondary_limited > 0  # what pacing avoids
     assert app.stats.count(method="GET", status=200) == 150
     assert gh.stats.paced_seconds == 0
@@ -55,7 +55,7 @@ def test_clients_sharing_a_pacer_share_the_tokens_minute() -> None:
     # but GitHub counts the token's minute, so they share one pacer (the CLI's App.pacer).
     clock = Clock()
     app = frameworks_app(points_per_minute=60, clock=clock)
-    shared = MinutePacer({"core": 60, "graphql": 60})
+    shared = MinutePacer(rest=60, graphql=60)
 
     async def reads(gh: GitHubClient) -> None:
         for _ in range(45):
@@ -66,6 +66,6 @@ def test_clients_sharing_a_pacer_share_the_tokens_minute() -> None:
     assert app.stats.secondary_limited == 0 and app.stats.count(method="GET", status=200) == 90
     # Each with a pacer of its own, the second client's first minute overlaps the first one's.
     app = frameworks_app(points_per_minute=60, clock=clock)
-    run_sim(app, reads, "a", clock=clock, rest_points_per_minute=60)
-    run_sim(app, reads, "a", clock=clock, rest_points_per_minute=60)
+    run_sim(app, reads, "a", clock=clock, pacer=MinutePacer(rest=60))
+    run_sim(app, reads, "a", clock=clock, pacer=MinutePacer(rest=60))
     assert app.stats.secondary_limited > 0

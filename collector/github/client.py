@@ -41,12 +41,7 @@ from collector.github.errors import (
     ServerError,
     TooLarge,
 )
-from collector.github.pacing import (
-    GRAPHQL_POINTS_PER_MINUTE,
-    REST_POINTS_PER_MINUTE,
-    MinutePacer,
-    request_points,
-)
+from collector.github.pacing import MinutePacer, request_points
 from collector.github.parsers import parse_link_header
 from collector.github.tokens import TokenPool, TokenState
 from collector.github.types import (
@@ -197,8 +192,6 @@ class GitHubClient:
         timeout: float = 30.0,
         max_query_cost: int = 100,
         seed: int | None = None,
-        rest_points_per_minute: int = REST_POINTS_PER_MINUTE,
-        graphql_points_per_minute: int = GRAPHQL_POINTS_PER_MINUTE,
         pacer: MinutePacer | None = None,
     ) -> None:
         self.settings = settings
@@ -222,12 +215,10 @@ class GitHubClient:
         self._origins = {origin(settings.api_url), origin(settings.graphql_url)}
         self._base_path = urlsplit(settings.api_url).path.rstrip("/")
         self._paused_until = 0.0
-        # Each token's points per minute stay under GitHub's secondary limits (0: no pacing). Clients that
-        # run at the same time in one process (a sync's collect then backfill, overlapping daemon jobs)
-        # must share one pacer: GitHub counts the token's minute, not the client's.
-        self._pacer = pacer or MinutePacer(
-            {"core": rest_points_per_minute, "graphql": graphql_points_per_minute}
-        )
+        # Each token's points per minute stay under GitHub's secondary limits. Clients that run at the
+        # same time in one process (a sync's collect then backfill, overlapping daemon jobs) must share
+        # one pacer: GitHub counts the token's minute, not the client's.
+        self._pacer = pacer or MinutePacer()
         self._announced_wait: dict[str, float] = {}
         self._http = httpx.AsyncClient(
             transport=transport,

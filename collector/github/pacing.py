@@ -10,7 +10,6 @@ bursting into a 403 and a minute's pause.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
 
 # GitHub's documented per-minute limits; the client's defaults.
 REST_POINTS_PER_MINUTE = 900
@@ -26,9 +25,11 @@ def request_points(method: str, resource: str) -> int:
 
 
 class MinutePacer:
-    """Points sent per token and resource over the last WINDOW_SECONDS; a limit of 0 turns pacing off."""
+    """Points sent per token and resource over the last WINDOW_SECONDS, held to `rest` (the "core"
+    resource) and `graphql` points a minute: GitHub's limits unless told otherwise; 0 turns one off."""
 
-    def __init__(self, limits: Mapping[str, int]) -> None:
+    def __init__(self, rest: int = REST_POINTS_PER_MINUTE, graphql: int = GRAPHQL_POINTS_PER_MINUTE) -> None:
+        limits = {"core": rest, "graphql": graphql}
         self.limits = {resource: limit for resource, limit in limits.items() if limit > 0}
         self._sent: dict[tuple[str, str], deque[tuple[float, int]]] = {}
         self._totals: dict[tuple[str, str], int] = {}
