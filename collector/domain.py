@@ -53,6 +53,16 @@ def week_start(day: date) -> date:
     return day - timedelta(days=(day.weekday() + 1) % 7)
 
 
+def month_start(day: date) -> date:
+    """The first day of the calendar month containing `day`."""
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    """The first day of the calendar month after the one containing `day`."""
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
 def utc_now() -> datetime:
     """Now, as an aware UTC datetime."""
     return datetime.now(UTC)

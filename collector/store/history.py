@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import ColumnElement, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from collector.domain import HistoryPoint, Snapshot, as_utc
+from collector.domain import HistoryPoint, Snapshot, as_utc, month_start, next_month
 from collector.store.models import Calendar, HistoryDaily, HistoryMonthly, HistoryWeekly, RepoSnapshot
 from collector.store.rollups import refresh_weekly_months, save_snapshot_month
 from collector.store.upsert import upsert
@@ -81,14 +81,6 @@ def lock_series(session: Session, repo_id: int, metrics: Iterable[str]) -> None:
         )
 
 
-def _month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def _next_month(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
 def refresh_monthly(
     session: Session, repo_id: int, metric: str, first: date | None = None, last: date | None = None
 ) -> None:
@@ -96,11 +88,11 @@ def refresh_monthly(
     months = [HistoryMonthly.repo_id == repo_id, HistoryMonthly.metric == metric]
     days = [HistoryDaily.repo_id == repo_id, HistoryDaily.metric == metric]
     if first is not None:
-        months.append(HistoryMonthly.month_start >= _month_start(first))
-        days.append(HistoryDaily.day >= _month_start(first))
+        months.append(HistoryMonthly.month_start >= month_start(first))
+        days.append(HistoryDaily.day >= month_start(first))
     if last is not None:
-        months.append(HistoryMonthly.month_start <= _month_start(last))
-        days.append(HistoryDaily.day < _next_month(last))
+        months.append(HistoryMonthly.month_start <= month_start(last))
+        days.append(HistoryDaily.day < next_month(last))
     session.execute(delete(HistoryMonthly).where(*months))
     _insert_month_sums(session, days)
 

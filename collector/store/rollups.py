@@ -9,13 +9,14 @@ after a bulk load that bypassed those functions.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from collector.domain import month_start, next_month
 from collector.store.models import (
     Calendar,
     HistoryWeekly,
@@ -25,21 +26,13 @@ from collector.store.models import (
 )
 
 
-def _month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def _next_month(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
 def save_snapshot_month(
     session: Session, repo_id: int, observed_day: date, stars: int, forks: int, contributors: int | None
 ) -> None:
     """Make a just-saved snapshot its month's latest, unless a later day of that month is stored already."""
     values: dict[str, Any] = {
         "repo_id": repo_id,
-        "month_start": _month_start(observed_day),
+        "month_start": month_start(observed_day),
         "observed_day": observed_day,
         "stars": stars,
         "forks": forks,
@@ -64,8 +57,8 @@ def refresh_weekly_months(session: Session, repo_id: int, metric: str, first: da
         delete(HistoryWeeklyMonthly).where(
             HistoryWeeklyMonthly.repo_id == repo_id,
             HistoryWeeklyMonthly.metric == metric,
-            HistoryWeeklyMonthly.month_start >= _month_start(first),
-            HistoryWeeklyMonthly.month_start <= _month_start(last),
+            HistoryWeeklyMonthly.month_start >= month_start(first),
+            HistoryWeeklyMonthly.month_start <= month_start(last),
         )
     )
     _insert_weekly_sums(
@@ -73,8 +66,8 @@ def refresh_weekly_months(session: Session, repo_id: int, metric: str, first: da
         [
             HistoryWeekly.repo_id == repo_id,
             HistoryWeekly.metric == metric,
-            HistoryWeekly.week_start >= _month_start(first),
-            HistoryWeekly.week_start < _next_month(last),
+            HistoryWeekly.week_start >= month_start(first),
+            HistoryWeekly.week_start < next_month(last),
         ],
     )
 
