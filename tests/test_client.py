@@ -631,14 +631,18 @@ def test_too_large_contributors_is_not_retried() -> None:
 
 
 def test_malformed_bodies_name_url_and_status() -> None:
+    # A body cut short is retried like a 502 (max_attempts in all), then named with its URL and status.
+    calls: list[int] = []
+
+    def cut(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(200, content=b'{"id": 7, "full_na')
+
     with pytest.raises(
-        MalformedResponse, match=r"GET https://api.example.test/repos/octo/hello answered 200"
+        MalformedResponse, match=r"GET https://api.example.test/repos/octo/hello answered 200 with a body"
     ):
-        run(
-            lambda r: httpx.Response(200, content=b'{"id": 7, "full_na'),
-            lambda gh: gh.fetch_repository(NAME),
-            "t",
-        )
+        run(cut, lambda gh: gh.fetch_repository(NAME), "t")
+    assert len(calls) == 5
     with pytest.raises(MalformedResponse, match="unexpected body") as info:
         run(lambda r: httpx.Response(200, json=[1, 2]), lambda gh: gh.fetch_repository(NAME), "t")
     assert info.value.status == 200
@@ -690,12 +694,12 @@ def test_answers_out_of_order_never_raise_the_budget_seen() -> None:
 
     pool = TokenPool(settings("t").tokens, reserve=0)
     state = pool.states[0]
-    pool.observe(state, "core", limits(3, limit=10, reset=START + 60))
-    pool.observe(state, "core", limits(5, limit=10, reset=START + 60))  # sent earlier, answered later
+    pool.observe(state, "core", limits(3, limit=10, reset=START + 60), START)
+    pool.observe(state, "core", limits(5, limit=10, reset=START + 60), START)  # sent earlier, answered later
     assert state.budgets["core"].remaining == 3
-    pool.observe(state, "core", limits(9, limit=10, reset=START))  # from the previous window
+    pool.observe(state, "core", limits(9, limit=10, reset=START), START)  # from the previous window
     assert state.budgets["core"].remaining == 3
-    pool.observe(state, "core", limits(9, limit=10, reset=START + 120))  # a new window
+    pool.observe(state, "core", limits(9, limit=10, reset=START + 120), START)  # a new window
     assert state.budgets["core"].remaining == 9
 
 

@@ -43,7 +43,7 @@ from collector.github.errors import (
 )
 from collector.github.pacing import MinutePacer, request_points
 from collector.github.parsers import parse_link_header
-from collector.github.tokens import TokenPool, TokenState
+from collector.github.tokens import UNKNOWN_RESET_WAIT, TokenPool, TokenState
 from collector.github.types import (
     CommitPage,
     ForkPage,
@@ -64,6 +64,20 @@ SECONDARY_BASE_WAIT = 60.0  # GitHub: without retry-after, wait at least a minut
 SECONDARY_MAX_WAIT = 900.0
 BACKOFF_BASE = 1.0
 BACKOFF_MAX = 60.0
+# GraphQL's primary limit: HTTP 200 with errors[].type RATE_LIMITED [D-GQL], or since 2026 RATE_LIMIT /
+# code graphql_rate_limit, sometimes while x-ratelimit-remaining is still above 0 (githubkit #271/#272,
+# octokit/plugin-throttling.js #848). Any of them means: nothing more with that token until the reset.
+GRAPHQL_RATE_LIMIT_TYPES = frozenset({"RATE_LIMITED", "RATE_LIMIT"})
+GRAPHQL_RATE_LIMIT_CODES = frozenset({"graphql_rate_limit"})
+SECONDARY_WORDS = ("secondary rate limit", "abuse")
+
+
+class _TransientBody(Exception):
+    """A 200/201 whose body is not the JSON it claims to be (cut short): retried like a 502."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"{status} with a body that is not JSON")
+        self.status = status
 
 
 def origin(url: str) -> str:
@@ -95,9 +109,12 @@ class ApiResponse:
     headers: httpx.Headers
     content: bytes
     from_cache: bool = False
+    parsed: Any = field(default=None, compare=False, repr=False)  # the JSON body, when already decoded
 
     def json(self) -> Any:
         """The body as JSON, or MalformedResponse naming the URL and status."""
+        if self.parsed is not None:
+            return self.parsed
         try:
             return json.loads(self.content)
         except ValueError as exc:
@@ -193,6 +210,7 @@ class GitHubClient:
         max_query_cost: int = 100,
         seed: int | None = None,
         pacer: MinutePacer | None = None,
+        secondary_wait: float = SECONDARY_BASE_WAIT,
     ) -> None:
         self.settings = settings
         self.cache = cache
@@ -201,6 +219,9 @@ class GitHubClient:
         self.max_attempts = max(1, max_attempts)
         self.stats_wait = stats_wait
         self.max_query_cost = max_query_cost
+        self.secondary_wait = secondary_wait  # the first pause on a secondary limit without retry-after
+        self._unsupported_versions: set[str] = set()
+        self._secondary_streak = 0
         self.pool = TokenPool(settings.tokens, reserve)
         self.stats = ClientStats()
         self._sleep = sleep
@@ -392,6 +413,10 @@ class GitHubClient:
         """Pages of weekly star additions, newest week first."""
         return fetchers.fetch_star_history(self, name, start_url)
 
+    async def fetch_star_count(self, name: RepoName) -> int | None:
+        """Today's stargazer count (None where the server lacks /stargazers/count)."""
+        return await fetchers.fetch_star_count(self, name)
+
     def fetch_stargazer_dates(
         self, name: RepoName, start_url: str | None = None
     ) -> AsyncIterator[StargazerPage]:
@@ -426,7 +451,7 @@ class GitHubClient:
                     "refused, and no token was sent there",
                     url=url,
                 )
-            response = await self._send_handling_limits(method, url, **kw)
+            response = await self._send_handling_versions(method, url, **kw)
             if response.status not in REDIRECT_STATUSES:
                 return response
             location = response.headers.get("location")
@@ -443,6 +468,22 @@ class GitHubClient:
             url = target
         raise GitHubError(f"{method} {url}: more than {MAX_REDIRECTS} redirects", url=url)
 
+    async def _send_handling_versions(
+        self, method: str, url: str, *, api_version: str | None, **kw: Any
+    ) -> ApiResponse:
+        # A server that does not support the X-GitHub-Api-Version sent answers 400 (docs: api-versions;
+        # older GHES for 2026-03-10): ask again without the header, for its default version, and stop
+        # sending that version to this server.
+        version = api_version or self.settings.api_version
+        if version in self._unsupported_versions:
+            return await self._send_handling_limits(method, url, api_version=None, **kw)
+        response = await self._send_handling_limits(method, url, api_version=version, **kw)
+        if response.status == 400 and "version" in response.message().lower():
+            self._unsupported_versions.add(version)
+            log.warning("the API server does not support X-GitHub-Api-Version %s; using its default", version)
+            response = await self._send_handling_limits(method, url, api_version=None, **kw)
+        return response
+
     async def _send_handling_limits(
         self, method: str, url: str, *, resource: str, retry_gateway: bool, **kw: Any
     ) -> ApiResponse:
@@ -458,9 +499,19 @@ class GitHubClient:
                 raise
             try:
                 response = await self._send_single_request(method, url, state, resource, **kw)
-            except httpx.TransportError as exc:  # timeouts, refused or dropped connections
-                self._count(method, url, type(exc).__name__)
+            except (httpx.TransportError, httpx.DecodingError, _TransientBody) as exc:
+                # Timeouts, refused or dropped connections, bodies cut short: GitHub answers them in full
+                # on a retry, so they are retried like a 502, a bounded number of times.
+                if not isinstance(exc, _TransientBody):
+                    self._count(method, url, type(exc).__name__)
                 attempt += 1
+                if attempt >= self.max_attempts and isinstance(exc, _TransientBody):
+                    raise MalformedResponse(
+                        f"{method} {url} answered {exc.status} with a body that is not JSON, {attempt} times; "
+                        "giving up on it",
+                        url=url,
+                        status=exc.status,
+                    ) from exc
                 if attempt >= self.max_attempts:
                     raise ServerError(
                         f"{method} {url} failed {attempt} times ({type(exc).__name__}); giving up on it",
@@ -489,7 +540,7 @@ class GitHubClient:
                         )
                     return response  # translated to ServerError by the caller
                 if limited:
-                    self._pause(response, attempt)
+                    self._pause(response)
                 else:
                     await self._backoff(attempt)
                 continue
@@ -511,8 +562,9 @@ class GitHubClient:
         headers = {
             "Accept": accept or "application/vnd.github+json",
             "User-Agent": f"collector/{__version__}",
-            "X-GitHub-Api-Version": api_version or self.settings.api_version,
         }
+        if api_version is not None and resource != "graphql":
+            headers["X-GitHub-Api-Version"] = api_version
         if state.token is not None and origin(url) in self._origins:
             headers["Authorization"] = f"Bearer {state.token.reveal()}"
         if content is not None:
@@ -526,7 +578,7 @@ class GitHubClient:
             if cached is not None and cached.last_modified:
                 headers["If-Modified-Since"] = cached.last_modified
         raw = await self._http.request(method, url, headers=headers, content=content)
-        observed = self.pool.observe(state, resource, raw.headers)
+        observed = self.pool.observe(state, resource, raw.headers, self._clock())
         self._count(method, url, str(raw.status_code))
         if raw.status_code == 304 and cached is not None:
             self.stats.not_modified += 1
@@ -535,11 +587,12 @@ class GitHubClient:
             return ApiResponse(method, url, cached.status, replay, cached.body, from_cache=True)
         if observed == "core" and raw.status_code != 304:
             self.stats.rest_charged += 1
+        parsed = _decoded_body(raw)
         etag, modified = raw.headers.get("etag"), raw.headers.get("last-modified")
         if use_cache and self.cache is not None and raw.status_code == 200 and (etag or modified):
             keep = {h: raw.headers[h] for h in REPLAYED_HEADERS if h in raw.headers}
             self.cache.put(state.key, url, CachedResponse(200, etag, modified, keep, raw.content))
-        return ApiResponse(method, url, raw.status_code, raw.headers, raw.content)
+        return ApiResponse(method, url, raw.status_code, raw.headers, raw.content, parsed=parsed)
 
     def _count(self, method: str, url: str, outcome: str) -> None:
         self.stats.requests[f"{method} {endpoint_template(url, self._base_path)} {outcome}"] += 1
@@ -587,31 +640,34 @@ class GitHubClient:
     def _rate_limit_wait(self, response: ApiResponse, state: TokenState, resource: str) -> str | None:
         """'primary' (budget spent; token marked), 'secondary' (pause needed), or None."""
         status, headers = response.status, response.headers
-        remaining = headers.get("x-ratelimit-remaining")
-        if status == 200 and resource == "graphql" and b'"RATE_LIMITED"' in response.content:
-            # GraphQL reports its primary limit as HTTP 200 with errors[].type RATE_LIMITED [D-GQL].
-            self._exhaust(state, headers.get("x-ratelimit-resource") or resource, headers)
-            return "primary"
+        if status == 200 and resource == "graphql":
+            errors = _graphql_errors(response)
+            if any(_is_graphql_rate_limit(e) for e in errors):
+                # Even with x-ratelimit-remaining above 0: GitHub has said no, so wait for the reset.
+                self._exhaust(state, headers.get("x-ratelimit-resource") or resource, headers, response)
+                return "primary"
+            if any(_mentions_secondary(str(e.get("message", ""))) for e in errors):
+                return "secondary"  # GraphQL's secondary limit may come as a 200 [D-SEC]
+            return None
         if status not in (403, 429):
             return None
-        if headers.get("retry-after") is None and remaining == "0":
-            self._exhaust(state, headers.get("x-ratelimit-resource") or resource, headers)
+        if headers.get("retry-after") is None and headers.get("x-ratelimit-remaining") == "0":
+            self._exhaust(state, headers.get("x-ratelimit-resource") or resource, headers, response)
             return "primary"
-        text = response.message().lower()
-        if status == 429 or headers.get("retry-after") is not None or "secondary rate limit" in text:
+        if status == 429 or headers.get("retry-after") is not None:
             return "secondary"
-        if "abuse" in text:
-            return "secondary"
-        return None
+        return "secondary" if _mentions_secondary(response.message()) else None
 
-    def _exhaust(self, state: TokenState, resource: str, headers: httpx.Headers) -> None:
+    def _exhaust(
+        self, state: TokenState, resource: str, headers: httpx.Headers, response: ApiResponse
+    ) -> None:
         now = self._clock()
-        try:
-            reset_at = float(headers.get("x-ratelimit-reset") or 0)
-        except ValueError:
-            reset_at = 0.0
-        # A reset in the past (clock skew, or a missing header) must not make us retry in a tight loop.
-        self.pool.exhaust(state, resource, reset_at if reset_at > now else now + 60.0)
+        reset_at = _reset_time(headers, response)
+        # A reset in the past or not given at all (proxies, odd servers) must neither spin nor hang: look
+        # again after a bounded wait, and keep doing so while the answer stays the same.
+        if reset_at is None or reset_at <= now:
+            reset_at = now + UNKNOWN_RESET_WAIT
+        self.pool.exhaust(state, resource, reset_at)
 
     async def _enter(self) -> None:
         async with self._gate:
@@ -624,22 +680,29 @@ class GitHubClient:
             self._gate.notify_all()
 
     def _answered_cleanly(self) -> None:
+        self._secondary_streak = 0
         self._clean_answers += 1
         if self._allowed < self.concurrency and self._clean_answers >= CLEAN_ANSWERS_TO_GROW:
             self._allowed += 1
             self._clean_answers = 0
 
-    def _pause(self, response: ApiResponse, attempt: int) -> None:
+    def _pause(self, response: ApiResponse) -> None:
+        self.stats.retries += 1
+        now = self._clock()
+        if now < self._paused_until:
+            return  # sent before the pause began: the pause already covers it
         retry_after = response.headers.get("retry-after")
         try:
             delay = float(retry_after) if retry_after is not None else -1.0
         except ValueError:
             delay = -1.0
+        self._secondary_streak += 1
         if delay < 0:
-            delay = min(SECONDARY_MAX_WAIT, SECONDARY_BASE_WAIT * 2 ** (attempt - 1))
-        self.stats.retries += 1
+            # GitHub: without retry-after wait at least a minute, and back off exponentially while the
+            # limit repeats [D-SEC]. The streak ends with the next clean answer.
+            delay = min(SECONDARY_MAX_WAIT, self.secondary_wait * 2 ** (self._secondary_streak - 1))
         # Every request pauses, not only this one: continuing while limited can get us banned [D-SEC].
-        self._paused_until = max(self._paused_until, self._clock() + delay)
+        self._paused_until = now + delay
         self._allowed = max(1, self._allowed // 2)
         self._clean_answers = 0
         log.warning("secondary rate limit on %s; pausing all requests for %.0fs", response.url, delay)
@@ -654,6 +717,53 @@ class GitHubClient:
             self.stats.waited_seconds += seconds
             await self._sleep(seconds)
         await asyncio.sleep(0)  # let requests in flight finish, whatever `sleep` was injected
+
+
+def _graphql_errors(response: ApiResponse) -> list[dict[str, Any]]:
+    """errors[] of a GraphQL answer ([] when the body has none or is not an object)."""
+    body = response.parsed
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return [e for e in errors or () if isinstance(e, dict)]
+
+
+def _is_graphql_rate_limit(error: Mapping[str, Any]) -> bool:
+    return error.get("type") in GRAPHQL_RATE_LIMIT_TYPES or error.get("code") in GRAPHQL_RATE_LIMIT_CODES
+
+
+def _mentions_secondary(message: str) -> bool:
+    lowered = message.lower()
+    return any(word in lowered for word in SECONDARY_WORDS)
+
+
+def _reset_time(headers: httpx.Headers, response: ApiResponse) -> float | None:
+    """When a spent budget comes back: x-ratelimit-reset, else GraphQL's rateLimit.resetAt, else None."""
+    try:
+        return float(headers["x-ratelimit-reset"])
+    except (KeyError, ValueError):
+        pass
+    body = response.parsed  # decoded for 200s only: a GraphQL answer
+    data = body.get("data") if isinstance(body, dict) else None
+    rate = data.get("rateLimit") if isinstance(data, dict) else None
+    reset = rate.get("resetAt") if isinstance(rate, dict) else None
+    if isinstance(reset, str):
+        try:
+            return datetime.fromisoformat(reset.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+    return None
+
+
+def _decoded_body(raw: httpx.Response) -> Any:
+    """The JSON body of a 200/201, decoded once; _TransientBody when it is cut short or not JSON."""
+    if raw.status_code not in (200, 201) or not raw.content:
+        return None
+    kind = raw.headers.get("content-type", "json")
+    if "json" not in kind:
+        return None
+    try:
+        return json.loads(raw.content)
+    except ValueError as exc:
+        raise _TransientBody(raw.status_code) from exc
 
 
 def _raise_for_status(response: ApiResponse) -> None:

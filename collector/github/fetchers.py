@@ -178,6 +178,25 @@ async def fetch_star_history(
         ) from exc
 
 
+async def fetch_star_count(gh: GitHubClient, name: RepoName) -> int | None:
+    """Today's stargazer count from /stargazers/count (conditional: free while unchanged); None where
+    the server has no such endpoint (older GHES)."""
+    path = f"{_repo_path(name)}/stargazers/count"
+    version = gh.settings.star_history_api_version
+    try:
+        response = await gh.get(path, api_version=version, conditional=True)
+    except NotFound:
+        return None
+    return _parsed(response, lambda body: _int_field(body, "count"))
+
+
+def _int_field(body: Any, key: str) -> int:
+    value = body[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{key} is {value!r}, not an integer")
+    return value
+
+
 async def fetch_stargazer_dates(
     gh: GitHubClient, name: RepoName, start_url: str | None = None
 ) -> AsyncIterator[StargazerPage]:

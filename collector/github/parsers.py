@@ -166,7 +166,9 @@ def parse_star_history(body: Any) -> tuple[StarWeek, ...]:
     out = []
     for item in _list(body):
         obj = _object(item)
-        out.append(StarWeek(_week_day(obj["week"]), _int(obj["total"]), _seven(obj["days"])))
+        # Days are kept as given (any count); whether they agree with `total` is the backfill's call.
+        days = tuple(_int(v) for v in _list(obj.get("days") or []))
+        out.append(StarWeek(_week_day(obj["week"]), _int(obj["total"]), days))
     return tuple(out)
 
 

@@ -20,6 +20,7 @@ ANONYMOUS_LIMIT = 60
 ANONYMOUS_KEY = "anonymous"
 UNLIMITED = 10**9  # a server that sends no x-ratelimit headers enforces no primary limit
 PENDING_POLL = 0.05  # seconds between looks while every spare request is in flight
+UNKNOWN_RESET_WAIT = 60.0  # a budget whose reset time GitHub did not give is looked at again after this
 
 
 def token_key(token: Token | None) -> str:
@@ -132,18 +133,23 @@ class TokenPool:
         """A request picked for `resource` is finished (answered or failed)."""
         state.pending[resource] = max(0, state.pending.get(resource, 0) - 1)
 
-    def observe(self, state: TokenState, resource: str, headers: Mapping[str, str]) -> str:
+    def observe(self, state: TokenState, resource: str, headers: Mapping[str, str], now: float) -> str:
         """Update the budget from `x-ratelimit-*` headers; returns the resource they name."""
         resource = headers.get("x-ratelimit-resource") or resource
         try:
             limit = int(headers["x-ratelimit-limit"])
             remaining = int(headers["x-ratelimit-remaining"])
-            reset_at = float(headers.get("x-ratelimit-reset") or 0)
         except (KeyError, ValueError):
             # GHES with rate limits off sends no such headers: nothing limits us, so stop probing.
             if resource not in state.budgets or not state.budgets[resource].known:
                 state.budgets[resource] = Budget(UNLIMITED, UNLIMITED, 0.0, known=True)
             return resource
+        try:
+            reset_at = float(headers["x-ratelimit-reset"])
+        except (KeyError, ValueError):
+            # A budget without a reset time (proxies, odd servers) is looked at again after a bounded
+            # wait instead of being taken as spent forever.
+            reset_at = now + UNKNOWN_RESET_WAIT
         seen = state.budgets.get(resource)
         if seen is not None and seen.known:
             # Concurrent answers arrive out of order: within one window the budget only goes down,

@@ -31,11 +31,15 @@ class WeekActivity:
 
 @dataclass(frozen=True)
 class StarWeek:
-    """One week of /stargazers/history: stars added per day Sunday..Saturday."""
+    """One bucket of /stargazers/history: stars still held, by the day they were given.
+
+    `week_start` is the bucket's first day as GitHub gives it (not guaranteed to be a UTC Sunday), `days`
+    its days as given: normally seven, Sunday..Saturday, adding up to `total`, but kept as they come.
+    """
 
     week_start: date
     total: int
-    days: tuple[int, int, int, int, int, int, int]
+    days: tuple[int, ...]
 
 
 @dataclass(frozen=True)
