@@ -2,7 +2,8 @@
 
 Each series commits its checkpoint in the same transaction as the rows a page produced, so a process
 killed at any point resumes where it stopped and ends with the same rows as an uninterrupted run.
-Reruns are incremental: star history stops at the first stored, unchanged week; forks page newest
+Reruns are incremental: star history (jobs/star_history.py) updates the newest weeks and re-validates
+the rest when its total disagrees with GitHub's count; forks page newest
 first until a known fork; weekly commits refetch only weeks that can still change; the commit walk
 only covers commits since the last walk.
 """
@@ -18,21 +19,20 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from collector.domain import HistoryPoint, RepoName, parse_repo_name, utc_now, week_start
+from collector.domain import HistoryPoint, parse_repo_name, utc_now, week_start
 from collector.github.client import GitHubClient
-from collector.github.errors import EndpointUnavailable, Forbidden, GitHubError, NotFound
+from collector.github.errors import GitHubError, NotFound
 from collector.jobs.progress import NullReporter, Reporter
+from collector.jobs.series import SeriesContext, last_complete_day
+from collector.jobs.star_history import backfill_stars
 from collector.jobs.tasks import gather_or_cancel
 from collector.logs import event
 from collector.store import leases
 from collector.store.checkpoints import (
     Checkpoint,
-    add_daily,
     known_fork_ids,
     load_checkpoint,
-    load_daily,
     rebuild_contributor_days,
-    replace_daily,
     save_checkpoint,
     save_forks,
     save_identities,
@@ -70,136 +70,7 @@ class BackfillOutcome:
         return [r for r in self.results if r.error]
 
 
-def _last_complete_day(today: date) -> date:
-    """The last day of the last full week (weeks start on Sunday): later days can still change."""
-    return week_start(today) - timedelta(days=1)
-
-
-@dataclass
-class _Ctx:
-    sessions: sessionmaker[Session]
-    gh: GitHubClient
-    repo_id: int
-    name: RepoName
-    since: date
-    today: date
-    reporter: Reporter
-    log: logging.Logger
-
-
-async def backfill_stars(ctx: _Ctx) -> str:
-    """Star history per day from /stargazers/history, newest week first."""
-    with ctx.sessions() as s:
-        cp = load_checkpoint(s, ctx.repo_id, "stars")
-    if cp is not None and cp.status == "unavailable":
-        cp = None  # the server may have gained the endpoint: try again
-    resuming = cp is not None and cp.status == "partial"
-    complete_to = _last_complete_day(ctx.today)
-    state = cp or Checkpoint("partial", None, None, None, None)
-    if not resuming:
-        state = Checkpoint("partial", None, state.covered_from, state.covered_to, None)
-    detail = json.loads(state.detail) if resuming and state.detail else {}
-    # Weeks newer than `stored_to` were not stored by an earlier complete run; the rest may stop paging.
-    stored_from, stored_to = (
-        (cp.covered_from, cp.covered_to) if cp and cp.status == "complete" else (None, None)
-    )
-    if resuming:
-        stored_from, stored_to = (
-            date.fromisoformat(detail["stored_from"]) if detail.get("stored_from") else None,
-            date.fromisoformat(detail["stored_to"]) if detail.get("stored_to") else None,
-        )
-    newest = date.fromisoformat(detail["newest"]) if detail.get("newest") else None
-    oldest = date.fromisoformat(detail["oldest"]) if detail.get("oldest") else None
-    ctx.reporter.start(ctx.name.full_name, "stars", None)
-    try:
-        pages = ctx.gh.fetch_star_history(ctx.name, start_url=state.cursor if resuming else None)
-        async for page in pages:
-            stop = False
-            writes: list[tuple[date, dict[date, int]]] = []
-            with ctx.sessions() as s:
-                for w in page.weeks:
-                    last = w.week_start + timedelta(days=6)
-                    if last < ctx.since:
-                        stop = True
-                        break
-                    days = {w.week_start + timedelta(days=i): n for i, n in enumerate(w.days)}
-                    if stored_from and stored_to and stored_from <= w.week_start and last <= stored_to:
-                        stored = load_daily(s, ctx.repo_id, "stars", w.week_start, last)
-                        if {d: n for d, n in days.items() if n} == stored:
-                            stop = True  # already stored and unchanged: older weeks are too
-                            break
-                    writes.append((w.week_start, days))
-            with transaction(ctx.sessions) as s:
-                if writes:  # a page's weeks are contiguous: one range replaced at once
-                    merged = {d: n for _, days in writes for d, n in days.items()}
-                    first_day, last_day = writes[-1][0], writes[0][0] + timedelta(days=6)
-                    replace_daily(s, ctx.repo_id, "stars", first_day, last_day, merged, "star_history")
-                if writes:
-                    newest = max(newest or writes[0][0], writes[0][0])
-                    oldest = min(oldest or writes[-1][0], writes[-1][0])
-                detail = {
-                    "newest": newest.isoformat() if newest else None,
-                    "oldest": oldest.isoformat() if oldest else None,
-                    "stored_from": stored_from.isoformat() if stored_from else None,
-                    "stored_to": stored_to.isoformat() if stored_to else None,
-                }
-                next_url = None if stop else page.next_url
-                save_checkpoint(
-                    s, ctx.repo_id, "stars", Checkpoint("partial", next_url, None, None, json.dumps(detail))
-                )
-            ctx.reporter.advance(ctx.name.full_name, "stars")
-            if stop:
-                break
-    except EndpointUnavailable:
-        return await _stars_from_listing(ctx)
-    covered_from = min(d for d in (oldest, stored_from) if d is not None) if (oldest or stored_from) else None
-    covered_to = max(d for d in (complete_to, stored_to) if d is not None)
-    with transaction(ctx.sessions) as s:
-        save_checkpoint(s, ctx.repo_id, "stars", Checkpoint("complete", None, covered_from, covered_to, None))
-    ctx.reporter.done(ctx.name.full_name, "stars", "complete")
-    return "complete"
-
-
-async def _stars_from_listing(ctx: _Ctx) -> str:
-    """Older GitHub Enterprise Server: the stargazers listing with starred_at, where the token may read it."""
-    with ctx.sessions() as s:
-        cp = load_checkpoint(s, ctx.repo_id, "stars_listing")
-    cursor = cp.cursor if cp and cp.status == "partial" else None
-    if cursor is None:
-        with transaction(ctx.sessions) as s:  # a full recount: the listing has no stop point
-            replace_daily(s, ctx.repo_id, "stars", date(2000, 1, 1), ctx.today, {}, "stargazers")
-    try:
-        async for page in ctx.gh.fetch_stargazer_dates(ctx.name, start_url=cursor):
-            counts: dict[date, int] = {}
-            for at in page.starred_at:
-                day = at.astimezone(UTC).date()
-                counts[day] = counts.get(day, 0) + 1
-            with transaction(ctx.sessions) as s:
-                add_daily(s, ctx.repo_id, "stars", counts, "stargazers")
-                save_checkpoint(
-                    s, ctx.repo_id, "stars_listing", Checkpoint("partial", page.next_url, None, None, None)
-                )
-            ctx.reporter.advance(ctx.name.full_name, "stars")
-    except (Forbidden, NotFound) as exc:
-        why = (
-            "star history unavailable: this server has no /stargazers/history endpoint and the token may not "
-            f"list stargazers ({exc.status or 'refused'})"
-        )
-        with transaction(ctx.sessions) as s:
-            save_checkpoint(s, ctx.repo_id, "stars", Checkpoint("unavailable", None, None, None, why))
-            replace_daily(s, ctx.repo_id, "stars", date(2000, 1, 1), ctx.today, {}, "stargazers")
-        ctx.reporter.done(ctx.name.full_name, "stars", why)
-        return f"unavailable: {why}"
-    with transaction(ctx.sessions) as s:
-        save_checkpoint(s, ctx.repo_id, "stars_listing", Checkpoint("complete", None, None, ctx.today, None))
-        save_checkpoint(
-            s, ctx.repo_id, "stars", Checkpoint("complete", None, None, ctx.today, "from stargazers")
-        )
-    ctx.reporter.done(ctx.name.full_name, "stars", "complete (stargazers listing)")
-    return "complete"
-
-
-async def backfill_forks(ctx: _Ctx) -> str:
+async def backfill_forks(ctx: SeriesContext) -> str:
     """Forks with their creation time: oldest first (resumable), later runs newest first until a known one."""
     with ctx.sessions() as s:
         cp = load_checkpoint(s, ctx.repo_id, "forks")
@@ -237,7 +108,7 @@ def weeks_between(first: date, last: date) -> list[date]:
     return out
 
 
-async def backfill_commits(ctx: _Ctx) -> str:
+async def backfill_commits(ctx: SeriesContext) -> str:
     """Commits per week by GraphQL `history(since, until) { totalCount }`, 50 weeks per query."""
     with ctx.sessions() as s:
         cp = load_checkpoint(s, ctx.repo_id, "commits")
@@ -246,7 +117,7 @@ async def backfill_commits(ctx: _Ctx) -> str:
         first = cp.covered_to + timedelta(days=1)  # weeks up to covered_to are final
     weeks = weeks_between(first, ctx.today)
     ctx.reporter.start(ctx.name.full_name, "commits", -(-len(weeks) // WEEKS_PER_QUERY))
-    complete_to = _last_complete_day(ctx.today)
+    complete_to = last_complete_day(ctx.today)
     covered_from = min(ctx.since, cp.covered_from) if cp and cp.covered_from else week_start(ctx.since)
     for i in range(0, len(weeks), WEEKS_PER_QUERY):
         chunk = weeks[i : i + WEEKS_PER_QUERY]
@@ -273,7 +144,7 @@ async def backfill_commits(ctx: _Ctx) -> str:
     return "complete"
 
 
-async def backfill_contributors(ctx: _Ctx) -> str:
+async def backfill_contributors(ctx: SeriesContext) -> str:
     """The commit walk: the first commit of every author identity (the whole history, whatever --since)."""
     with ctx.sessions() as s:
         cp = load_checkpoint(s, ctx.repo_id, "contributors")
@@ -353,7 +224,7 @@ async def backfill_repo(
         name = parse_repo_name(full_name)
     first_day = created.astimezone(UTC).date() if created else date(2008, 1, 1)
     start = max(first_day, since) if since else first_day
-    ctx = _Ctx(
+    ctx = SeriesContext(
         sessions,
         gh,
         repo_id,
@@ -362,6 +233,7 @@ async def backfill_repo(
         today or utc_now().date(),
         reporter or NullReporter(),
         logger or logging.getLogger("collector.backfill"),
+        first_day,
     )
     result = RepoBackfill(full_name)
 

@@ -48,7 +48,12 @@ class PassOutcome:
 
     @property
     def failed(self) -> list[RepoResult]:
-        return [r for r in self.results if r.status != "ok"]
+        return [r for r in self.results if r.status == "error"]
+
+    @property
+    def incomplete(self) -> list[RepoResult]:
+        """Collected, with a value GitHub is still computing (a /stats 202 that lasted): next pass."""
+        return [r for r in self.results if r.status == "not_ready"]
 
 
 @dataclass(frozen=True)
