@@ -361,6 +361,8 @@ def _outcome(gh: httpx.Client, path: str) -> str:
         resp = gh.get(path)
     except httpx.ReadTimeout:
         return "timeout"
+    except httpx.RemoteProtocolError:
+        return "drop"
     if resp.status_code == 200:
         try:
             json.loads(resp.content)

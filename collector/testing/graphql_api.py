@@ -391,7 +391,7 @@ def _repo_field(node: RepoNode, name: str, args: dict[str, Any]) -> Any:
         "isEmpty": not v.commits,
         "description": r.description,
         "stargazerCount": v.stars,
-        "forkCount": len(v.forks),
+        "forkCount": len(v.network),  # "forks ... in the whole network" (schema.graphql)
         "url": f"https://github.com/{r.full_name}",
     }
     if name in simple:
@@ -405,7 +405,7 @@ def _repo_field(node: RepoNode, name: str, args: dict[str, Any]) -> Any:
     if name == "stargazers":
         return {"totalCount": v.stars}
     if name == "forks":
-        return {"totalCount": len(v.forks)}
+        return {"totalCount": len(v.forks)}  # the connection lists direct forks, like REST /forks
     if name == "issues":
         states = args.get("states")
         return {"totalCount": r.open_issues if not states or "OPEN" in states else 0}

@@ -25,11 +25,12 @@ class SimCommit:
 
 @dataclass(frozen=True)
 class SimFork:
-    """A direct fork."""
+    """A fork in the repository's network: direct (`parent_id` None) or a fork of another SimFork."""
 
     github_id: int
     owner_login: str
     created_at: datetime  # aware UTC
+    parent_id: int | None = None  # github_id of the fork it was forked from; None: forked from the root
 
 
 @dataclass
@@ -46,7 +47,7 @@ class SimRepo:
     default_branch: str = "master"
     former_names: list[str] = field(default_factory=list)  # 'owner/name' it was known by, oldest first
     star_days: dict[date, int] = field(default_factory=dict)  # net stars added per UTC day
-    forks: list[SimFork] = field(default_factory=list)
+    forks: list[SimFork] = field(default_factory=list)  # the whole fork network, oldest first
     commits: list[SimCommit] = field(default_factory=list)
     watchers: int = 0  # subscribers
     open_issues: int = 0

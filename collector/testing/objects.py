@@ -93,7 +93,9 @@ def repository_object(api: str, view: RepoView, *, authenticated: bool) -> dict[
     repo = view.repo
     owner = user_object(api, repo.owner, owner_id(repo.owner), kind="Organization")
     created, pushed = iso(repo.created_at), iso(view.pushed_at)
-    stars, forks = view.stars, len(view.forks)
+    # forks_count counts the whole fork network, like GraphQL forkCount; for a root repository it equals
+    # network_count (recordings). /forks lists only the direct ones.
+    stars, forks = view.stars, len(view.network)
     body: dict[str, Any] = {
         "id": repo.github_id,
         "node_id": repo.node_id,
@@ -167,6 +169,7 @@ def fork_object(api: str, view: RepoView, fork: SimFork) -> dict[str, Any]:
     repo = view.repo
     full = f"{fork.owner_login}/{repo.name}"
     created = iso(fork.created_at)
+    below = view.descendants(fork.github_id)  # the fork's own forks_count: its part of the network
     return {
         "id": fork.github_id,
         "node_id": f"R_sim{fork.github_id}",
@@ -194,12 +197,12 @@ def fork_object(api: str, view: RepoView, fork: SimFork) -> dict[str, Any]:
         "has_downloads": True,
         "has_wiki": True,
         "has_pages": False,
-        "forks_count": 0,
+        "forks_count": below,
         "mirror_url": None,
         "archived": False,
         "open_issues_count": 0,
         "license": None,
-        "forks": 0,
+        "forks": below,
         "open_issues": 0,
         "watchers": 0,
         "default_branch": repo.default_branch,

@@ -7,15 +7,16 @@ Status codes and bodies follow GitHub's documentation and the recordings in ../s
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from collector.testing.model import Scenario, SimRepo
 from collector.testing.objects import commit_object, fork_object, repository_object, user_object
-from collector.testing.views import RepoView, iso, page_of, unix_day
+from collector.testing.views import RepoView, iso, page_of, standing_stars, unix_day
 
 DOCS = "https://docs.github.com/rest"
 NOT_FOUND = {"message": "Not Found", "documentation_url": DOCS}
@@ -83,9 +84,16 @@ class RestApi:
         ghes_legacy: bool = False,
         collaborator_tokens: Sequence[str] = (),
         stargazers_policy: str = "forbidden",
+        stats_compute_requests: int = 1,
+        linked_email_cap: int = 500,
+        star_history_timezone: str = "UTC",
     ) -> None:
         self.scenario = scenario
+        self.today = scenario.today  # moved by set_today; the scenario itself is never mutated
         self.ghes_legacy = ghes_legacy
+        self.stats_compute_requests = stats_compute_requests
+        self.linked_email_cap = linked_email_cap
+        self.star_history_timezone = star_history_timezone
         self.collaborator_tokens = set(collaborator_tokens)
         self.stargazers_policy = stargazers_policy  # "forbidden" (403) or "empty" (200 []), 2026 change
         self.by_name = {r.full_name.lower(): r for r in scenario.repos}
@@ -95,14 +103,37 @@ class RestApi:
             for old in r.former_names:
                 self.former.setdefault(old.lower(), r)
         self._views: dict[int, RepoView] = {}
-        self.stats_ready: set[tuple[int, str]] = set()
+        self._withdrawn: dict[int, Counter[date]] = {}
+        self._computing: Counter[tuple[int, str, str]] = Counter()  # 202s served per (repo, stats, head)
 
     def view(self, repo: SimRepo) -> RepoView:
-        """The repository's views as of the scenario's today (cached)."""
+        """The repository's views as of today (cached until today moves or stars are withdrawn)."""
         found = self._views.get(repo.github_id)
         if found is None:
-            found = self._views[repo.github_id] = RepoView(repo, self.scenario.today)
+            found = self._views[repo.github_id] = RepoView(
+                repo,
+                self.today,
+                withdrawn=self._withdrawn.get(repo.github_id),
+                linked_email_cap=self.linked_email_cap,
+            )
         return found
+
+    def set_today(self, day: date) -> None:
+        """Move today (e.g. so that a new week begins between two passes); every view is recomputed."""
+        self.today = day
+        self._views.clear()
+
+    def withdraw_stars(self, full_name: str, given_on: date, count: int) -> None:
+        """Withdraw `count` of the stars given on `given_on`: that old day shrinks, every count drops."""
+        repo = self.by_name.get(full_name.lower())
+        if repo is None:
+            raise KeyError(full_name)
+        already = self._withdrawn.setdefault(repo.github_id, Counter())
+        standing = standing_stars(repo.star_days, self.today, already).get(given_on, 0)
+        if not 0 <= count <= standing:
+            raise ValueError(f"{full_name} has {standing} standing stars given on {given_on}, not {count}")
+        already[given_on] += count
+        self._views.pop(repo.github_id, None)
 
     def find(self, owner: str, name: str) -> tuple[SimRepo | None, bool]:
         """(repository, moved): current names win over former ones."""
@@ -216,10 +247,11 @@ class RestApi:
         view = self.view(repo)
         if not view.commits:
             return Reply(204)
-        key = (repo.github_id, "commit_activity")
-        if key not in self.stats_ready:
-            # First request: GitHub starts a background job and answers 202 {} (github3.py recording).
-            self.stats_ready.add(key)
+        key = (repo.github_id, "commit_activity", view.commits[0].sha)
+        if self._computing[key] < self.stats_compute_requests:
+            # GitHub starts a background job and answers 202 {} until it is done (github3.py recording);
+            # the result is cached per default-branch head (D-STAT).
+            self._computing[key] += 1
             return Reply(202, {})
         body = [{"total": sum(days), "week": unix_day(w), "days": days} for w, days in view.commit_weeks()]
         return Reply(200, body, weak_etag=True)
@@ -231,11 +263,11 @@ class RestApi:
     def star_history(self, req: RestRequest, repo: SimRepo) -> Reply:
         if self.ghes_legacy:
             return Reply(404, NOT_FOUND)  # older GHES has no such endpoint
-        weeks = self.view(repo).star_weeks()[: 30 * STAR_HISTORY_MAX_PAGES]
+        weeks = self.view(repo).star_weeks(self.star_history_timezone)[: 30 * STAR_HISTORY_MAX_PAGES]
         if _int(req.param("page"), 1, 1, 1_000_000) > STAR_HISTORY_MAX_PAGES:
             return Reply(422, {"message": PAGINATION_LIMITED, "documentation_url": DOCS})
         shown, headers, _ = self.paginate(req, repo, "/stargazers/history", weeks, default=30, maximum=30)
-        body = [{"week": unix_day(w), "total": sum(days), "days": days} for w, days in shown]
+        body = [{"week": w, "total": sum(days), "days": days} for w, days in shown]
         return Reply(200, body, headers=headers, weak_etag=True)
 
     def star_count(self, req: RestRequest, repo: SimRepo) -> Reply:

@@ -22,6 +22,7 @@ from importlib import resources
 import numpy as np
 import numpy.typing as npt
 
+from collector.testing.edge_repos import many_emails_repo, with_forks_of_forks
 from collector.testing.model import Scenario, SimCommit, SimFork, SimRepo
 
 # Simulated commits = real commits / COMMIT_SCALE (never fewer than one per identity, plus 30%), which
@@ -525,8 +526,11 @@ def edge_scenario(today: date | None = None) -> Scenario:
             "html-description",
             description='<b>Fast</b> &amp; "safe" <img src=x onerror=alert(1)><script>alert("xss")</script>',
         ),
+        spec("fork-network", anchors={**small, "forks": [(day, 30)]}),  # forks of forks added below
     ]
     repos = [repo for s in specs if (repo := _build(s, day, ids, seed=0)) is not None]
+    repos[-1] = with_forks_of_forks(repos[-1], day, ids.near)
+    repos.append(many_emails_repo(ids.near(created.date()), created))
     return Scenario(name="edge", repos=repos, today=day)
 
 

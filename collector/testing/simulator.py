@@ -10,97 +10,64 @@ REST is served at the root and under /api/v3 (GHES); GraphQL at /graphql and /ap
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hashlib
-import json
 import random
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import format_datetime
+from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from collector.testing.graphql_api import load_schema, plan_query, run_query
+from collector.testing.faults import (
+    FAULTS,
+    ON_THE_ANSWER,
+    RATE_DOCS,
+    applicable,
+    cut_short,
+    dropped,
+    fault_answer,
+    secondary_limited,
+)
+from collector.testing.graphql_api import plan_query, run_query
 from collector.testing.limits import Budget, Limits
 from collector.testing.model import Scenario
+from collector.testing.replies import (
+    DEFAULT_API_VERSION,
+    GHES_LEGACY_API_VERSIONS,
+    GITHUB_API_VERSIONS,
+    Ctx,
+    SimResponse,
+    SimStats,
+    etag_matches,
+    to_json,
+    unsupported_version,
+)
 from collector.testing.rest import Reply, RestApi, RestRequest
 from collector.testing.transport import SimulatorTransport, running_simulator
 
-__all__ = ["SimResponse", "SimStats", "SimulatorApp", "SimulatorTransport", "main", "running_simulator"]
-
-RATE_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
-EXPOSE = (
-    "ETag, Link, Location, Retry-After, X-GitHub-OTP, X-RateLimit-Limit, X-RateLimit-Remaining, "
-    "X-RateLimit-Used, X-RateLimit-Resource, X-RateLimit-Reset, X-OAuth-Scopes, X-Accepted-OAuth-Scopes, "
-    "X-Poll-Interval, X-GitHub-Media-Type, X-GitHub-SSO, X-GitHub-Request-Id, Deprecation, Sunset"
-)
-FAULTS = ("500", "502", "503", "timeout", "malformed")
-
-
-@dataclass(frozen=True)
-class SimResponse:
-    """What the app answers. `hang`: the server should not answer in time (a timeout fault)."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    hang: bool = False
-
-
-@dataclass
-class SimStats:
-    """What the simulator saw: tests and benchmarks read these."""
-
-    requests: Counter[tuple[str, str, int]] = field(default_factory=Counter)  # (method, template, status)
-    not_modified: int = 0
-    while_exhausted: int = 0  # requests that arrived with remaining 0: a good client sends none
-    secondary_limited: int = 0
-    graphql_points: int = 0
-    faults: Counter[str] = field(default_factory=Counter)
-    authorization_headers: list[str] = field(default_factory=list)  # in memory only, never printed
-
-    def count(
-        self, *, method: str | None = None, template: str | None = None, status: int | None = None
-    ) -> int:
-        """Requests matching every given part of the key."""
-        return sum(
-            n
-            for (m, t, s), n in self.requests.items()
-            if (method is None or m == method)
-            and (template is None or t == template)
-            and (status is None or s == status)
-        )
-
-    @property
-    def total(self) -> int:
-        return sum(self.requests.values())
-
-    def __repr__(self) -> str:  # keep Authorization values out of logs and assertion messages
-        return (
-            f"SimStats(total={self.total}, not_modified={self.not_modified}, "
-            f"while_exhausted={self.while_exhausted}, secondary_limited={self.secondary_limited}, "
-            f"graphql_points={self.graphql_points}, faults={dict(self.faults)})"
-        )
-
-
-def _json(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def _etag_matches(header: str | None, etag: str) -> bool:
-    if not header:
-        return False
-    bare = etag.removeprefix("W/")
-    return any(t.strip() == "*" or t.strip().removeprefix("W/") == bare for t in header.split(","))
+__all__ = [
+    "FAULTS",
+    "SimResponse",
+    "SimStats",
+    "SimulatorApp",
+    "SimulatorTransport",
+    "main",
+    "running_simulator",
+]
 
 
 class SimulatorApp:
-    """GitHub's REST and GraphQL APIs over a Scenario: `handle(method, url, headers, body)`."""
+    """GitHub's REST and GraphQL APIs over a Scenario: `handle(method, url, headers, body)`.
+
+    Every option defaults to what api.github.com does. Among them: `fault_kinds` (see faults.FAULTS),
+    `secondary_retry_after` (None: secondary limits without retry-after), `graphql_rate_limit_type`
+    ("RATE_LIMIT" since 2026, or "RATE_LIMITED"), `graphql_early_limit` (refuse GraphQL once remaining
+    <= it, headers still showing the true remaining), `stats_compute_requests` (202s before a /stats
+    answer), `rate_limit_headers` (False: GHES with rate limiting off), `api_versions` (supported
+    X-GitHub-Api-Version values; others get 400), `star_history_timezone`, `linked_email_cap`.
+    """
 
     def __init__(
         self,
@@ -120,12 +87,19 @@ class SimulatorApp:
         max_concurrency: int = 100,
         points_per_minute: int = 900,
         graphql_points_per_minute: int = 2000,
-        secondary_retry_after: int = 60,
+        secondary_retry_after: int | None = 60,
         primary_status: int = 403,
         hang_seconds: float = 30.0,
         ghes_legacy: bool = False,
         collaborator_tokens: Sequence[str] = (),
         stargazers_policy: str = "forbidden",
+        graphql_rate_limit_type: str = "RATE_LIMIT",
+        graphql_early_limit: int = 0,
+        stats_compute_requests: int = 1,
+        rate_limit_headers: bool = True,
+        api_versions: Sequence[str] | None = None,
+        star_history_timezone: str = "UTC",
+        linked_email_cap: int = 500,
     ) -> None:
         self.scenario = scenario
         self.rest = RestApi(
@@ -133,7 +107,23 @@ class SimulatorApp:
             ghes_legacy=ghes_legacy,
             collaborator_tokens=collaborator_tokens,
             stargazers_policy=stargazers_policy,
+            stats_compute_requests=stats_compute_requests,
+            linked_email_cap=linked_email_cap,
+            star_history_timezone=star_history_timezone,
         )
+        if graphql_rate_limit_type not in ("RATE_LIMIT", "RATE_LIMITED"):
+            raise ValueError("graphql_rate_limit_type must be RATE_LIMIT or RATE_LIMITED")
+        self.graphql_rate_limit_type = graphql_rate_limit_type
+        self.graphql_early_limit = graphql_early_limit
+        self.rate_limit_headers = rate_limit_headers
+        if api_versions is None:
+            api_versions = GHES_LEGACY_API_VERSIONS if ghes_legacy else GITHUB_API_VERSIONS
+        if not api_versions:
+            raise ValueError("api_versions must name at least one version")
+        self.api_versions = tuple(api_versions)
+        # Without the header GitHub selects 2022-11-28; a server without it selects its oldest.
+        supported = DEFAULT_API_VERSION in self.api_versions
+        self.default_api_version = DEFAULT_API_VERSION if supported else min(self.api_versions)
         self.limits = Limits(
             rate_limit=rate_limit,
             graphql_limit=graphql_limit,
@@ -161,7 +151,20 @@ class SimulatorApp:
         self._lock = threading.RLock()
         self._serial = 0
         self._user_ids: dict[str, int] = {}
+        self._refused: dict[str, int] = {}  # token -> reset of the GraphQL window refused early
         self._stopping = threading.Event()
+
+    # --- moving the world -----------------------------------------------------------------------
+
+    def set_today(self, day: date) -> None:
+        """Move the scenario's today (a new week may begin between two passes); views are recomputed."""
+        with self._lock:
+            self.rest.set_today(day)
+
+    def withdraw_stars(self, full_name: str, given_on: date, count: int) -> None:
+        """Withdraw `count` stars given on `given_on`: that old day shrinks and every star count drops."""
+        with self._lock:
+            self.rest.withdraw_stars(full_name, given_on, count)
 
     # --- entry points ---------------------------------------------------------------------------
 
@@ -231,8 +234,18 @@ class SimulatorApp:
             rest_path = path[len(prefix) :] or "/"
             api = f"{parts.scheme}://{parts.netloc}{prefix}"
             resource = "graphql" if graphql else "core"
-            template = path if graphql else rest_path
-            ctx = _Ctx(self, method, template, rid, resource, headers)
+            version = headers.get("x-github-api-version") or self.default_api_version
+            ctx = Ctx(
+                self.stats,
+                self.clock(),
+                method,
+                path if graphql else rest_path,
+                rid,
+                resource,
+                headers,
+                rate_headers=self.rate_limit_headers,
+                api_version=version,
+            )
 
             auth = headers.get("authorization")
             token: str | None = None
@@ -257,29 +270,39 @@ class SimulatorApp:
                 ), None
             key = token or ip_key
 
+            if not graphql and version not in self.api_versions:
+                # An unsupported X-GitHub-Api-Version is a 400 (docs: rest/about-the-rest-api/api-versions).
+                ctx.api_version = ""
+                body400 = unsupported_version(version, self.api_versions)
+                return ctx.finish(400, body400, self.limits.budget(key, "core")), None
             if not graphql and rest_path == "/rate_limit":
-                return ctx.finish(
-                    200, self._rate_limit_body(key), self.limits.budget(key, "core"), etag=False
-                ), None
+                return self._rate_limit(ctx, key), None
 
             budget = self.limits.budget(key, resource)
-            if budget.remaining == 0:
+            enforced = self.rate_limit_headers  # GHES with rate limiting off enforces no primary limit
+            if enforced and budget.remaining == 0:
                 self.stats.while_exhausted += 1
                 return self._primary_limited(ctx, key, budget, client_ip), None
+            if enforced and graphql:
+                refused = self._refuse_early(ctx, key, budget)
+                if refused is not None:
+                    return refused, None
             if not self.limits.enter(key):
-                return self._secondary(ctx, budget, self.secondary_retry_after), None
+                return secondary_limited(ctx, budget, self.secondary_retry_after), None
             points = 5 if method not in ("GET", "HEAD", "OPTIONS") and not graphql else 1
             wait = self.limits.per_minute_retry_after(key, resource, points)
             if wait is not None:
                 self.limits.leave(key)
-                return self._secondary(ctx, budget, wait), None
+                return secondary_limited(ctx, budget, wait), None
 
             fault = None
-            if self._rng.random() < self.fault_rate:
-                fault = self.fault_kinds[self._rng.randrange(len(self.fault_kinds))]
-            if fault is not None and fault != "malformed":
+            kinds = applicable(self.fault_kinds, graphql)
+            if self._rng.random() < self.fault_rate and kinds:
+                fault = kinds[self._rng.randrange(len(kinds))]
+            if fault is not None and fault not in ON_THE_ANSWER:
                 self.stats.faults[fault] += 1
-                return self._fault(ctx, fault, self.limits.charge(key, resource, 1)), key
+                charged = self.limits.charge(key, resource, 1)  # a fault costs one point, as today
+                return fault_answer(ctx, fault, charged, self.secondary_retry_after), key
 
             if graphql:
                 resp = self._graphql(ctx, key, body)
@@ -297,21 +320,21 @@ class SimulatorApp:
                 resp = self._rest(ctx, key, reply)
             if fault == "malformed":
                 self.stats.faults[fault] += 1
-                cut = resp.body[: max(1, len(resp.body) // 2)] if len(resp.body) > 1 else b'{"message":"Ser'
-                hdrs = {k: v for k, v in resp.headers.items() if k not in ("etag", "content-length")}
-                hdrs["content-type"] = "application/json; charset=utf-8"
-                self.stats.requests[(method, ctx.template, resp.status)] -= 1  # it is answered 200 instead
-                self.stats.requests[(method, ctx.template, 200)] += 1
-                resp = SimResponse(200, {**hdrs, "content-length": str(len(cut))}, cut)
+                resp = cut_short(ctx, resp)
+            elif fault == "drop":
+                broken = dropped(resp)
+                if broken is not None:  # an answer without a body has nothing to break
+                    self.stats.faults[fault] += 1
+                    resp = broken
             return resp, key
 
-    def _rest(self, ctx: _Ctx, key: str, reply: Reply) -> SimResponse:
+    def _rest(self, ctx: Ctx, key: str, reply: Reply) -> SimResponse:
         etag: str | None = None
-        payload = b"" if reply.body is None else _json(reply.body)
+        payload = b"" if reply.body is None else to_json(reply.body)
         if ctx.method in ("GET", "HEAD") and reply.status == 200:
             digest = hashlib.sha256(payload).hexdigest()
             etag = f'W/"{digest[:32]}"' if reply.weak_etag else f'"{digest}"'
-            if _etag_matches(ctx.headers.get("if-none-match"), etag):
+            if etag_matches(ctx.headers.get("if-none-match"), etag):
                 # A 304 costs no budget and carries the unchanged remaining (recordings; D-BP).
                 self.stats.not_modified += 1
                 budget = self.limits.budget(key, "core")
@@ -326,7 +349,7 @@ class SimulatorApp:
             payload=payload,
         )
 
-    def _graphql(self, ctx: _Ctx, key: str, body: bytes) -> SimResponse:
+    def _graphql(self, ctx: Ctx, key: str, body: bytes) -> SimResponse:
         if ctx.method != "POST":
             return ctx.finish(
                 404,
@@ -337,7 +360,7 @@ class SimulatorApp:
         if isinstance(plan, tuple):
             return ctx.finish(plan[0], plan[1], self.limits.budget(key, "graphql"))
         budget = self.limits.budget(key, "graphql")
-        if not plan.dry_run and plan.cost > budget.remaining:
+        if self.rate_limit_headers and not plan.dry_run and plan.cost > budget.remaining:
             return ctx.finish(200, self._rate_limited_graphql(key), budget, remaining_zero=True)
         if not plan.dry_run:
             budget = self.limits.charge(key, "graphql", plan.cost)
@@ -351,9 +374,23 @@ class SimulatorApp:
 
     def _rate_limited_graphql(self, key: str) -> dict[str, Any]:
         message = f"API rate limit already exceeded for user ID {self._user_id(key)}."
-        return {"errors": [{"type": "RATE_LIMITED", "message": message}]}
+        error: dict[str, Any] = {"type": self.graphql_rate_limit_type}
+        if self.graphql_rate_limit_type == "RATE_LIMIT":
+            error["code"] = "graphql_rate_limit"  # the 2026 shape (facts sheet §12)
+        error["message"] = message
+        return {"errors": [error]}
 
-    def _primary_limited(self, ctx: _Ctx, key: str, budget: Budget, ip: str) -> SimResponse:
+    def _refuse_early(self, ctx: Ctx, key: str, budget: Budget) -> SimResponse | None:
+        """GitHub may refuse GraphQL while x-ratelimit-remaining is still above 0 (facts sheet §12)."""
+        if self._refused.get(key) == budget.reset_at:
+            self.stats.while_exhausted += 1  # it was told already: a good client waits for the reset
+        elif 0 < self.graphql_early_limit and budget.remaining <= self.graphql_early_limit:
+            self._refused[key] = budget.reset_at
+        else:
+            return None
+        return ctx.finish(200, self._rate_limited_graphql(key), budget)  # the true remaining and reset
+
+    def _primary_limited(self, ctx: Ctx, key: str, budget: Budget, ip: str) -> SimResponse:
         if ctx.resource == "graphql":
             return ctx.finish(200, self._rate_limited_graphql(key), budget)
         if key.startswith("ip:"):
@@ -369,33 +406,15 @@ class SimulatorApp:
         }
         return ctx.finish(self.primary_status, body, budget)
 
-    def _secondary(self, ctx: _Ctx, budget: Budget, retry_after: int) -> SimResponse:
-        self.stats.secondary_limited += 1
-        message = (
-            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
-            f"If you reach out to GitHub Support for help, please include the request ID {ctx.rid}."
-        )
-        body = {"message": message, "documentation_url": f"{RATE_DOCS}#about-secondary-rate-limits"}
-        return ctx.finish(403, body, budget, extra={"retry-after": str(retry_after)})
-
-    def _fault(self, ctx: _Ctx, fault: str, budget: Budget) -> SimResponse:
-        if fault == "timeout":
-            message = (
-                "We couldn't respond to your request in time. Sorry about that. Please try resubmitting your "
-                "request and contact us if the problem persists."
-            )
-            resp = ctx.finish(504, {"message": message}, budget)
-            return SimResponse(resp.status, resp.headers, resp.body, hang=True)
-        if ctx.resource == "graphql" and fault == "502":
-            message = (
-                "Something went wrong while executing your query. This may be the result of a timeout, or "
-                "it could be a GitHub bug. Please include `" + ctx.rid + "` when reporting this issue."
-            )
-            return ctx.finish(502, {"data": None, "errors": [{"message": message}]}, budget)
-        messages = {"500": "Server Error", "502": "Server Error", "503": "Service Unavailable"}
-        return ctx.finish(int(fault), {"message": messages[fault]}, budget)
-
-    def _rate_limit_body(self, key: str) -> dict[str, Any]:
+    def _rate_limit(self, ctx: Ctx, key: str) -> SimResponse:
+        budget = self.limits.budget(key, "core")
+        if not self.rate_limit_headers:
+            # GHES with rate limiting off (magithub #104, github-exporter #17 recordings).
+            body = {
+                "message": "Rate limiting is not enabled.",
+                "documentation_url": "https://docs.github.com/rest",
+            }
+            return ctx.finish(404, body, budget)
         resources = {}
         for name in ("core", "search", "graphql"):
             b = self.limits.budget(key, name)
@@ -406,105 +425,14 @@ class SimulatorApp:
                 "reset": b.reset_at,
             }
         # No legacy "rate" key: removed in API version 2026-03-10 (facts sheet §2).
-        return {"resources": resources}
-
-
-class _Ctx:
-    """Per-request bits every answer needs: common headers and the stats line."""
-
-    def __init__(
-        self, app: SimulatorApp, method: str, template: str, rid: str, resource: str, headers: dict[str, str]
-    ) -> None:
-        self.app, self.method, self.template, self.rid = app, method, template, rid
-        self.resource, self.headers = resource, headers
-
-    def finish(
-        self,
-        status: int,
-        body: Any,
-        budget: Budget,
-        *,
-        extra: Mapping[str, str] | None = None,
-        etag: bool = True,
-        remaining_zero: bool = False,
-        payload: bytes | None = None,
-    ) -> SimResponse:
-        data = payload if payload is not None else (b"" if body is None else _json(body))
-        if status in (204, 304) or self.method == "HEAD":
-            data = b""
-        now = datetime.fromtimestamp(self.app.clock(), UTC)
-        graphql = self.resource == "graphql"
-        h: dict[str, str] = {"date": format_datetime(now, usegmt=True), "server": "github.com (simulator)"}
-        if data or (body is not None and status not in (204, 304)):
-            h["content-type"] = "application/json; charset=utf-8"
-        h["x-github-media-type"] = "github.v4; format=json" if graphql else "github.v3; format=json"
-        if not graphql:
-            h["x-github-api-version-selected"] = self.headers.get("x-github-api-version", "2022-11-28")
-        remaining = 0 if remaining_zero else budget.remaining
-        h.update(
-            {
-                "x-ratelimit-limit": str(budget.limit),
-                "x-ratelimit-remaining": str(remaining),
-                "x-ratelimit-reset": str(budget.reset_at),
-                "x-ratelimit-used": str(budget.used),
-                "x-ratelimit-resource": self.resource,
-                "access-control-expose-headers": EXPOSE,
-                "access-control-allow-origin": "*",
-                "vary": "Accept, Authorization, Cookie, X-GitHub-OTP",
-                "x-github-request-id": self.rid,
-            }
-        )
-        if etag and self.method in ("GET", "HEAD") and status == 200 and data:
-            h["etag"] = f'W/"{hashlib.sha256(data).hexdigest()[:32]}"'
-        if extra:
-            h.update(extra)
-        if status not in (204, 304):
-            h["content-length"] = str(len(data))
-        self.app.stats.requests[(self.method, self.template, status)] += 1
-        return SimResponse(status, h, data)
+        return ctx.finish(200, {"resources": resources}, budget, etag=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve a scenario over HTTP on loopback until interrupted."""
-    p = argparse.ArgumentParser(prog="python -m collector.testing.simulator", description=main.__doc__)
-    p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--scenario", default="frameworks", help="frameworks, edge or synthetic-N")
-    p.add_argument("--latency-ms", type=float, default=0)
-    p.add_argument("--fault-rate", type=float, default=0.0)
-    p.add_argument("--rate-limit", type=int, default=5000)
-    p.add_argument("--graphql-limit", type=int, default=5000)
-    p.add_argument("--reset-seconds", type=float, default=3600)
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
-    from collector.testing.scenarios import load_scenario  # only the CLI needs the built-in data
+    from collector.testing.serve import serve  # the command line lives apart (it builds a SimulatorApp)
 
-    try:
-        scenario = load_scenario(args.scenario)
-    except ValueError as exc:
-        p.error(str(exc))
-    app = SimulatorApp(
-        scenario,
-        rate_limit=args.rate_limit,
-        graphql_limit=args.graphql_limit,
-        latency_ms=args.latency_ms,
-        fault_rate=args.fault_rate,
-        reset_seconds=args.reset_seconds,
-        seed=args.seed,
-    )
-    load_schema()
-    with running_simulator(app, port=args.port, host=args.host) as base_url:
-        print(
-            f"GitHub simulator: {len(scenario.repos)} repositories ({args.scenario}) at {base_url}",
-            flush=True,
-        )
-        print(f"  REST {base_url}/ and {base_url}/api/v3/, GraphQL {base_url}/graphql", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
-    return 0
+    return serve(argv)
 
 
 if __name__ == "__main__":

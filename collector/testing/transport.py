@@ -20,7 +20,19 @@ def _to_httpx(resp: SimResponse, request: httpx.Request) -> httpx.Response:
     if resp.hang:
         # In process there is no socket to hold open: report what the client's timeout would.
         raise httpx.ReadTimeout("simulated: GitHub did not answer in time", request=request)
+    if resp.drop:
+        # What httpx (h11) raises when the server closes the socket before the announced content-length.
+        raise httpx.RemoteProtocolError(
+            "peer closed connection without sending complete message body "
+            f"(received {len(_partial(resp))} bytes, expected {len(resp.body)})",
+            request=request,
+        )
     return httpx.Response(resp.status, headers=list(resp.headers.items()), content=resp.body, request=request)
+
+
+def _partial(resp: SimResponse) -> bytes:
+    """The part of a dropped answer's body that gets through before the connection breaks."""
+    return resp.body[: len(resp.body) // 2]
 
 
 class SimulatorTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
@@ -105,7 +117,13 @@ class _Handler(BaseHTTPRequestHandler):
             for name, value in resp.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            if resp.body and self.command != "HEAD":
+            if resp.drop:
+                # Headers announce the full content-length; half the body goes out, then the socket closes.
+                self.wfile.write(_partial(resp))
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+            elif resp.body and self.command != "HEAD":
                 self.wfile.write(resp.body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (e.g. its timeout after a hang)
