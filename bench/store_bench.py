@@ -27,6 +27,7 @@ from collector.store import migrate
 from collector.store.checkpoints import (
     Checkpoint,
     rebuild_contributor_days,
+    rebuild_fork_days,
     replace_daily,
     save_checkpoint,
     save_forks,
@@ -97,7 +98,7 @@ def write_rates(url: str, repos: int, years: int, seed: int = 7) -> dict[str, di
         return rows
 
     def forks() -> int:
-        # /forks?sort=oldest: 100 forks a page; each page upserts its forks and rebuilds their days.
+        # /forks?sort=oldest: 100 forks a page, each upserted with its cursor; the days rebuilt at the end.
         rows, serial = 0, 0
         for repo_id in ids:
             at = datetime.combine(start, datetime.min.time(), UTC)
@@ -113,6 +114,8 @@ def write_rates(url: str, repos: int, years: int, seed: int = 7) -> dict[str, di
                         s, repo_id, "forks", Checkpoint("partial", f"f{serial}", None, None, None)
                     )
                 rows += len(page)
+            with transaction(sessions) as s:
+                rebuild_fork_days(s, repo_id)
         return rows
 
     def contributors() -> int:
@@ -167,7 +170,7 @@ def write_rates(url: str, repos: int, years: int, seed: int = 7) -> dict[str, di
     try:
         for label, action in (
             ("stars: replace_daily per 30-week page", stars),
-            ("forks: save_forks per 100-fork page", forks),
+            ("forks: save_forks per 100-fork page + rebuild", forks),
             ("contributors: save_identities per 100 commits + rebuild", contributors),
             ("commits: save_history_weekly per 50 weeks", commits),
             ("save_history_daily, one transaction per repository", bulk_daily),

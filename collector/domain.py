@@ -111,3 +111,29 @@ class HistoryPoint:
     day: date
     value: int
     source: str
+
+
+@dataclass(frozen=True)
+class ForkScale:
+    """How the rebuilt fork series was scaled to GitHub's count (the whole fork network)."""
+
+    observed: int | None  # forkCount of the latest snapshot; None when never observed
+    direct: int  # direct forks listed that were created up to that snapshot (all of them without one)
+    factor: float  # observed / direct; 1 when there is nothing to scale to
+
+
+def compute_scaled_additions(additions: dict[date, int], observed: int, direct: int) -> dict[date, int]:
+    """Daily additions whose running total at each day is round(direct running total * observed / direct).
+
+    Rounded half up in integers, so the total reaches `observed` exactly where the direct total reaches
+    `direct`, never decreases, and days whose rounded total does not move get no addition.
+    """
+    out: dict[date, int] = {}
+    running = shown = 0
+    for day in sorted(additions):
+        running += additions[day]
+        total = (2 * running * observed + direct) // (2 * direct)
+        if total != shown:
+            out[day] = total - shown
+            shown = total
+    return out

@@ -61,10 +61,13 @@ class Sample:
         if day < self.created or day < self.first_day():
             return None
         index = ("stars", "forks", "contributors").index(metric)
+        rebuilt = sum(v for d, v in self.adds[metric].items() if d <= day) if metric in self.adds else None
+        if metric == "contributors" and rebuilt is not None:  # the walk wins wherever there is one
+            return rebuilt
         if day in self.snaps and self.snaps[day][index] is not None:
             return self.snaps[day][index]
-        if metric in self.adds:
-            return sum(v for d, v in self.adds[metric].items() if d <= day)
+        if rebuilt is not None:
+            return rebuilt
         earlier = [d for d in self.snaps if d <= day]
         return self.snaps[max(earlier)][index] if earlier else None
 

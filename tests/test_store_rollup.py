@@ -17,6 +17,7 @@ from collector.store import migrate
 from collector.store.checkpoints import (
     add_daily,
     rebuild_contributor_days,
+    rebuild_fork_days,
     replace_daily,
     save_forks,
     save_identities,
@@ -93,6 +94,10 @@ def test_rollup_equals_daily_sums_after_random_writes(store: Store) -> None:
                     forks.append(ForkInfo(fork_id, at))
                     fork_id += 1
                 save_forks(s, repo_id, forks)
+                if rnd.random() < 0.5:  # GitHub's network count, which the fork series is scaled to
+                    seen = datetime.combine(_day(rnd), datetime.min.time(), UTC)
+                    save_snapshot(s, repo_id, Snapshot(seen, 0, rnd.randint(1, 40), 0, 0))
+                rebuild_fork_days(s, repo_id)
             elif kind == 4:
                 seen = {
                     f"u:{rnd.randint(1, 30)}": datetime.combine(_day(rnd), datetime.min.time(), UTC)

@@ -33,6 +33,7 @@ from collector.store.checkpoints import (
     known_fork_ids,
     load_checkpoint,
     rebuild_contributor_days,
+    rebuild_fork_days,
     save_checkpoint,
     save_forks,
     save_identities,
@@ -94,7 +95,18 @@ async def backfill_forks(ctx: SeriesContext) -> str:
                 )
             ctx.reporter.advance(ctx.name.full_name, "forks")
     with transaction(ctx.sessions) as s:
+        # The listing has direct forks only, GitHub's count the whole network: the daily series is the
+        # direct forks scaled to the latest observation (every run: a new observation moves the factor).
+        scale = rebuild_fork_days(s, ctx.repo_id)
         save_checkpoint(s, ctx.repo_id, "forks", Checkpoint("complete", None, None, ctx.today, None))
+    if scale.observed is not None and scale.observed != scale.direct:
+        ctx.log.info(
+            "%s: %d forks in GitHub's network, %d direct forks listed; history scaled by %.4f",
+            ctx.name,
+            scale.observed,
+            scale.direct,
+            scale.factor,
+        )
     ctx.reporter.done(ctx.name.full_name, "forks", "complete")
     return "complete"
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from collector.domain import HistoryPoint, utc_now
+from collector.domain import ForkScale, HistoryPoint, compute_scaled_additions, utc_now
 from collector.github.types import ForkInfo
 from collector.store.history import lock_series, refresh_monthly, write_daily_rows
-from collector.store.models import ContributorIdentity, Fork, HistoryDaily, SeriesState
+from collector.store.models import ContributorIdentity, Fork, HistoryDaily, RepoSnapshot, SeriesState
 from collector.store.upsert import upsert
 
 
@@ -123,7 +123,7 @@ def known_fork_ids(session: Session, repo_id: int, ids: Sequence[int]) -> set[in
 
 
 def save_forks(session: Session, repo_id: int, forks: Iterable[ForkInfo]) -> None:
-    """Store forks and rebuild the daily fork counts of the days they fall on."""
+    """Store forks with their creation time; rebuild_fork_days turns them into daily counts."""
     items = list(forks)
     if not items:
         return
@@ -133,17 +133,47 @@ def save_forks(session: Session, repo_id: int, forks: Iterable[ForkInfo]) -> Non
         [{"repo_id": repo_id, "fork_github_id": f.github_id, "created_at": f.created_at} for f in items],
         keys=["repo_id", "fork_github_id"],
     )
-    days = {f.created_at.astimezone(UTC).date() for f in items}
-    first, last = min(days), max(days)
-    start = datetime.combine(first, time(), UTC)
-    end = datetime.combine(last + timedelta(days=1), time(), UTC)
-    created = session.scalars(
-        select(Fork.created_at).where(
-            Fork.repo_id == repo_id, Fork.created_at >= start, Fork.created_at < end
-        )
-    ).all()
-    counts = Counter(c.astimezone(UTC).date() for c in created)
-    replace_daily(session, repo_id, "forks", first, last, dict(counts), "forks_listing")
+
+
+def rebuild_fork_days(session: Session, repo_id: int) -> ForkScale:
+    """Rewrite the daily fork counts from the stored forks, scaled to the latest observed fork count.
+
+    GitHub's forkCount counts the whole fork network, the forks listing only direct forks. GitHub's
+    number is the one people compare, so the direct series is scaled by observed / direct-up-to-then:
+    it ends at the observation and has no jump on the first observed day. This is the only writer of
+    the 'forks' history.
+    """
+    created = session.scalars(select(Fork.created_at).where(Fork.repo_id == repo_id)).all()
+    latest = session.execute(
+        select(RepoSnapshot.forks, RepoSnapshot.observed_at)
+        .where(RepoSnapshot.repo_id == repo_id)
+        .order_by(RepoSnapshot.observed_day.desc())
+        .limit(1)
+    ).first()
+    daily = dict(Counter(c.astimezone(UTC).date() for c in created))
+    if latest is None or latest.forks is None:
+        scale = ForkScale(observed=None, direct=len(created), factor=1.0)
+    else:
+        direct = sum(1 for c in created if c <= latest.observed_at)
+        by_end_of_day = sum(1 for c in created if c.astimezone(UTC).date() <= latest.observed_at.date())
+        if direct <= latest.forks <= by_end_of_day:
+            # Forks made later on the observed day explain the difference: nothing to scale.
+            scale = ForkScale(latest.forks, direct, 1.0)
+        else:
+            scale = ForkScale(latest.forks, direct, latest.forks / direct if direct else 1.0)
+            if direct:
+                daily = compute_scaled_additions(daily, latest.forks, direct)
+    lock_series(session, repo_id, ["forks"])
+    session.execute(
+        delete(HistoryDaily).where(HistoryDaily.repo_id == repo_id, HistoryDaily.metric == "forks")
+    )
+    write_daily_rows(
+        session,
+        repo_id,
+        [HistoryPoint("forks", d, n, "forks_listing") for d, n in sorted(daily.items())],
+    )
+    refresh_monthly(session, repo_id, "forks")
+    return scale
 
 
 def count_forks(session: Session, repo_id: int) -> int:

@@ -1,15 +1,16 @@
 """Read-only queries behind `collector report`: values at period ends, from a few grouped queries.
 
-The numbers follow the `repo_daily` view's precedence (the observation made that day, else the cumulative
-sum of reconstructed additions when the metric has any, else the last observation carried forward), but
-they are computed per period instead of per day. The database does what it is fast at, reading and
-grouping rows by plain columns: additions, the latest snapshot and commits per repository and period.
-Whole months of each come from monthly rollups kept exact by the store's writers (history_monthly,
-snapshots_monthly, history_weekly_monthly), so a monthly trend reads about one row per repository and
-month of each instead of every day, week and snapshot. The running sums, carry-forward and precedence
-are then array operations over a dense repositories x periods grid in numpy: for a monthly trend of
-1,000 repositories over 10 years that is 121,000 cells, far cheaper than joins and window passes over
-the same grid in SQL.
+The numbers follow the `repo_daily` view's precedence, but they are computed per period instead of per
+day: for stars and forks the observation made that day, else the cumulative sum of reconstructed additions
+when the metric has any, else the last observation carried forward; for contributors the reconstruction
+(the commit walk) comes first wherever there is one, on observed days too. The database does what it is
+fast at, reading and grouping rows by plain columns: additions, the latest snapshot and commits per
+repository and period. Whole months of each come from monthly rollups kept exact by the store's writers
+(history_monthly, snapshots_monthly, history_weekly_monthly), so a monthly trend reads about one row per
+repository and month of each instead of every day, week and snapshot. The running sums, carry-forward
+and precedence are then array operations over a dense repositories x periods grid in numpy: for a
+monthly trend of 1,000 repositories over 10 years that is 121,000 cells, far cheaper than joins and
+window passes over the same grid in SQL.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ from sqlalchemy.orm import Session
 from collector.store.models import Repository, SeriesState
 
 CUMULATIVE_METRICS = ("stars", "forks", "contributors")
+
+# Metrics whose reconstruction wins over the observation: GitHub's anon=1 contributor count links only the
+# first 500 emails to users, while the walk counts each user or email once (the repo_daily view, 0005).
+RECONSTRUCTION_FIRST = ("contributors",)
 
 # The calendar column that starts each kind of period; "day" makes the whole history one period ending
 # on a day (the ranking).
@@ -334,8 +339,10 @@ def load_period_values(
     for k, metric in enumerate(CUMULATIVE_METRICS, 2):
         snap_known = np.array([v is not None for v in snaps[k]] + [False], dtype=bool)
         snap_values = np.array([v or 0 for v in snaps[k]] + [0], dtype=np.int64)
-        from_snapshot = observed & snap_known[own]
         reconstructed = np.repeat(has[metric], n_periods)
+        from_snapshot = observed & snap_known[own]
+        if metric in RECONSTRUCTION_FIRST:
+            from_snapshot &= ~reconstructed
         last_known = snap_known[carried]
         values = np.where(from_snapshot | ~reconstructed, snap_values[carried], running[metric])
         data[metric] = pd.arrays.IntegerArray(values, ~(from_snapshot | reconstructed | last_known))

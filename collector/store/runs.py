@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from collector.domain import utc_now
 from collector.store.models import (
+    ContributorIdentity,
+    Fork,
     HistoryDaily,
     HistoryWeekly,
     Repository,
@@ -97,13 +99,13 @@ class RepoStatus:
     last_error_message: str | None
     observed_at: datetime | None
     observed_stars: int | None
-    observed_forks: int | None
-    observed_contributors: int | None
+    observed_forks: int | None  # GitHub's forkCount: the whole fork network
+    observed_contributors: int | None  # GitHub's anon=1 count
     history_from: date | None
     history_to: date | None
     reconstructed_stars: int | None
-    reconstructed_forks: int | None
-    reconstructed_contributors: int | None
+    direct_forks: int | None  # forks the backfill listed (direct forks only); None before it ran
+    walked_contributors: int | None  # author identities the commit walk found; None before it ran
     series: dict[str, str]  # series -> status (and detail)
     gone_reason: str | None
 
@@ -145,10 +147,11 @@ def load_repo_status(session: Session) -> list[RepoStatus]:
             select(func.min(HistoryWeekly.week_start)).where(HistoryWeekly.repo_id == repo.id)
         ).scalar()
         starts = [d for d in (span[0], wspan) if d is not None]
-        series = {
-            s.series: s.status + (f" ({s.detail})" if s.detail else "")
-            for s in session.scalars(select(SeriesState).where(SeriesState.repo_id == repo.id))
-        }
+        states = list(session.scalars(select(SeriesState).where(SeriesState.repo_id == repo.id)))
+        series = {s.series: s.status + (f" ({s.detail})" if s.detail else "") for s in states}
+        ran = {s.series for s in states if s.status != "unavailable"}
+        listed = _count(session, Fork, repo.id)
+        walked = _count(session, ContributorIdentity, repo.id)
         out.append(
             RepoStatus(
                 full_name=repo.full_name,
@@ -162,8 +165,8 @@ def load_repo_status(session: Session) -> list[RepoStatus]:
                 history_from=min(starts) if starts else None,
                 history_to=span[1],
                 reconstructed_stars=_int(sums.get("stars")),
-                reconstructed_forks=_int(sums.get("forks")),
-                reconstructed_contributors=_int(sums.get("contributors")),
+                direct_forks=listed if listed or "forks" in ran else None,
+                walked_contributors=walked if walked or "contributors" in ran else None,
                 series=series,
                 gone_reason=repo.gone_reason,
             )
@@ -173,6 +176,10 @@ def load_repo_status(session: Session) -> list[RepoStatus]:
 
 def _int(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+def _count(session: Session, model: type[Fork] | type[ContributorIdentity], repo_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(model).where(model.repo_id == repo_id)) or 0
 
 
 @dataclass(frozen=True)
