@@ -4,6 +4,7 @@ when the token may read it, else the series is marked unavailable with a reason,
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 from sqlalchemy import select
 
@@ -68,3 +69,43 @@ def test_without_access_the_series_is_unavailable_with_a_reason(store: Store) ->
         state.detail and "star history unavailable" in state.detail and "/stargazers/history" in state.detail
     )
     assert rows == []  # no zeros pretending to be history
+
+
+def test_ghes_without_rate_limit_headers_and_a_400_for_the_new_api_version(store: Store) -> None:
+    """GHES as installed: rate limiting off (no x-ratelimit-* headers at all) and no 2026-03-10 API
+    version, so /stargazers/history is answered 400, then 404 in the default version: the backfill falls
+    back to the stargazers listing, and nothing ever waits for a budget."""
+    scenario = load_scenario("edge")
+    repo = next(r for r in scenario.repos if r.full_name == "edge-org/renamed-twice")
+    app = SimulatorApp(scenario, ghes_legacy=True, collaborator_tokens=[TOKEN], rate_limit_headers=False)
+    assert app.api_versions == ("2022-11-28",)
+    settings = load_settings({"GITHUB_API_URL": "http://ghes.test/api/v3", "GITHUB_TOKEN": TOKEN})
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    async def main() -> tuple[int, dict[str, str]]:
+        async with GitHubClient(settings, transport=SimulatorTransport(app), sleep=sleep) as gh:
+            found = await gh.fetch_repository(parse_repo_name(repo.full_name))
+            with transaction(store.sessions) as s:
+                repo_id = save_repository(s, found, tracked=True).id
+            result = await backfill_repo(store.sessions, gh, repo_id)
+            return repo_id, result.series
+
+    repo_id, series = asyncio.run(main())
+    assert series == dict.fromkeys(("stars", "forks", "commits", "contributors"), "complete")
+    with store.sessions() as s:
+        days = dict(
+            s.execute(
+                select(HistoryDaily.day, HistoryDaily.value).where(
+                    HistoryDaily.repo_id == repo_id, HistoryDaily.metric == "stars"
+                )
+            ).all()
+        )
+    assert sum(days.values()) == repo.stars
+    history = Counter(
+        s for (_, t, s), n in app.stats.requests.items() for _ in range(n) if t.endswith("/history")
+    )
+    assert history[400] == 1 and history[404] >= 1  # asked once in 2026-03-10, then in the default version
+    assert slept == []  # no budget was ever waited for

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import text
 
 from collector.domain import parse_repo_name
+from collector.github.client import GitHubClient
+from collector.jobs.collect import PassOutcome, run_collect
+from collector.settings import Settings, Token
 from collector.store import migrate
 from collector.store.engine import make_engine, session_factory, transaction
 from collector.store.repos import load_aliases, load_repos, save_tracked_name
 from collector.testing.scenarios import load_scenario
 from collector.testing.simulator import SimulatorApp
-from collector.testing.transport import running_simulator
+from collector.testing.transport import SimulatorTransport, running_simulator
 from tests.conftest import run_cli
 
 TOKEN = "ghp_collectE2Etoken0123456789"
@@ -96,3 +100,33 @@ def test_token_exhausted_mid_pass_waits_for_the_reset_and_completes(tmp_path: Pa
     assert app.stats.while_exhausted == 0  # nothing was sent that would have been refused
     assert app.stats.count(status=403) == 0
     assert "budget is spent; sending nothing until" in out.stderr  # said so, with the time
+
+
+def test_statistics_that_stay_202_leave_the_value_unknown_for_this_pass_only(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    scenario = load_scenario("frameworks")
+    names = ["keras-team/keras", "BVLC/caffe"]
+    track(url, names)
+    settings = Settings(database_url=url, tokens=(Token(TOKEN, 1),), api_url="https://api.github.com")
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+
+    async def collect(app: SimulatorApp) -> PassOutcome:
+        async with GitHubClient(settings, transport=SimulatorTransport(app), stats_wait=2.0) as gh:
+            return await run_collect(sessions, gh, holder="test")
+
+    # GitHub keeps computing /stats/commit_activity (202) longer than the client waits.
+    busy = SimulatorApp(scenario, stats_compute_requests=1_000)
+    first = asyncio.run(collect(busy))
+    assert first.failed == [] and sorted(r.full_name for r in first.incomplete) == sorted(names)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT repo, stars, commits_52w FROM repo_latest")).all()
+    assert {r.repo: r.commits_52w for r in rows} == dict.fromkeys(names)  # unknown, not 0
+    assert all(r.stars > 0 for r in rows)  # the rest of the observation was stored
+    # The next pass, with the statistics ready, fills it in.
+    second = asyncio.run(collect(SimulatorApp(scenario, stats_compute_requests=0)))
+    assert second.failed == [] and second.incomplete == []
+    with engine.connect() as conn:
+        known = conn.execute(text("SELECT commits_52w FROM repo_latest")).scalars().all()
+    engine.dispose()
+    assert all(isinstance(n, int) for n in known)

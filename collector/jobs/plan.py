@@ -15,6 +15,7 @@ from collector.domain import parse_repo_name, utc_now
 from collector.github.client import GitHubClient
 from collector.store.checkpoints import count_forks, load_checkpoint
 from collector.store.models import Repository
+from collector.store.stars import load_observed_stars
 
 STAR_WEEKS_PER_PAGE = 30
 FORKS_PER_PAGE = 100
@@ -119,8 +120,10 @@ def _plan_one(
         weekly = load_checkpoint(s, repo_id, "commits")
         walk = load_checkpoint(s, repo_id, "contributors")
         stored_forks = count_forks(s, repo_id)
+        observed = load_observed_stars(s, repo_id)
     star_from = stars.covered_to if stars and stars.status == "complete" and stars.covered_to else start
-    star_pages = math.ceil(_weeks(star_from, today) / STAR_WEEKS_PER_PAGE)
+    # Never observed: the backfill checks its total against /stargazers/count (one request).
+    star_pages = math.ceil(_weeks(star_from, today) / STAR_WEEKS_PER_PAGE) + (observed is None)
     fork_pages = max(
         1,
         math.ceil(

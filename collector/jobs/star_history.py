@@ -197,14 +197,20 @@ def _within_stored(progress: StarsProgress, first: date, last: date) -> bool:
 
 
 async def _disagrees(ctx: SeriesContext) -> bool:
-    """Whether the stored total differs from GitHub's count now (where the series starts at creation)."""
+    """Whether the stored total differs from GitHub's count (where the series starts at creation).
+
+    The latest observation settles it for free when it agrees; otherwise GitHub is asked for the count
+    now (/stargazers/count, conditional), since stars given after that observation are in the series.
+    """
     if ctx.since > ctx.created:
         return False  # --since cut the series short: its total is not the count
-    count = await ctx.gh.fetch_star_count(ctx.name)
     with ctx.sessions() as s:
-        if count is None:
-            count = load_observed_stars(s, ctx.repo_id)
-        return count is not None and load_star_total(s, ctx.repo_id) != count
+        observed, total = load_observed_stars(s, ctx.repo_id), load_star_total(s, ctx.repo_id)
+    if observed == total:
+        return False
+    count = await ctx.gh.fetch_star_count(ctx.name)
+    count = observed if count is None else count
+    return count is not None and count != total
 
 
 async def _stars_from_listing(ctx: SeriesContext) -> str:
