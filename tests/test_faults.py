@@ -1,13 +1,11 @@
-"""Fault injection (issue 7, marker `faults`): the simulator as a real loopback server, the real PostgreSQL.
+"""Fault injection (issues 7 and 10, marker `faults`): the simulator as a real loopback server, the real
+PostgreSQL.
 
-A clean collect + backfill of a small synthetic scenario is the reference. Then the same jobs run against a
-simulator that fails 10% of requests (500/502/503, hanging past the client's timeout, truncated bodies)
-and answers secondary limits with `retry-after`; and against one whose primary budgets run out mid-
-backfill and reset a few seconds later. The stores must end equal to the reference, row for row.
-
-Recovery as a user would do it: 5xx, timeouts and secondary limits are retried inside a pass; a truncated
-body fails only that repository's unit, the command exits 1, and the user (or the daemon's next cycle)
-runs it again. The tests allow at most one such second pass and check that only truncated bodies needed it.
+A clean collect + backfill is the reference. Then the same jobs run against a simulator that misbehaves
+as real GitHub does: 10% of requests fail (500/502/503, hanging past the client's timeout, 200s with a
+body cut short, connections dropped mid-body, secondary limits as 403 with retry-after and as 429
+without), GraphQL refuses with RATE_LIMIT while x-ratelimit-remaining is still above 0, and primary
+budgets run out mid-backfill. ONE run of each command must end with the reference's store, row for row.
 """
 
 from __future__ import annotations
@@ -42,7 +40,9 @@ pytestmark = [pytest.mark.faults, pytest.mark.postgres]
 
 TOKEN = "ghp_faults0123456789abcdefABCDEF"
 SCENARIO = "synthetic-10"
-CLIENT_TIMEOUT = 1.0  # seconds; hanging answers are held for HANG_SECONDS, well past it
+CLIENT_TIMEOUT = 0.5  # seconds; hanging answers are held for HANG_SECONDS, well past it
+SECONDARY_WAIT = 0.1  # the client's first pause on a secondary limit without retry-after (GitHub's: 60 s)
+BACKOFF = 0.1  # the client's first wait before retrying a 5xx, timeout or cut body (default: 1 s)
 
 # What the store holds, with repositories named by GitHub id (internal ids may differ between stores)
 # and run bookkeeping and observation times left out.
@@ -110,7 +110,15 @@ def client(store: Store, base: str, **kw: Any) -> GitHubClient:
     settings = Settings(
         database_url=store.url, tokens=(Token(TOKEN, 1),), api_url=base, graphql_url=f"{base}/graphql"
     )
-    return GitHubClient(settings, cache=StoreCache(store.sessions), timeout=CLIENT_TIMEOUT, seed=1, **kw)
+    return GitHubClient(
+        settings,
+        cache=StoreCache(store.sessions),
+        timeout=CLIENT_TIMEOUT,
+        seed=1,
+        secondary_wait=SECONDARY_WAIT,
+        backoff_base=BACKOFF,
+        **kw,
+    )
 
 
 @dataclass
@@ -133,12 +141,19 @@ async def run_job(job: str, store: Store, base: str, **kw: Any) -> Pass:
         return Pass(job, failures, gh.stats.retries, gh.stats.waited_seconds)
 
 
-def until_done(job: str, store: Store, base: str, **kw: Any) -> list[Pass]:
-    """Run `job` and, if some repositories failed, once more, as a user rerunning the command would."""
-    passes = [asyncio.run(run_job(job, store, base, **kw))]
-    if passes[0].failures:
-        passes.append(asyncio.run(run_job(job, store, base, **kw)))
-    return passes
+def one_run(job: str, store: Store, base: str, **kw: Any) -> Pass:
+    """One `collector collect` or `collector backfill` pass, as a user runs the command."""
+    return asyncio.run(run_job(job, store, base, **kw))
+
+
+def clean_store(scenario: Scenario, new_store: Any) -> Store:
+    """The store after a clean collect and backfill of the scenario."""
+    store: Store = new_store(scenario)
+    with running_simulator(SimulatorApp(scenario, points_per_minute=100_000)) as base:
+        for job in ("collect", "backfill"):
+            clean = one_run(job, store, base)
+            assert clean.failures == [], clean
+    return store
 
 
 @pytest.fixture(scope="module")
@@ -148,45 +163,77 @@ def scenario() -> Scenario:
 
 @pytest.fixture(scope="module")
 def reference(scenario: Scenario, new_store: Any) -> Store:
-    """The store after a clean collect and backfill of the scenario."""
-    store: Store = new_store(scenario)
-    with running_simulator(SimulatorApp(scenario, points_per_minute=100_000)) as base:
-        for job in ("collect", "backfill"):
-            (clean,) = until_done(job, store, base)
-            assert clean.failures == [], clean
-    return store
+    return clean_store(scenario, new_store)
 
 
-def test_faults_and_secondary_limits_end_with_the_clean_runs_store(
-    scenario: Scenario, reference: Store, new_store: Any
+@pytest.fixture(scope="module")
+def frameworks() -> Scenario:
+    return load_scenario("frameworks")
+
+
+@pytest.fixture(scope="module")
+def frameworks_reference(frameworks: Scenario, new_store: Any) -> Store:
+    return clean_store(frameworks, new_store)
+
+
+def daily_values(store: Store) -> list[tuple[Any, ...]]:
+    """Every day of every repository as a user querying `repo_daily` sees it."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(text("SELECT github_id, day, stars, forks, contributors FROM repo_daily"))
+        return sorted(tuple(r) for r in rows)
+
+
+@pytest.mark.timeout(900)  # the full frameworks backfill twice: about 5 minutes with its fixture
+def test_ten_percent_mixed_faults_end_with_the_clean_runs_store_after_one_run_each(
+    frameworks: Scenario, frameworks_reference: Store, new_store: Any
 ) -> None:
     app = SimulatorApp(
-        scenario,
+        frameworks,
         fault_rate=0.1,
         seed=7,
         hang_seconds=3,
-        max_concurrency=2,  # the client runs 4 at once: secondary limits, with a short retry-after
-        latency_ms=30,  # so that requests really overlap at the server, however fast the machine
-        secondary_retry_after=1,
+        secondary_retry_after=1,  # the shortest GitHub could ask for: every one pauses the whole client
         points_per_minute=100_000,
+        graphql_points_per_minute=100_000,
+    )
+    store: Store = new_store(frameworks)
+    with running_simulator(app) as base:
+        collect = one_run("collect", store, base)
+        backfill = one_run("backfill", store, base)
+    # Every fault kind really happened, and was retried within the one pass.
+    kinds = {"500", "502", "503", "timeout", "malformed", "drop", "secondary403", "secondary429"}
+    assert kinds <= set(app.stats.faults), app.stats
+    assert collect.failures == [] and backfill.failures == [], (collect, backfill)
+    assert collect.retries + backfill.retries >= sum(app.stats.faults.values())
+    expected, got = frameworks_reference.content(), store.content()
+    assert {t: len(rows) for t, rows in got.items()} == {t: len(rows) for t, rows in expected.items()}
+    assert got == expected
+    assert daily_values(store) == daily_values(frameworks_reference)
+    assert app.stats.while_exhausted == 0
+
+
+def test_graphql_rate_limit_errors_with_budget_left_send_nothing_until_the_reset(
+    scenario: Scenario, reference: Store, new_store: Any
+) -> None:
+    # GitHub refuses with errors[].type RATE_LIMIT once 5 points are left, its headers still saying 5.
+    app = SimulatorApp(
+        scenario,
+        graphql_limit=20,
+        reset_seconds=3,
+        graphql_early_limit=5,
+        graphql_rate_limit_type="RATE_LIMIT",
+        points_per_minute=100_000,
+        graphql_points_per_minute=100_000,
     )
     store: Store = new_store(scenario)
     with running_simulator(app) as base:
-        collect = until_done("collect", store, base)
-        backfill = until_done("backfill", store, base)
-    passes = collect + backfill
-    # Every fault kind and the secondary limit really happened, and were retried within a pass.
-    assert set(app.stats.faults) == {"500", "502", "503", "timeout", "malformed"}, app.stats
-    assert app.stats.secondary_limited > 0
-    assert sum(p.retries for p in passes) >= sum(app.stats.faults.values()) - app.stats.faults["malformed"]
-    # Only truncated bodies fail a unit; a second pass finishes it.
-    first_failures = [f for p in passes if p.failures for f in p.failures]
-    assert all("not JSON" in f for f in first_failures), first_failures
-    assert collect[-1].failures == [] and backfill[-1].failures == [], passes
-    expected, got = reference.content(), store.content()
-    assert {t: len(rows) for t, rows in got.items()} == {t: len(rows) for t, rows in expected.items()}
-    assert got == expected
-    assert app.stats.while_exhausted == 0
+        # One request at a time, so that none is already in flight when GitHub first says no.
+        done = one_run("backfill", store, base, concurrency=1)
+    assert done.failures == []
+    assert app.stats.graphql_points > 20  # it went on after a reset: more than one window
+    assert app.stats.while_exhausted == 0  # nothing was sent while GitHub was refusing
+    assert done.waited >= 1.0
+    assert store.content(HISTORY) == reference.content(HISTORY)
 
 
 def test_primary_budget_exhausted_mid_backfill_waits_for_the_reset(
@@ -198,7 +245,7 @@ def test_primary_budget_exhausted_mid_backfill_waits_for_the_reset(
     store: Store = new_store(scenario)
     with caplog.at_level(logging.WARNING, logger="collector.github"), running_simulator(app) as base:
         # reserve=0: spend every budget down to 0 remaining, the hardest case for "send nothing".
-        (done,) = until_done("backfill", store, base, reserve=0)
+        done = one_run("backfill", store, base, reserve=0)
     assert done.failures == []
     spent = [
         r.getMessage() for r in caplog.records if "budget is spent; sending nothing until" in r.getMessage()

@@ -211,6 +211,7 @@ class GitHubClient:
         seed: int | None = None,
         pacer: MinutePacer | None = None,
         secondary_wait: float = SECONDARY_BASE_WAIT,
+        backoff_base: float = BACKOFF_BASE,
     ) -> None:
         self.settings = settings
         self.cache = cache
@@ -220,6 +221,7 @@ class GitHubClient:
         self.stats_wait = stats_wait
         self.max_query_cost = max_query_cost
         self.secondary_wait = secondary_wait  # the first pause on a secondary limit without retry-after
+        self.backoff_base = backoff_base  # the first wait before retrying a 5xx, a timeout or a cut body
         self._unsupported_versions: set[str] = set()
         self._secondary_streak = 0
         self.pool = TokenPool(settings.tokens, reserve)
@@ -507,8 +509,8 @@ class GitHubClient:
                 attempt += 1
                 if attempt >= self.max_attempts and isinstance(exc, _TransientBody):
                     raise MalformedResponse(
-                        f"{method} {url} answered {exc.status} with a body that is not JSON, {attempt} times; "
-                        "giving up on it",
+                        f"{method} {url} answered {exc.status} with a body that is not JSON, "
+                        f"{attempt} times; giving up on it",
                         url=url,
                         status=exc.status,
                     ) from exc
@@ -709,7 +711,7 @@ class GitHubClient:
 
     async def _backoff(self, attempt: int) -> None:
         self.stats.retries += 1
-        delay = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempt - 1)) * (0.5 + self._random.random() / 2)
+        delay = min(BACKOFF_MAX, self.backoff_base * 2 ** (attempt - 1)) * (0.5 + self._random.random() / 2)
         await self._wait(delay)
 
     async def _wait(self, seconds: float) -> None:
