@@ -69,6 +69,8 @@ class SimStats:
     secondary_limited: int = 0
     graphql_points: int = 0
     faults: Counter[str] = field(default_factory=Counter)
+    installation_tokens_issued: int = 0  # 201s from POST /app/installations/{id}/access_tokens
+    expired_token_refusals: int = 0  # 401s for installation tokens past expires_at: one per renewal at most
     authorization_headers: list[str] = field(default_factory=list)  # in memory only, never printed
 
     def count(
@@ -91,7 +93,9 @@ class SimStats:
         return (
             f"SimStats(total={self.total}, not_modified={self.not_modified}, "
             f"while_exhausted={self.while_exhausted}, secondary_limited={self.secondary_limited}, "
-            f"graphql_points={self.graphql_points}, faults={dict(self.faults)})"
+            f"graphql_points={self.graphql_points}, faults={dict(self.faults)}, "
+            f"installation_tokens_issued={self.installation_tokens_issued}, "
+            f"expired_token_refusals={self.expired_token_refusals})"
         )
 
 

@@ -20,6 +20,8 @@ from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from collector.testing.app_auth import NOT_DECODED, AppAuth, SimApp, looks_like_jwt
+from collector.testing.app_routes import app_template, route_app, route_installation
 from collector.testing.faults import (
     FAULTS,
     ON_THE_ANSWER,
@@ -44,7 +46,7 @@ from collector.testing.replies import (
     to_json,
     unsupported_version,
 )
-from collector.testing.rest import Reply, RestApi, RestRequest
+from collector.testing.rest import DOCS, Reply, RestApi, RestRequest
 from collector.testing.transport import SimulatorTransport, running_simulator
 
 __all__ = [
@@ -66,7 +68,9 @@ class SimulatorApp:
     ("RATE_LIMIT" since 2026, or "RATE_LIMITED"), `graphql_early_limit` (refuse GraphQL once remaining
     <= it, headers still showing the true remaining), `stats_compute_requests` (202s before a /stats
     answer), `rate_limit_headers` (False: GHES with rate limiting off), `api_versions` (supported
-    X-GitHub-Api-Version values; others get 400), `star_history_timezone`, `linked_email_cap`.
+    X-GitHub-Api-Version values; others get 400), `star_history_timezone`, `linked_email_cap`,
+    `github_app` (a SimApp: JWT endpoints under /app and `ghs_` installation tokens that expire after
+    `installation_token_seconds`; every token of one installation shares its rate limit).
     """
 
     def __init__(
@@ -100,6 +104,8 @@ class SimulatorApp:
         api_versions: Sequence[str] | None = None,
         star_history_timezone: str = "UTC",
         linked_email_cap: int = 500,
+        github_app: SimApp | None = None,
+        installation_token_seconds: float = 3600.0,
     ) -> None:
         self.scenario = scenario
         self.rest = RestApi(
@@ -142,6 +148,7 @@ class SimulatorApp:
         self.fault_kinds = tuple(fault_kinds)
         self.tokens = None if tokens is None else set(tokens)
         self.revoked = set(revoked)
+        self.app_auth = AppAuth(github_app, installation_token_seconds)
         self.clock = clock
         self.secondary_retry_after = secondary_retry_after
         self.primary_status = primary_status
@@ -165,6 +172,12 @@ class SimulatorApp:
         """Withdraw `count` stars given on `given_on`: that old day shrinks and every star count drops."""
         with self._lock:
             self.rest.withdraw_stars(full_name, given_on, count)
+
+    def revoke(self, token: str) -> None:
+        """Revoke a token (personal or installation): from now on it gets 401 Bad credentials."""
+        with self._lock:
+            self.revoked.add(token)
+            self.app_auth.revoke(token)
 
     # --- entry points ---------------------------------------------------------------------------
 
@@ -254,8 +267,19 @@ class SimulatorApp:
                 scheme, _, value = auth.partition(" ")
                 token = value.strip() if scheme.lower() in ("bearer", "token") and value.strip() else ""
             ip_key = f"ip:{client_ip}"
+            query = parse_qsl(parts.query, keep_blank_values=True)
+            req = RestRequest(method, rest_path, query, api, headers.get("accept", ""), token)
+            on_app = not graphql and (rest_path == "/app" or rest_path.startswith("/app/"))
+            if on_app or (token and looks_like_jwt(token)):
+                return self._as_app(ctx, req, on_app, ip_key), None
+            installation, refusal = self.app_auth.check_token(token, ctx.now) if token else (None, None)
+            if refusal == "expired":
+                self.stats.expired_token_refusals += 1
             if token is not None and (
-                token == "" or token in self.revoked or (self.tokens is not None and token not in self.tokens)
+                token == ""
+                or refusal is not None
+                or token in self.revoked
+                or (installation is None and self.tokens is not None and token not in self.tokens)
             ):
                 return ctx.finish(
                     401,
@@ -268,7 +292,7 @@ class SimulatorApp:
                 return ctx.finish(
                     401, {"message": message, "documentation_url": doc}, self.limits.budget(ip_key, "graphql")
                 ), None
-            key = token or ip_key
+            key = installation or token or ip_key
 
             if not graphql and version not in self.api_versions:
                 # An unsupported X-GitHub-Api-Version is a 400 (docs: rest/about-the-rest-api/api-versions).
@@ -307,15 +331,7 @@ class SimulatorApp:
             if graphql:
                 resp = self._graphql(ctx, key, body)
             else:
-                req = RestRequest(
-                    method,
-                    rest_path,
-                    parse_qsl(parts.query, keep_blank_values=True),
-                    api,
-                    headers.get("accept", ""),
-                    token,
-                )
-                reply = self.rest.route(req)
+                reply = route_installation(req, self.app_auth, key, self.rest) or self.rest.route(req)
                 ctx.template = reply.template or rest_path
                 resp = self._rest(ctx, key, reply)
             if fault == "malformed":
@@ -327,6 +343,27 @@ class SimulatorApp:
                     self.stats.faults[fault] += 1
                     resp = broken
             return resp, key
+
+    def _as_app(self, ctx: Ctx, req: RestRequest, on_app: bool, ip_key: str) -> SimResponse:
+        """A request carrying a JWT, or any request under /app: only the App's JWT opens those."""
+        ctx.template = app_template(req.path) if on_app else ctx.template
+        token, app = req.token, self.app_auth.app
+        if not on_app or not token or not looks_like_jwt(token):
+            # A JWT elsewhere is "Bad credentials" (GitHub Community forum: "How to call API v3 endpoints
+            # as a Github application"); a non-JWT on /app cannot be decoded as one (kubevalidator #48).
+            body = {"message": NOT_DECODED if on_app else "Bad credentials", "documentation_url": DOCS}
+            return ctx.finish(401, body, self.limits.budget(ip_key, ctx.resource))
+        refused = self.app_auth.check_jwt(token, ctx.now)
+        if refused is not None or app is None:  # without an App every JWT is refused
+            message = refused.message if refused is not None else "Integration not found"
+            body = {"message": message, "documentation_url": DOCS}
+            return ctx.finish(refused.status if refused else 404, body, self.limits.budget(ip_key, "core"))
+        reply = route_app(req, self.app_auth, ctx.now)
+        if reply.status == 201:
+            self.stats.installation_tokens_issued += 1
+        # The App's own budget, never an installation's.
+        budget = self.limits.charge(f"app:{app.app_id}", "core", 1)
+        return ctx.finish(reply.status, reply.body, budget, extra=reply.headers)
 
     def _rest(self, ctx: Ctx, key: str, reply: Reply) -> SimResponse:
         etag: str | None = None
