@@ -42,9 +42,7 @@ PRINTED_EVENTS = ("repo_failed", "repo_incomplete", "series_failed")
 
 def cli_logging(app: Any) -> None:
     """Warnings (waits, retries) on stderr for interactive commands; failures are printed as errors."""
-    setup_logging(
-        app.settings.log_format, [t.reveal() for t in app.settings.tokens], logging.WARNING, PRINTED_EVENTS
-    )
+    setup_logging(app.settings.log_format, app.settings.secrets(), logging.WARNING, PRINTED_EVENTS)
 
 
 def _error_line(full_name: str, message: str | None) -> str:
@@ -305,11 +303,11 @@ def status(app: Any) -> None:
     console.print(table)
     if not rows:
         console.print("no repositories tracked")
-    tokens = Table(title="tokens (by position in GITHUB_TOKEN)")
+    tokens = Table(title="tokens (by position in GITHUB_TOKEN, or GitHub App installation)")
     for col in ("token", "resource", "remaining", "limit", "resets at (UTC)"):
         tokens.add_column(col)
     for b in budgets:
-        tokens.add_row(f"#{b.position}", b.resource, str(b.remaining), str(b.limit), _when(b.reset_at))
+        tokens.add_row(b.label, b.resource, str(b.remaining), str(b.limit), _when(b.reset_at))
     console.print(tokens if budgets else "no token budgets seen yet")
 
 
@@ -317,7 +315,7 @@ def status(app: Any) -> None:
 @click.pass_obj
 def daemon(app: Any) -> None:
     """Run collection, backfill and report jobs on their schedules until SIGTERM or SIGINT."""
-    log = setup_logging(app.settings.log_format, [t.reveal() for t in app.settings.tokens])
+    log = setup_logging(app.settings.log_format, app.settings.secrets())
     holder = make_holder()
     config: Config = app.config
 

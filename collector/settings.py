@@ -40,6 +40,89 @@ class Token:
         return hash(self._value)
 
 
+class AppKey:
+    """A GitHub App's private key: never in `repr()`, `str()`, logs or tracebacks."""
+
+    __slots__ = ("_pem",)
+
+    def __init__(self, pem: str) -> None:
+        self._pem = pem
+
+    def reveal(self) -> str:
+        """The PEM text: call only where a JWT is signed."""
+        return self._pem
+
+    def __repr__(self) -> str:
+        return "AppKey(***)"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class AppCredentials:
+    """A GitHub App: its id (or client id), private key, and the installations to collect with
+    (empty: every installation `GET /app/installations` lists)."""
+
+    app_id: str
+    key: AppKey
+    installation_ids: tuple[int, ...] = ()
+
+
+def _parse_app(env: Mapping[str, str], here: Path) -> AppCredentials | None:
+    app_id = (env.get("GITHUB_APP_ID") or "").strip()
+    pem, key_file = env.get("GITHUB_APP_PRIVATE_KEY"), env.get("GITHUB_APP_PRIVATE_KEY_FILE")
+    installations = (env.get("GITHUB_APP_INSTALLATION_ID") or "").strip()
+    if not app_id:
+        if pem or key_file or installations:
+            raise ConfigError("GITHUB_APP_ID: not set, but other GITHUB_APP_* settings are; set the App's id")
+        return None
+    if not app_id.replace("Iv", "", 1).isalnum():
+        raise ConfigError(f"GITHUB_APP_ID: {app_id!r} is not an App id or client id; expected e.g. 123456")
+    if pem and key_file:
+        raise ConfigError("GITHUB_APP_PRIVATE_KEY and GITHUB_APP_PRIVATE_KEY_FILE are both set; keep one")
+    setting = "GITHUB_APP_PRIVATE_KEY"
+    if key_file:
+        setting = "GITHUB_APP_PRIVATE_KEY_FILE"
+        path = Path(key_file) if Path(key_file).is_absolute() else here / key_file
+        try:
+            pem = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            raise ConfigError(f"{setting}: {path} cannot be read ({reason})") from None
+    if not pem:
+        raise ConfigError(
+            "GITHUB_APP_ID is set without a key; set GITHUB_APP_PRIVATE_KEY (the PEM text) or "
+            "GITHUB_APP_PRIVATE_KEY_FILE (its path)"
+        )
+    pem = pem.replace("\\n", "\n")  # a key pasted into one environment line, with literal \n
+    _check_private_key(setting, pem)
+    ids: list[int] = []
+    for part in installations.split(",") if installations else ():
+        if not part.strip().isdigit():
+            raise ConfigError(
+                f"GITHUB_APP_INSTALLATION_ID: {part.strip()!r} is not an installation id; expected numbers "
+                "separated by commas"
+            )
+        ids.append(int(part))
+    return AppCredentials(app_id, AppKey(pem), tuple(ids))
+
+
+def _check_private_key(setting: str, pem: str) -> None:
+    """A one-line error naming the setting (never the key) when `pem` is not an RSA private key."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        key = load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        key = None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ConfigError(
+            f"{setting}: not an unencrypted RSA private key in PEM form; use the .pem file GitHub generated "
+            "for the App"
+        )
+
+
 def _parse_tokens(raw: str | None) -> tuple[Token, ...]:
     if not raw:
         return ()
@@ -89,6 +172,12 @@ class Settings:
     star_history_api_version: str = "2026-03-10"
     log_format: str = "kv"
     extra: Mapping[str, str] = field(default_factory=dict)
+    github_app: AppCredentials | None = None
+
+    def secrets(self) -> list[str]:
+        """Every secret configured (tokens, the App's key), for the log formatter to mask."""
+        key = [self.github_app.key.reveal()] if self.github_app else []
+        return [t.reveal() for t in self.tokens] + key
 
     def __repr__(self) -> str:
         # Tokens render as Token(#n); the database URL may carry a password, so hide it.
@@ -146,4 +235,5 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
         config_explicit=bool(config_raw),
         api_version=api_version,
         log_format=log_format,
+        github_app=_parse_app(env, here),
     )

@@ -31,6 +31,7 @@ from sqlalchemy.engine import Engine
 
 from collector.store import migrate
 from collector.store.engine import make_engine
+from collector.testing.app_auth import SimApp, make_test_app
 from collector.testing.model import Scenario
 from collector.testing.scenarios import load_scenario
 from collector.testing.simulator import SimResponse, SimulatorApp
@@ -251,6 +252,8 @@ def world(
     latency_ms: float = 0,
     collect: str = "1d",
     extra_config: str = "",
+    github_app: SimApp | None = None,
+    token_seconds: float = 3600.0,
 ) -> Iterator[World]:
     """A migrated PostgreSQL database, a collector.toml tracking the scenario, the simulator serving it."""
     away_from_midnight()
@@ -264,7 +267,13 @@ def world(
     url = pg_server.create_database()
     engine = make_engine(url)
     migrate.upgrade(engine)
-    app = CountingSimulator(scenario, latency_ms=latency_ms, points_per_minute=100_000)
+    app = CountingSimulator(
+        scenario,
+        latency_ms=latency_ms,
+        points_per_minute=100_000,
+        github_app=github_app,
+        installation_token_seconds=token_seconds,
+    )
     try:
         with running_simulator(app) as base:
             env = {
@@ -273,6 +282,10 @@ def world(
                 "COLLECTOR_DATABASE_URL": url,
                 "COLLECTOR_CONFIG": str(tmp_path / "collector.toml"),
             }
+            if github_app is not None:  # an App beside the token: the pool holds both kinds
+                key = tmp_path / "app.pem"
+                key.write_text(github_app.private_key_pem, encoding="utf-8")
+                env |= {"GITHUB_APP_ID": github_app.client_id, "GITHUB_APP_PRIVATE_KEY_FILE": str(key)}
             yield World(tmp_path, env, url, engine, app, scenario)
     finally:
         engine.dispose()
@@ -541,3 +554,41 @@ def test_a_report_job_writes_its_file_into_the_reports_dir(pg_server: PgServer, 
         body = files[0].read_text(encoding="utf-8")
         for repo in w.scenario.repos:
             assert repo.full_name in body
+
+
+# --- GitHub App credentials whose tokens expire during the run (issue 14) ------------------------------
+
+
+def test_a_daemon_with_app_credentials_renews_its_tokens_and_keeps_collecting(
+    pg_server: PgServer, tmp_path: Path
+) -> None:
+    github_app = make_test_app(installation_ids=(5550001, 5550002))
+    with world(
+        pg_server, tmp_path, "synthetic-30", collect="8s", github_app=github_app, token_seconds=6
+    ) as w:
+        n = len(w.scenario.repos)
+        d = w.daemon()
+        try:
+            d.wait_for("four collect passes", lambda: len(_finished(d)) >= 4, 120)
+            code, _ = d.stop()
+        finally:
+            d.kill()
+        assert code == 0
+        events = d.check_log()
+        finished = [e for e in events if e["event"] == "job_finished" and e["job"] == "collect"]
+        assert all(int(e["failed"]) == 0 for e in finished), d.tail()
+        assert w.value("SELECT count(*) FROM repo_latest WHERE stars IS NOT NULL") == n
+        issued = w.app.stats.installation_tokens_issued
+        assert issued >= 4  # both installations, renewed as the 6-second tokens ran out
+        assert w.app.stats.expired_token_refusals <= issued - 2  # at most one per renewal
+        status = w.cli("status")
+        assert "installation 5550001" in status.stdout and "installation 5550002" in status.stdout
+        secrets = {h.removeprefix("Bearer ") for h in w.app.stats.authorization_headers}
+        secrets |= {github_app.private_key_pem.strip()}
+        logged = "\n".join(d.lines) + d.stdout + status.stdout + status.stderr
+        stored = "\n".join(
+            str(r)
+            for t in ("token_budgets", "http_cache", "runs", "run_items")
+            for r in w.rows(f"SELECT * FROM {t}")  # noqa: S608
+        )
+        assert not [s[:12] for s in secrets if s in logged + stored]

@@ -26,6 +26,7 @@ import httpx
 from collector import __version__
 from collector.domain import RepoName, Repository
 from collector.github import fetchers
+from collector.github.app_auth import AppSession, renew_at
 from collector.github.cache import CachedResponse, ConditionalCache
 from collector.github.errors import (
     BadCredentials,
@@ -225,6 +226,10 @@ class GitHubClient:
         self._unsupported_versions: set[str] = set()
         self._secondary_streak = 0
         self.pool = TokenPool(settings.tokens, reserve)
+        self._app = settings.github_app
+        self._app_ready = self._app is None
+        self._app_lock = asyncio.Lock()
+        self._renewals: dict[int, asyncio.Lock] = {}
         self.stats = ClientStats()
         self._sleep = sleep
         self._clock = clock
@@ -249,6 +254,9 @@ class GitHubClient:
             follow_redirects=False,  # we follow them ourselves, after checking the host
             limits=httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency),
         )
+        self._app_session = (
+            AppSession(self._app, settings.api_url, self._http, clock, sleep) if self._app else None
+        )
 
     async def __aenter__(self) -> GitHubClient:
         return self
@@ -272,8 +280,8 @@ class GitHubClient:
 
     @property
     def authenticated(self) -> bool:
-        """Whether at least one token was configured."""
-        return self.pool.authenticated
+        """Whether at least one token (or a GitHub App) was configured."""
+        return self.pool.authenticated or self._app is not None
 
     def url(self, path: str, params: Mapping[str, str | int] | None = None) -> str:
         """An absolute URL: `path` under the REST base, or an absolute URL (a Link, a cursor) as given."""
@@ -489,7 +497,7 @@ class GitHubClient:
     async def _send_handling_limits(
         self, method: str, url: str, *, resource: str, retry_gateway: bool, **kw: Any
     ) -> ApiResponse:
-        attempt = 0
+        attempt, renewed = 0, False
         while True:
             # Take a concurrency slot first, then the token: a token is chosen from the budget known
             # right before sending, not while queueing behind other requests (which would overspend it).
@@ -499,6 +507,7 @@ class GitHubClient:
             except BaseException:
                 await self._leave()
                 raise
+            used = state.token
             try:
                 response = await self._send_single_request(method, url, state, resource, **kw)
             except (httpx.TransportError, httpx.DecodingError, _TransientBody) as exc:
@@ -526,6 +535,11 @@ class GitHubClient:
                 await self._leave()
             status = response.status
             if status == 401:
+                if state.installation is not None and not renewed and state.token is used:
+                    # An installation token that worked may have expired early (or been revoked):
+                    # one renewal and one retry, not the end of the installation.
+                    renewed, state.renew_at = True, 0.0
+                    continue
                 self._stop_token(state, response)
                 continue
             limited = self._rate_limit_wait(response, state, resource)
@@ -602,6 +616,8 @@ class GitHubClient:
     # -- waiting ------------------------------------------------------------------------------------
 
     async def _acquire_token(self, resource: str, points: int) -> TokenState:
+        if not self._app_ready:
+            await self._add_installations()
         while True:
             now = self._clock()
             if self._paused_until > now:
@@ -611,6 +627,12 @@ class GitHubClient:
             if isinstance(choice, TokenState):
                 pace = self._pacer.delay(choice.key, resource, points, now)
                 if pace <= 0:
+                    if choice.installation is not None and now >= choice.renew_at:
+                        try:
+                            await self._renew(choice)
+                        except BaseException:
+                            self.pool.release(choice, resource)
+                            raise
                     return choice
                 # This token's last minute is full: give the pick back and look again when it frees up
                 # (another token, or this one a little later).
@@ -626,12 +648,39 @@ class GitHubClient:
                 )
             await self._wait(max(0.0, choice - now))
 
+    async def _add_installations(self) -> None:
+        """The App's installations join the pool: those configured, else every one GitHub lists."""
+        async with self._app_lock:
+            if self._app_ready or self._app is None or self._app_session is None:
+                return
+            ids = list(self._app.installation_ids) or await self._app_session.fetch_installation_ids()
+            self.pool.add_installations(ids)
+            self._app_ready = True
+
+    async def _renew(self, state: TokenState) -> None:
+        """A new token for an App installation (one renewal at a time per installation)."""
+        assert state.installation is not None and self._app_session is not None
+        lock = self._renewals.setdefault(state.installation, asyncio.Lock())
+        async with lock:
+            if self._clock() < state.renew_at:
+                return  # renewed while this request waited for the lock
+            issued = self._clock()
+            token, expires_at = await self._app_session.fetch_installation_token(state.installation)
+            state.token, state.renew_at, state.dead = token, renew_at(issued, expires_at), False
+            log.info("%s has a new token, valid until %s", state.label, _iso(expires_at))
+
     def _stop_token(self, state: TokenState, response: ApiResponse) -> None:
         state.dead = True
         log.error("%s was refused (401 Bad credentials); it will not be used again", state.label)
         if all(s.dead for s in self.pool.states):
-            if state.token is None:
+            if state.anonymous:
                 raise BadCredentials(f"{response.url} requires authentication (401); set GITHUB_TOKEN")
+            if state.installation is not None:
+                raise BadCredentials(
+                    f"{state.label} was refused (401 Bad credentials) even with a new token, and no other "
+                    "credential is left; check the App's installation and GITHUB_APP_INSTALLATION_ID",
+                    url=response.url,
+                )
             raise BadCredentials(
                 f"{state.label} was refused (401 Bad credentials) and no other token is left; "
                 "replace it in GITHUB_TOKEN",

@@ -23,6 +23,11 @@ PENDING_POLL = 0.05  # seconds between looks while every spare request is in fli
 UNKNOWN_RESET_WAIT = 60.0  # a budget whose reset time GitHub did not give is looked at again after this
 
 
+def installation_key(installation: int) -> str:
+    """The key naming an App installation in the store: its tokens change hourly, its budget does not."""
+    return f"installation:{installation}"
+
+
 def token_key(token: Token | None) -> str:
     """A one-way key naming a token in the store (http_cache, token_budgets); never the token itself."""
     if token is None:
@@ -56,6 +61,12 @@ class TokenState:
     budgets: dict[str, Budget] = field(default_factory=dict)
     pending: dict[str, int] = field(default_factory=dict)
     dead: bool = False
+    installation: int | None = None  # a GitHub App installation: its token is renewed, the state stays
+    renew_at: float = 0.0  # when the installation's token must be renewed (0: it has none yet)
+
+    @property
+    def anonymous(self) -> bool:
+        return self.token is None and self.installation is None
 
     @property
     def position(self) -> int | None:
@@ -63,10 +74,12 @@ class TokenState:
 
     @property
     def label(self) -> str:
+        if self.installation is not None:
+            return f"GitHub App installation {self.installation}"
         return "unauthenticated" if self.token is None else f"GITHUB_TOKEN #{self.token.position}"
 
     def budget(self, resource: str) -> Budget:
-        default = ANONYMOUS_LIMIT if self.token is None else DEFAULT_LIMIT
+        default = ANONYMOUS_LIMIT if self.anonymous else DEFAULT_LIMIT
         return self.budgets.setdefault(resource, Budget(default, default, 0.0))
 
 
@@ -90,10 +103,17 @@ class TokenPool:
         self.reserve = max(0, reserve)
         self.authenticated = bool(tokens)
 
+    def add_installations(self, ids: Sequence[int]) -> None:
+        """Add a state per GitHub App installation (budgets are per installation, tokens come and go);
+        the anonymous caller goes, since the pool is now authenticated."""
+        self.states = [s for s in self.states if not s.anonymous]
+        self.states += [TokenState(None, installation_key(i), installation=i) for i in ids]
+        self.authenticated = True
+
     def _reserve_for(self, state: TokenState, budget: Budget) -> int:
         # The anonymous 60/h is too small to keep a reserve; a token keeps at most a tenth of its limit
         # so that small GHES or test limits stay usable.
-        if state.token is None:
+        if state.anonymous:
             return 0
         return min(self.reserve, budget.limit // 10)
 
@@ -111,10 +131,17 @@ class TokenPool:
         """The token to use now, or the epoch time of the earliest reset when every token is spent."""
         alive = [s for s in self.states if not s.dead]
         if not alive:
-            positions = ", ".join(f"#{s.position}" for s in self.states)
+            if all(s.installation is None for s in self.states):
+                positions = ", ".join(f"#{s.position}" for s in self.states)
+                raise BadCredentials(
+                    f"every token in GITHUB_TOKEN ({positions}) was refused with 401 Bad credentials; "
+                    "replace them and retry",
+                    position=self.states[-1].position,
+                )
+            labels = ", ".join(s.label for s in self.states)
             raise BadCredentials(
-                f"every token in GITHUB_TOKEN ({positions}) was refused with 401 Bad credentials; "
-                "replace them and retry",
+                f"every credential was refused with 401 Bad credentials ({labels}); check GITHUB_TOKEN and "
+                "the GitHub App settings",
                 position=self.states[-1].position,
             )
         best = max(alive, key=lambda s: self.available(s, resource, now))
@@ -170,11 +197,11 @@ class TokenPool:
         """The known budgets of real tokens, for `token_budgets`."""
         out = []
         for state in self.states:
-            if state.token is None:
+            if state.anonymous:
                 continue
             for resource, b in sorted(state.budgets.items()):
                 if b.known and b.limit < UNLIMITED:
                     reset = datetime.fromtimestamp(b.reset_at, UTC)
-                    position = state.token.position
+                    position = state.token.position if state.installation is None and state.token else 0
                     out.append(BudgetRecord(state.key, position, resource, b.limit, b.remaining, reset))
         return out

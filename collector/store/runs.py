@@ -184,19 +184,34 @@ def _count(session: Session, model: type[Fork] | type[ContributorIdentity], repo
 
 @dataclass(frozen=True)
 class BudgetStatus:
-    """The last budget seen for one token (by position) and resource."""
+    """The last budget seen for one token (by position) or App installation, and resource."""
 
     position: int
     resource: str
     limit: int
     remaining: int
     reset_at: datetime
+    installation: int | None = None
+
+    @property
+    def label(self) -> str:
+        """`#2` for GITHUB_TOKEN's second token, `installation 5550001` for an App's installation."""
+        return f"#{self.position}" if self.installation is None else f"installation {self.installation}"
 
 
 def load_token_budgets(session: Session) -> list[BudgetStatus]:
-    """Budgets per token position and resource, as last seen in response headers."""
-    rows = session.scalars(select(TokenBudget).order_by(TokenBudget.position, TokenBudget.resource))
-    return [BudgetStatus(r.position, r.resource, r.limit, r.remaining, r.reset_at) for r in rows]
+    """Budgets per token position (or App installation) and resource, as last seen in response headers."""
+    rows = session.scalars(select(TokenBudget).order_by(TokenBudget.position, TokenBudget.token_key))
+    return [
+        BudgetStatus(r.position, r.resource, r.limit, r.remaining, r.reset_at, _installation(r.token_key))
+        for r in sorted(rows, key=lambda r: (r.position, r.token_key, r.resource))
+    ]
+
+
+def _installation(token_key: str) -> int | None:
+    # App installations are stored under "installation:<id>" (their tokens change hourly).
+    prefix, _, number = token_key.partition(":")
+    return int(number) if prefix == "installation" and number.isdigit() else None
 
 
 def load_last_runs(session: Session, limit: int = 5) -> list[Run]:
