@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import date
 
 from sqlalchemy import select
 
@@ -12,6 +13,7 @@ from collector.domain import parse_repo_name
 from collector.github.client import GitHubClient
 from collector.jobs.backfill import backfill_repo
 from collector.settings import load_settings
+from collector.store.checkpoints import load_daily
 from collector.store.engine import transaction
 from collector.store.models import HistoryDaily, SeriesState
 from collector.store.repos import save_repository
@@ -43,13 +45,7 @@ def test_listing_replaces_the_missing_history_endpoint_for_a_collaborator(store:
     app = SimulatorApp(scenario, ghes_legacy=True, collaborator_tokens=[TOKEN])
     repo_id = backfill_stars(store, app, repo.full_name)
     with store.sessions() as s:
-        days = dict(
-            s.execute(
-                select(HistoryDaily.day, HistoryDaily.value).where(
-                    HistoryDaily.repo_id == repo_id, HistoryDaily.metric == "stars"
-                )
-            ).all()
-        )
+        days = load_daily(s, repo_id, "stars", date(2000, 1, 1), date(2100, 1, 1))
         state = s.get(SeriesState, (repo_id, "stars"))
     expected = {d: n for d, n in repo.star_days.items() if n}
     assert days == expected and sum(days.values()) == repo.stars
@@ -96,13 +92,7 @@ def test_ghes_without_rate_limit_headers_and_a_400_for_the_new_api_version(store
     repo_id, series = asyncio.run(main())
     assert series == dict.fromkeys(("stars", "forks", "commits", "contributors"), "complete")
     with store.sessions() as s:
-        days = dict(
-            s.execute(
-                select(HistoryDaily.day, HistoryDaily.value).where(
-                    HistoryDaily.repo_id == repo_id, HistoryDaily.metric == "stars"
-                )
-            ).all()
-        )
+        days = load_daily(s, repo_id, "stars", date(2000, 1, 1), date(2100, 1, 1))
     assert sum(days.values()) == repo.stars
     history = Counter(
         s for (_, t, s), n in app.stats.requests.items() for _ in range(n) if t.endswith("/history")

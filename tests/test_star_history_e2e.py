@@ -16,14 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, text
 
 from collector.domain import parse_repo_name
 from collector.github.client import GitHubClient
 from collector.jobs.backfill import backfill_repo
 from collector.settings import load_settings
+from collector.store.checkpoints import load_daily
 from collector.store.engine import transaction
-from collector.store.models import HistoryDaily
 from collector.store.repos import save_repository
 from collector.testing.edge_repos import MANY_EMAILS_PEOPLE, NETWORK_DIRECT_FORKS
 from collector.testing.model import Scenario
@@ -211,13 +211,7 @@ def test_buckets_in_another_time_zone_are_stored_as_github_gives_them(store: Sto
 
     repo_id = asyncio.run(main())
     with store.sessions() as s:
-        days = dict(
-            s.execute(
-                select(HistoryDaily.day, HistoryDaily.value).where(
-                    HistoryDaily.repo_id == repo_id, HistoryDaily.metric == "stars"
-                )
-            ).all()
-        )
+        days = load_daily(s, repo_id, "stars", date(2000, 1, 1), date(2100, 1, 1))
     with running_simulator(app) as base:
         given = {d: n for d, n in endpoint_series(base, repo.full_name).items() if n}
     assert days == given and sum(days.values()) == repo.stars

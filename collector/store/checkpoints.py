@@ -163,16 +163,7 @@ def rebuild_fork_days(session: Session, repo_id: int) -> ForkScale:
             scale = ForkScale(latest.forks, direct, latest.forks / direct if direct else 1.0)
             if direct:
                 daily = compute_scaled_additions(daily, latest.forks, direct)
-    lock_series(session, repo_id, ["forks"])
-    session.execute(
-        delete(HistoryDaily).where(HistoryDaily.repo_id == repo_id, HistoryDaily.metric == "forks")
-    )
-    write_daily_rows(
-        session,
-        repo_id,
-        [HistoryPoint("forks", d, n, "forks_listing") for d, n in sorted(daily.items())],
-    )
-    refresh_monthly(session, repo_id, "forks")
+    _rewrite_series(session, repo_id, "forks", daily, "forks_listing")
     return scale
 
 
@@ -206,14 +197,15 @@ def rebuild_contributor_days(session: Session, repo_id: int) -> int:
         select(ContributorIdentity.first_commit_at).where(ContributorIdentity.repo_id == repo_id)
     ).all()
     counts = Counter(f.astimezone(UTC).date() for f in firsts)
-    lock_series(session, repo_id, ["contributors"])
-    session.execute(
-        delete(HistoryDaily).where(HistoryDaily.repo_id == repo_id, HistoryDaily.metric == "contributors")
-    )
-    write_daily_rows(
-        session,
-        repo_id,
-        [HistoryPoint("contributors", d, n, "commit_walk") for d, n in sorted(counts.items())],
-    )
-    refresh_monthly(session, repo_id, "contributors")
+    _rewrite_series(session, repo_id, "contributors", dict(counts), "commit_walk")
     return len(firsts)
+
+
+def _rewrite_series(session: Session, repo_id: int, metric: str, daily: dict[date, int], source: str) -> None:
+    """Replace every stored day of `metric` with `daily` (and its monthly rollup)."""
+    lock_series(session, repo_id, [metric])
+    session.execute(
+        delete(HistoryDaily).where(HistoryDaily.repo_id == repo_id, HistoryDaily.metric == metric)
+    )
+    write_daily_rows(session, repo_id, [HistoryPoint(metric, d, n, source) for d, n in sorted(daily.items())])
+    refresh_monthly(session, repo_id, metric)

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from collector.testing.app_auth import PERMISSIONS, AppAuth, SimApp, SimInstallation
 from collector.testing.objects import user_object
-from collector.testing.rest import DOCS, Reply, RestApi, RestRequest
+from collector.testing.rest import DOCS, Reply, RestApi, RestRequest, bounded_int
 from collector.testing.views import iso
 
 APP_DOCS = f"{DOCS}/apps/apps"
@@ -42,14 +42,6 @@ def route_installation(req: RestRequest, auth: AppAuth, key: str, rest: RestApi)
     if repo is not None and not auth.covers(key, repo.full_name):
         return Reply(404, {"message": "Not Found", "documentation_url": DOCS}, req.path)
     return None
-
-
-def _int(value: str | None, default: int, low: int, high: int) -> int:
-    try:
-        n = int(value) if value is not None else default
-    except ValueError:
-        n = default
-    return min(max(n, low), high)
 
 
 def _not_found(anchor: str) -> dict[str, str]:
@@ -106,8 +98,8 @@ def _app_object(api: str, app: SimApp) -> dict[str, Any]:
 
 
 def _listing(req: RestRequest, app: SimApp) -> Reply:
-    per_page = _int(req.param("per_page"), 30, 1, 100)
-    page = _int(req.param("page"), 1, 1, 1_000_000)
+    per_page = bounded_int(req.param("per_page"), 30, 1, 100)
+    page = bounded_int(req.param("page"), 1, 1, 1_000_000)
     items = app.installations
     last = max(1, -(-len(items) // per_page))
     shown = items[(page - 1) * per_page : page * per_page]

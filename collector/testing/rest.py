@@ -57,7 +57,8 @@ class Reply:
     weak_etag: bool = False
 
 
-def _int(value: str | None, default: int, low: int, high: int) -> int:
+def bounded_int(value: str | None, default: int, low: int, high: int) -> int:
+    """A query parameter as an integer in [low, high] (`default` when absent or not a number)."""
     try:
         n = int(value) if value is not None else default
     except ValueError:
@@ -198,8 +199,8 @@ class RestApi:
         self, req: RestRequest, repo: SimRepo, rest: str, items: Sequence[Any], *, default: int, maximum: int
     ) -> tuple[Sequence[Any], dict[str, str], int]:
         """The requested page and its Link header (absent when everything fits on one page)."""
-        per_page = _int(req.param("per_page"), default, 1, maximum)
-        page = _int(req.param("page"), 1, 1, 1_000_000)
+        per_page = bounded_int(req.param("per_page"), default, 1, maximum)
+        page = bounded_int(req.param("page"), 1, 1, 1_000_000)
         last = max(1, -(-len(items) // per_page))
         if last == 1 and page == 1:
             return items, {}, page
@@ -264,7 +265,7 @@ class RestApi:
         if self.ghes_legacy:
             return Reply(404, NOT_FOUND)  # older GHES has no such endpoint
         weeks = self.view(repo).star_weeks(self.star_history_timezone)[: 30 * STAR_HISTORY_MAX_PAGES]
-        if _int(req.param("page"), 1, 1, 1_000_000) > STAR_HISTORY_MAX_PAGES:
+        if bounded_int(req.param("page"), 1, 1, 1_000_000) > STAR_HISTORY_MAX_PAGES:
             return Reply(422, {"message": PAGINATION_LIMITED, "documentation_url": DOCS})
         shown, headers, _ = self.paginate(req, repo, "/stargazers/history", weeks, default=30, maximum=30)
         body = [{"week": w, "total": sum(days), "days": days} for w, days in shown]
@@ -280,7 +281,7 @@ class RestApi:
                 return Reply(200, [], weak_etag=True)
             message = "Must have push access to view repository stargazers."
             return Reply(403, {"message": message, "documentation_url": f"{DOCS}/activity/starring"})
-        if _int(req.param("page"), 1, 1, 1_000_000) > STARGAZERS_MAX_PAGES:
+        if bounded_int(req.param("page"), 1, 1, 1_000_000) > STARGAZERS_MAX_PAGES:
             return Reply(422, {"message": PAGINATION_LIMITED, "documentation_url": DOCS})
         events = self.view(repo).star_events()
         shown, headers, _ = self.paginate(req, repo, "/stargazers", events, default=30, maximum=100)
