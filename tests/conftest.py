@@ -19,6 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from collector.store import migrate
 from collector.store.engine import make_engine, session_factory
 from collector.store.models import Base
+from collector.testing.app_auth import make_test_app
+from collector.testing.model import Scenario
+from collector.testing.scenarios import load_scenario
+from collector.testing.simulator import SimulatorApp
+from collector.testing.transport import running_simulator
 
 # Admin URL of the PostgreSQL server the tests may create databases on.
 PG_ADMIN_URL = os.environ.get(
@@ -160,3 +165,40 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         _truncate(engine)
     yield Store(url=url, engine=engine, sessions=session_factory(engine))
     engine.dispose()
+
+
+# --- the 2017 frameworks, synced once per session ---------------------------------------------------
+
+TOKEN_SECONDS = 30  # installation tokens' lifetime: the sync takes minutes, so it renews them
+Synced = tuple[Path, dict[str, str], Scenario, SimulatorApp, str]
+
+
+@pytest.fixture(scope="session")
+def synced(tmp_path_factory: pytest.TempPathFactory, pg_server: PgServer) -> Iterator[Synced]:
+    """`collector sync` of the 2017 frameworks from an empty PostgreSQL store, as a GitHub App whose
+    installation tokens live 30 seconds: (cwd, env, scenario, simulator, sync's stdout). The end-to-end
+    sync tests read it, and the fault suite takes it as its clean reference."""
+    scenario = load_scenario("frameworks")
+    github_app = make_test_app()
+    app = SimulatorApp(
+        scenario, points_per_minute=100_000, github_app=github_app, installation_token_seconds=TOKEN_SECONDS
+    )
+    url = pg_server.create_database()
+    cwd = tmp_path_factory.mktemp("sync")
+    unpaced(cwd)
+    key = cwd / "app.pem"
+    key.write_text(github_app.private_key_pem, encoding="utf-8")
+    with running_simulator(app) as base:
+        env = {
+            "GITHUB_API_URL": base,
+            "GITHUB_APP_ID": str(github_app.app_id),
+            "GITHUB_APP_PRIVATE_KEY_FILE": str(key),
+            "COLLECTOR_DATABASE_URL": url,
+        }
+        out = run_cli(cwd, env, "sync")
+        assert out.returncode == 0, out.stderr[-3000:]
+        # The book cites keras and mxnet by their 2017 names: GitHub redirects those to the current ones.
+        old = run_cli(cwd, env, "repos", "add", "fchollet/keras", "dmlc/mxnet")
+        assert old.returncode == 0, old.stderr
+        yield cwd, env, scenario, app, out.stdout
+    pg_server.drop_database(url)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
 from datetime import UTC, date
 from pathlib import Path
 
@@ -17,14 +16,9 @@ import pytest
 from sqlalchemy import text
 
 from collector.store.engine import make_engine
-from collector.testing.app_auth import make_test_app
-from collector.testing.model import Scenario, SimRepo
-from collector.testing.scenarios import load_scenario
-from collector.testing.simulator import SimulatorApp
-from collector.testing.transport import running_simulator
-from tests.conftest import PgServer, run_cli, unpaced
+from collector.testing.model import SimRepo
+from tests.conftest import Synced, run_cli
 
-TOKEN_SECONDS = 30  # installation tokens' lifetime: the sync takes minutes, so it renews them
 TABLE_2_1 = Path(__file__).parent / "fixtures" / "table_2_1_and_dated_points.csv"
 
 
@@ -46,39 +40,9 @@ def requests_in(line: str) -> int:
     return int(match.group(1))
 
 
-@pytest.fixture(scope="module")
-def synced(
-    tmp_path_factory: pytest.TempPathFactory, pg_server: PgServer
-) -> Iterator[tuple[Path, dict[str, str], Scenario, SimulatorApp, str]]:
-    scenario = load_scenario("frameworks")
-    github_app = make_test_app()
-    app = SimulatorApp(
-        scenario, points_per_minute=100_000, github_app=github_app, installation_token_seconds=TOKEN_SECONDS
-    )
-    url = pg_server.create_database()
-    cwd = tmp_path_factory.mktemp("sync")
-    unpaced(cwd)
-    key = cwd / "app.pem"
-    key.write_text(github_app.private_key_pem, encoding="utf-8")
-    with running_simulator(app) as base:
-        env = {
-            "GITHUB_API_URL": base,
-            "GITHUB_APP_ID": str(github_app.app_id),
-            "GITHUB_APP_PRIVATE_KEY_FILE": str(key),
-            "COLLECTOR_DATABASE_URL": url,
-        }
-        out = run_cli(cwd, env, "sync")
-        assert out.returncode == 0, out.stderr[-3000:]
-        # The book cites keras and mxnet by their 2017 names: GitHub redirects those to the current ones.
-        old = run_cli(cwd, env, "repos", "add", "fchollet/keras", "dmlc/mxnet")
-        assert old.returncode == 0, old.stderr
-        yield cwd, env, scenario, app, out.stdout
-    pg_server.drop_database(url)
-
-
 @pytest.mark.postgres
 def test_sync_on_an_empty_store_gives_table_2_1_exactly(
-    synced: tuple[Path, dict[str, str], Scenario, SimulatorApp, str],
+    synced: Synced,
 ) -> None:
     _, env, _, _, stdout = synced
     assert "tracking the default group" in stdout
@@ -106,7 +70,7 @@ def test_sync_on_an_empty_store_gives_table_2_1_exactly(
 
 @pytest.mark.postgres
 def test_every_date_agrees_with_the_simulators_events(
-    synced: tuple[Path, dict[str, str], Scenario, SimulatorApp, str],
+    synced: Synced,
 ) -> None:
     _, env, scenario, _, _ = synced
     days = [date(2016, 6, 30), date(2017, 7, 31), date(2018, 6, 30), date(2020, 3, 31), date(2024, 12, 31)]
@@ -135,7 +99,7 @@ def test_every_date_agrees_with_the_simulators_events(
 
 @pytest.mark.postgres
 def test_second_backfill_and_second_collect_are_nearly_free(
-    synced: tuple[Path, dict[str, str], Scenario, SimulatorApp, str],
+    synced: Synced,
 ) -> None:
     cwd, env, scenario, app, _ = synced
     again = run_cli(cwd, env, "backfill")
@@ -158,7 +122,7 @@ def test_second_backfill_and_second_collect_are_nearly_free(
 
 @pytest.mark.postgres
 def test_installation_tokens_are_renewed_and_no_secret_is_printed_or_stored(
-    synced: tuple[Path, dict[str, str], Scenario, SimulatorApp, str],
+    synced: Synced,
 ) -> None:
     cwd, env, _, app, stdout = synced
     # Tokens of 30 seconds over a sync of minutes: renewed by their expires_at, so GitHub refused at most
