@@ -36,8 +36,11 @@ class _Formatter(logging.Formatter):
         fields: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="seconds"),
             "level": record.levelname.lower(),
-            "event": record.getMessage(),
         }
+        if record.name == LOGGER_NAME or record.name.startswith(LOGGER_NAME + "."):
+            fields["event"] = record.getMessage()
+        else:  # a library's own message (psycopg, apscheduler, ...): still one parseable line
+            fields.update(event="library_log", source=record.name, message=record.getMessage())
         fields.update(getattr(record, "fields", {}))
         if record.exc_info and record.exc_info[1] is not None:
             fields["error"] = f"{type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
@@ -51,6 +54,10 @@ def _kv(value: Any) -> str:
     if text == "" or any(ch.isspace() or ch in '"=' for ch in text):
         return json.dumps(text)
     return text
+
+
+class _LibraryHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The root logger's handler, so libraries' warnings come out as events too."""
 
 
 def setup_logging(
@@ -67,6 +74,15 @@ def setup_logging(
     logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False
+    # Libraries log through the root logger; without a handler there, Python's last resort prints their
+    # bare message, which breaks the one-event-per-line promise (psycopg warns this way when a
+    # connection drops mid-pipeline).
+    root = logging.getLogger()
+    root.handlers = [h for h in root.handlers if not isinstance(h, _LibraryHandler)]
+    library = _LibraryHandler(sys.stderr)
+    library.setFormatter(_Formatter(fmt, secrets))
+    library.setLevel(logging.WARNING)
+    root.addHandler(library)
     return logger
 
 

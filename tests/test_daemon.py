@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -26,7 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from collector.store import migrate
@@ -422,45 +424,70 @@ def _cluster_version() -> str:
     return sorted(os.listdir("/etc/postgresql"))[0]
 
 
-def _pg_ready(timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"], check=False).returncode == 0:
-            return True
-        time.sleep(0.2)
-    return False
+@dataclass(frozen=True)
+class Cluster:
+    """A PostgreSQL cluster of this test's own, so that restarting it disturbs no other test."""
+
+    name: str
+    port: int
+
+    def ctl(self, action: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", _cluster_version(), self.name, action],
+            text=True,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+
+    def ready(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        probe = ["pg_isready", "-h", "127.0.0.1", "-p", str(self.port), "-q"]
+        while time.monotonic() < deadline:
+            if subprocess.run(probe, check=False).returncode == 0:
+                return True
+            time.sleep(0.2)
+        return False
 
 
-def _pg_ctl(action: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", _cluster_version(), "main", action],
+@pytest.fixture
+def own_cluster() -> Iterator[tuple[Cluster, PgServer]]:
+    """A new cluster on a free port (trust auth, like the machine's), dropped afterwards."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cluster = Cluster(f"collector_test_{os.getpid()}", port)
+    made = subprocess.run(
+        ["pg_createcluster", _cluster_version(), cluster.name, "--port", str(port), "--", "--auth=trust"],
         text=True,
         capture_output=True,
-        timeout=60,
+        timeout=120,
         check=False,
     )
-
-
-@contextmanager
-def server_left_running(pg_server: PgServer) -> Iterator[None]:
-    """Whatever happens inside, PostgreSQL is up afterwards and the shared admin pool is fresh."""
+    assert made.returncode == 0, made.stderr
     try:
-        yield
+        started = cluster.ctl("start")
+        assert started.returncode == 0 and cluster.ready(30), started.stderr
+        admin = create_engine(
+            f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", isolation_level="AUTOCOMMIT"
+        )
+        yield cluster, PgServer(admin)
+        admin.dispose()
     finally:
-        if not _pg_ready(2):
-            _pg_ctl("start")
-        assert _pg_ready(30), "PostgreSQL did not come back"
-        pg_server.admin.dispose()  # its pooled connections died with the restart
+        subprocess.run(
+            ["pg_dropcluster", "--stop", _cluster_version(), cluster.name], capture_output=True, check=False
+        )
 
 
 @pytest.mark.skipif(
-    not Path("/etc/postgresql").is_dir() or os.geteuid() != 0,
-    reason="restarts the local PostgreSQL cluster: needs pg_ctlcluster and root",
+    not Path("/etc/postgresql").is_dir() or os.geteuid() != 0 or shutil.which("pg_createcluster") is None,
+    reason="creates and restarts a PostgreSQL cluster: needs Debian's pg_createcluster and root",
 )
 def test_daemon_survives_a_postgresql_restart_and_the_next_cycle_is_complete(
-    pg_server: PgServer, tmp_path: Path
+    own_cluster: tuple[Cluster, PgServer], tmp_path: Path
 ) -> None:
-    with world(pg_server, tmp_path, "synthetic-30", latency_ms=200, collect="8s") as w:
+    cluster, server = own_cluster
+    with world(server, tmp_path, "synthetic-30", latency_ms=200, collect="8s") as w:
         n = len(w.scenario.repos)
         d = w.daemon("kv")
         try:
@@ -471,10 +498,10 @@ def test_daemon_survives_a_postgresql_restart_and_the_next_cycle_is_complete(
             # Restart mid-pass: the next run has saved a few repositories and holds the others' leases.
             d.wait_for("the next pass is under way", lambda: _items_of_newest_run(w, first) >= 3, 15)
             cut = w.value("SELECT max(id) FROM runs")
-            with server_left_running(pg_server):
-                restart = _pg_ctl("restart")
-                assert restart.returncode == 0, restart.stderr
-                assert _pg_ready(30)
+            restart = cluster.ctl("restart")
+            assert restart.returncode == 0 and cluster.ready(30), restart.stderr
+            server.admin.dispose()  # its pooled connections died with the restart
+            w.engine.dispose()
             restarted = datetime.now(UTC)
             d.wait_for("store_recovered", lambda: bool(d.named("store_recovered")), 60)
             # The next cycle after the restart: a run with every repository ok. (A pass of 30 at 200 ms
@@ -592,3 +619,19 @@ def test_a_daemon_with_app_credentials_renews_its_tokens_and_keeps_collecting(
             for r in w.rows(f"SELECT * FROM {t}")  # noqa: S608
         )
         assert not [s[:12] for s in secrets if s in logged + stored]
+
+
+def test_a_librarys_warning_is_logged_as_one_event_too(capsys: pytest.CaptureFixture[str]) -> None:
+    """psycopg warns through the root logger when a connection drops mid-pipeline; it must stay parseable."""
+    import logging
+
+    from collector.logs import setup_logging
+
+    for fmt in ("kv", "json"):
+        setup_logging(fmt, secrets=["s3cret"])
+        logging.getLogger("psycopg").warning("error ignored terminating %s: %s", "<Pipeline [BAD]>", "s3cret")
+        lines = [line for line in capsys.readouterr().err.splitlines() if line]
+        assert len(lines) == 1
+        fields = parse_line(lines[0], fmt)
+        assert fields["event"] == "library_log" and fields["source"] == "psycopg"
+        assert fields["message"] == "error ignored terminating <Pipeline [BAD]>: ***"
