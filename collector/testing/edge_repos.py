@@ -1,7 +1,8 @@
-"""Hand-made parts of the `edge` scenario: a fork network with forks of forks, and a repository whose
-authors use more emails than a small `linked_email_cap`, some users under two addresses.
+"""The `edge` scenario's repositories: deleted, DMCA-blocked, too many contributors, empty, renamed twice...
 
-The numbers are literal so tests can state them (see the constants).
+Two are partly hand-made: a fork network with forks of forks, and a repository whose authors use more
+emails than a small `linked_email_cap`, some users under two addresses. The numbers are literal so tests
+can state them (see the constants).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from collector.testing.model import SimCommit, SimFork, SimRepo
+from collector.testing.repo_builder import Ids, Spec, build_repo
 
 NETWORK_DIRECT_FORKS = 30
 NETWORK_CHILD_FORKS = 10  # forks of direct forks
@@ -69,3 +71,36 @@ def many_emails_repo(github_id: int, created: datetime) -> SimRepo:
         star_days={created.date(): 3},
         commits=commits,
     )
+
+
+def build_edge(day: date) -> list[SimRepo]:
+    """A few awkward repositories, as of `day`."""
+    ids = Ids()
+    created = datetime.combine(day - timedelta(days=400), time(9, 30), UTC)
+    small = {"stars": [(day, 120)], "forks": [(day, 9)], "contributors": [(day, 4)]}
+
+    def spec(name: str, **extra: object) -> Spec:
+        fields: dict[str, object] = {"anchors": small, "commits": 20, "default_branch": "main"} | extra
+        return Spec(f"edge-org/{name}", ids.near(created.date()), created, **fields)  # type: ignore[arg-type]
+
+    specs = [
+        spec("deleted-repo", status="deleted"),
+        spec("dmca-blocked", status="blocked"),
+        spec(
+            "huge-history",
+            anchors={"stars": [(day, 2_000)], "forks": [(day, 150)], "contributors": [(day, 60)]},
+            commits=300,
+            contributors_too_large=True,
+        ),
+        spec("empty-repo", anchors={}, commits=0),
+        spec("renamed-twice", former_names=("edge-first/original-name", "edge-second/middle-name")),
+        spec(
+            "html-description",
+            description='<b>Fast</b> &amp; "safe" <img src=x onerror=alert(1)><script>alert("xss")</script>',
+        ),
+        spec("fork-network", anchors={**small, "forks": [(day, 30)]}),  # forks of forks added below
+    ]
+    repos = [repo for s in specs if (repo := build_repo(s, day, ids, seed=0)) is not None]
+    repos[-1] = with_forks_of_forks(repos[-1], day, ids.near)
+    repos.append(many_emails_repo(ids.near(created.date()), created))
+    return repos

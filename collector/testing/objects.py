@@ -88,6 +88,30 @@ def _repo_urls(api: str, full_name: str) -> dict[str, Any]:
     }
 
 
+def _clone_urls(full_name: str) -> dict[str, str]:
+    return {
+        "git_url": f"git://github.com/{full_name}.git",
+        "ssh_url": f"git@github.com:{full_name}.git",
+        "clone_url": f"{HTML}/{full_name}.git",
+        "svn_url": f"{HTML}/{full_name}",
+    }
+
+
+def _caller_keys() -> dict[str, Any]:
+    """What the authenticated recording adds: the caller's permissions and the merge settings."""
+    return {
+        "permissions": {"admin": False, "maintain": False, "push": False, "triage": False, "pull": True},
+        "temp_clone_token": "",
+        "allow_squash_merge": True,
+        "allow_merge_commit": True,
+        "allow_rebase_merge": True,
+        "allow_auto_merge": False,
+        "delete_branch_on_merge": False,
+        "allow_update_branch": False,
+        "use_squash_pr_title_as_default": False,
+    }
+
+
 def repository_object(api: str, view: RepoView, *, authenticated: bool) -> dict[str, Any]:
     """`GET /repos/{o}/{r}`: the full repository object, same keys as the 2022 octokit recording."""
     repo = view.repo
@@ -109,10 +133,7 @@ def repository_object(api: str, view: RepoView, *, authenticated: bool) -> dict[
         "created_at": created,
         "updated_at": pushed,
         "pushed_at": pushed,
-        "git_url": f"git://github.com/{repo.full_name}.git",
-        "ssh_url": f"git@github.com:{repo.full_name}.git",
-        "clone_url": f"{HTML}/{repo.full_name}.git",
-        "svn_url": f"{HTML}/{repo.full_name}",
+        **_clone_urls(repo.full_name),
         "homepage": None,
         "size": len(view.commits),
         "stargazers_count": stars,
@@ -139,25 +160,8 @@ def repository_object(api: str, view: RepoView, *, authenticated: bool) -> dict[
         "watchers": stars,
         "default_branch": repo.default_branch,
     }
-    # The authenticated recording also carries the caller's permissions and merge settings.
     if authenticated:
-        body["permissions"] = {
-            "admin": False,
-            "maintain": False,
-            "push": False,
-            "triage": False,
-            "pull": True,
-        }
-        body["temp_clone_token"] = ""
-        body.update(
-            allow_squash_merge=True,
-            allow_merge_commit=True,
-            allow_rebase_merge=True,
-            allow_auto_merge=False,
-            delete_branch_on_merge=False,
-            allow_update_branch=False,
-            use_squash_pr_title_as_default=False,
-        )
+        body.update(_caller_keys())
     body["organization"] = owner
     body["network_count"] = forks
     body["subscribers_count"] = repo.watchers
@@ -183,10 +187,7 @@ def fork_object(api: str, view: RepoView, fork: SimFork) -> dict[str, Any]:
         "created_at": created,
         "updated_at": created,
         "pushed_at": created,
-        "git_url": f"git://github.com/{full}.git",
-        "ssh_url": f"git@github.com:{full}.git",
-        "clone_url": f"{HTML}/{full}.git",
-        "svn_url": f"{HTML}/{full}",
+        **_clone_urls(full),
         "homepage": None,
         "size": 0,
         "stargazers_count": 0,

@@ -6,8 +6,8 @@ import argparse
 import time
 from collections.abc import Sequence
 
+from collector.testing.core import SimulatorApp
 from collector.testing.graphql_api import load_schema
-from collector.testing.simulator import SimulatorApp
 from collector.testing.transport import running_simulator
 
 

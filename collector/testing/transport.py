@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 if TYPE_CHECKING:
-    from collector.testing.simulator import SimResponse, SimulatorApp
+    from collector.testing.core import SimulatorApp
+    from collector.testing.replies import SimResponse
 
 
 def _to_httpx(resp: SimResponse, request: httpx.Request) -> httpx.Response:
