@@ -354,7 +354,6 @@ def test_trend_in_every_format(store: Store) -> None:
         for s in data
     ]
 
-    notes = {("deep/alpha", "contributors"), ("new/beta", "stars")}
     for text, tables in (
         (render_markdown(report), markdown_tables(render_markdown(report))),
         (render_html(report), html_tables(render_html(report))),
@@ -367,36 +366,47 @@ def test_trend_in_every_format(store: Store) -> None:
         # Escaped as text in Markdown and HTML; the terminal cuts it to fit.
         assert unescape(about[1][3]) == XSS or about[1][3].startswith(XSS[:20])
         for metric, table in zip(("stars", "forks", "contributors", "commits"), tables[:4], strict=True):
-            assert table[0] == [
-                "repository",
-                "2016-01",
-                "2016-02",
-                "2016-03",
-                "2016-04",
-                "change",
-                "change %",
-                "rank move",
-            ]
-            for row in table[1:]:
-                repo = row[0]
-                values = [expected[(repo, label)][metric] for label, _, _ in MONTHS]
-                for cell, value, (_, _, end) in zip(row[1:5], values, MONTHS, strict=True):
-                    sample = next(s for s in data if s.name == repo)
-                    if value is None and (repo, metric) in notes and end >= sample.created:
-                        assert re.fullmatch(r"\(n/a\)\[\d\]", cell), (metric, repo, cell)
-                    else:
-                        assert cell == shown(value), (metric, repo, cell)
-                known = [v for v in values if v is not None]
-                change = known[-1] - known[0] if len(known) > 1 else None
-                assert row[5] == shown(change)
-                percent = f"{100 * change / known[0]:+.1f}%" if change is not None and known[0] else ""
-                assert row[6] == percent
+            check_metric_table(metric, table, data, expected)
         # Stars at the end: beta 120, alpha 23; at the start only alpha had stars, so beta is new.
         assert [r[0] for r in tables[0][1:]] == ["new/beta", "deep/alpha"]
         assert [r[7] for r in tables[0][1:]] == ["new", "-1"]
         assert "the contributor list is too large for the API" in text
         # new/beta's stars are known from its first observation on, so that footnote is not needed here.
         assert "star history needs admin access" not in text
+
+
+def check_metric_table(
+    metric: str,
+    table: list[list[str]],
+    data: list[Sample],
+    expected: dict[tuple[str, str], dict[str, int | None]],
+) -> None:
+    """A human trend table of `metric`: values per month (n/a where the series is unavailable), change."""
+    notes = {("deep/alpha", "contributors"), ("new/beta", "stars")}
+    assert table[0] == [
+        "repository",
+        "2016-01",
+        "2016-02",
+        "2016-03",
+        "2016-04",
+        "change",
+        "change %",
+        "rank move",
+    ]
+    for row in table[1:]:
+        repo = row[0]
+        values = [expected[(repo, label)][metric] for label, _, _ in MONTHS]
+        for cell, value, (_, _, end) in zip(row[1:5], values, MONTHS, strict=True):
+            sample = next(s for s in data if s.name == repo)
+            if value is None and (repo, metric) in notes and end >= sample.created:
+                assert re.fullmatch(r"\(n/a\)\[\d\]", cell), (metric, repo, cell)
+            else:
+                assert cell == shown(value), (metric, repo, cell)
+        known = [v for v in values if v is not None]
+        change = known[-1] - known[0] if len(known) > 1 else None
+        assert row[5] == shown(change)
+        percent = f"{100 * change / known[0]:+.1f}%" if change is not None and known[0] else ""
+        assert row[6] == percent
 
 
 def test_terminal_table_narrower_than_a_trend_splits_it_into_blocks_without_losing_a_value(

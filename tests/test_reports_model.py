@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from collector.errors import InvalidRepoName
 from collector.reports.html import render_svg_line_chart
 from collector.reports.model import (
     ReportOptionError,
-    compute_change,
     compute_periods,
-    compute_rank_move,
     compute_ranks,
-    compute_row_source,
+    compute_row_sources,
     format_for_path,
     parse_request,
 )
+from collector.reports.tables import compute_change, compute_rank_move
 
 TODAY = date(2026, 11, 27)
 
@@ -55,10 +55,41 @@ def test_ranks_change_and_movement() -> None:
         "new",
         "",
     ]
-    assert compute_row_source(["observed", "observed", None]) == "observed"
-    assert compute_row_source(["observed", "reconstructed", "carried"]) == "reconstructed"
-    assert compute_row_source(["carried", float("nan"), None]) == "carried"
-    assert compute_row_source([None, None]) is None
+
+
+def row_source(*sources: object) -> object:
+    """The rule for a single row whose values came from `sources`."""
+    columns = [f"m{k}_source" for k in range(len(sources))]
+    (word,) = compute_row_sources(pd.DataFrame([sources], columns=columns)).tolist()
+    return word
+
+
+def test_row_source_observed_beats_reconstructed_beats_carried() -> None:
+    assert row_source("observed", "observed", None) == "observed"
+    assert row_source("observed", "reconstructed", "carried") == "reconstructed"
+    assert row_source("carried", float("nan"), None) == "carried"  # pandas may hand NaN for missing
+    assert row_source(None, None) is None
+
+
+def test_row_sources_of_a_frame_are_decided_row_by_row() -> None:
+    sources = pd.DataFrame(
+        {
+            "stars_source": ["observed", "observed", None, "carried", "observed", None, "reconstructed"],
+            "forks_source": ["observed", "carried", None, "carried", None, None, "carried"],
+            "contributors_source": ["observed", None, None, None, "reconstructed", None, "observed"],
+        },
+        index=[10, 11, 12, 13, 14, 15, 16],  # not 0..n: the result goes by position
+    )
+    assert compute_row_sources(sources).tolist() == [
+        "observed",
+        "carried",
+        None,
+        "carried",
+        "reconstructed",
+        None,
+        "reconstructed",
+    ]
+    assert compute_row_sources(sources.iloc[:0]).tolist() == []
 
 
 def test_request_defaults_and_refusals() -> None:

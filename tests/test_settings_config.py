@@ -105,6 +105,12 @@ def test_config_parses_groups_schedules_reports(tmp_path: Path) -> None:
         ("[client]\nconcurency = 4\n", "client.concurency"),  # a typo is named, not ignored
         ("[client]\nrest_points_per_minute = -1\n", "client.rest_points_per_minute"),
         ("[bogus]\n", "bogus"),
+        # Each section must be a table.
+        ("groups = 3\n", "'groups' is 3"),
+        ('schedules = "6h"\n', "'schedules'"),
+        ("[reports]\nr = 1\n", "'reports.r'"),
+        ('[reports.r]\noutput = "x.csv"\nschedule = "often"\n', "reports.r.schedule"),
+        ("client = 4\n", "'client'"),
     ],
 )
 def test_broken_config_names_file_and_key(tmp_path: Path, body: str, fragment: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import numpy as np
@@ -25,6 +25,7 @@ from collector.reports.model import (
     Trend,
     compute_periods,
     compute_ranks,
+    compute_row_sources,
 )
 from collector.store.reports import ReportRepo, load_period_values, load_report_repos, load_unavailable
 from collector.store.repos import find_repo, load_repos
@@ -88,49 +89,69 @@ def _load_frame(
     repos = {r.id: r for r in load_report_repos(session, ids)}
     frame = load_period_values(session, ids, every, first, until)
     unavailable = load_unavailable(session, ids)
-    # Per-repository facts are looked up once per repository and spread over its rows (121,000 rows for a
-    # 10-year monthly trend of 1,000 repositories: no Python loop over rows).
+    _add_names_and_existence(frame, repos)
+    _blank_before_data(frame)
+    _add_sources(frame)
+    footnotes = _note_unavailable(frame, unavailable, repos, metrics)
+    return frame, footnotes, repos
+
+
+def _add_names_and_existence(frame: pd.DataFrame, repos: Mapping[int, ReportRepo]) -> None:
+    """Each row's repository name, and whether the repository existed (from its creation day) at `as_of`."""
+    # Looked up once per repository and spread over its rows (121,000 rows for a 10-year monthly trend of
+    # 1,000 repositories: no Python loop over rows).
     row_ids, at = np.unique(frame["repo_id"].to_numpy(dtype=np.int64), return_inverse=True)
-    frame["repo"] = np.array([repos[i].full_name for i in row_ids.tolist()], dtype=object)[at]
-    created = [repos[i].created_at for i in row_ids.tolist()]
+    owners = [repos[i] for i in row_ids.tolist()]
+    frame["repo"] = np.array([r.full_name for r in owners], dtype=object)[at]
+    created = [r.created_at.date() if r.created_at is not None else date.min for r in owners]
+    starts = np.array(created, dtype=object)[at]
+    frame["exists"] = (frame["as_of"].to_numpy(dtype=object) >= starts).astype(bool)
+
+
+def _blank_before_data(frame: pd.DataFrame) -> None:
+    """Blank the values before a repository existed or had its first known data."""
     as_of = frame["as_of"].to_numpy(dtype=object)
-    # A repository exists from its creation day; values show from its first known data.
-    starts = np.array([c.date() if c is not None else date.min for c in created], dtype=object)[at]
-    exists = (as_of >= starts).astype(bool)
     first_day = np.array([d if d is not None else date.max for d in frame["first_day"]], dtype=object)
-    hidden = ~(exists & (as_of >= first_day).astype(bool))
-    frame["exists"] = exists
+    hidden = ~(frame["exists"].to_numpy(dtype=bool) & (as_of >= first_day).astype(bool))
     for metric in METRICS:
         frame[metric] = frame[metric].mask(hidden)
-    present = np.zeros(len(frame), dtype=np.int64)
-    observed = np.zeros(len(frame), dtype=np.int64)
-    reconstructed = np.zeros(len(frame), dtype=bool)
-    for metric in CUMULATIVE:
-        column = frame[f"{metric}_source"].where(~hidden & frame[metric].notna(), None)
-        frame[f"{metric}_source"] = column
-        present += column.notna().to_numpy()
-        observed += (column == "observed").to_numpy()
-        reconstructed |= (column == "reconstructed").to_numpy()
-    # compute_row_source, vectorised.
-    source = np.where(reconstructed, "reconstructed", "carried").astype(object)
-    source[observed == present] = "observed"
-    source[present == 0] = None
-    frame["source"] = source
 
-    # Notes where a value is missing because the backfill found its series unavailable, in row order.
+
+def _add_sources(frame: pd.DataFrame) -> None:
+    """Drop the source of each blank value, then give each row its one-word source."""
+    columns = [f"{metric}_source" for metric in CUMULATIVE]
+    for metric, column in zip(CUMULATIVE, columns, strict=True):
+        frame[column] = frame[column].where(frame[metric].notna(), None)
+    frame["source"] = compute_row_sources(frame[columns])
+
+
+def _note_unavailable(
+    frame: pd.DataFrame,
+    unavailable: Mapping[tuple[int, str], str],
+    repos: Mapping[int, ReportRepo],
+    metrics: Sequence[str],
+) -> Footnotes:
+    """Notes where a value is missing because the backfill found its series unavailable, and footnotes."""
     notes = np.full(len(frame), "", dtype=object)
     firsts: list[tuple[int, int, str, str, str]] = []  # first row, metric position, repo, metric, why
-    index = {repo_id: k for k, repo_id in enumerate(row_ids.tolist())}
+    repo_ids = frame["repo_id"].to_numpy(dtype=np.int64)
+    exists = frame["exists"].to_numpy(dtype=bool)
     for position, metric in enumerate(metrics):
         missing = frame[metric].isna().to_numpy() & exists
         for (repo_id, series), reason in unavailable.items():
-            if series != metric or repo_id not in index:
+            if series != metric:
                 continue
-            rows = np.flatnonzero(missing & (at == index[repo_id]))
+            rows = np.flatnonzero(missing & (repo_ids == repo_id))
             if len(rows):
                 part = f"{metric} n/a: {reason}"
                 notes[rows] = [f"{n}; {part}" if n else part for n in notes[rows]]
                 firsts.append((int(rows[0]), position, repos[repo_id].full_name, metric, reason))
+    frame["notes"] = notes
+    return _number_footnotes(firsts)
+
+
+def _number_footnotes(firsts: Sequence[tuple[int, int, str, str, str]]) -> Footnotes:
+    """One footnote per metric and reason, naming its repositories, numbered in the order they first show."""
     by_reason: dict[tuple[str, str], list[str]] = {}
     for _, _, repo, metric, reason in sorted(firsts):
         by_reason.setdefault((metric, reason), []).append(repo)
@@ -140,8 +161,7 @@ def _load_frame(
         texts.append(f"{metric} of {', '.join(names)}: {reason}")
         for name in names:
             marks[(name, metric)] = len(texts)
-    frame["notes"] = notes
-    return frame, Footnotes(marks=marks, texts=tuple(texts)), repos
+    return Footnotes(marks=marks, texts=tuple(texts))
 
 
 def _make_ranking(session: Session, ids: Sequence[int], at: date, notes: list[str]) -> Ranking:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from html import escape
 
 import pandas as pd
 
-from collector.reports.model import (
+from collector.reports.model import Ranking, Report
+from collector.reports.tables import (
     ABOUT_HEADER,
     RANKING_HEADER,
-    Ranking,
-    Report,
     compute_about_rows,
     compute_metric_tables,
     compute_ranking_rows,
@@ -69,91 +69,150 @@ def _short(value: float) -> str:
     return f"{value:g}"
 
 
+# The plot area's margins and height; the right margin leaves room for the last date label.
+_LEFT, _RIGHT, _TOP, _PLOT_H = 70, 45, 30, 280
+
+
+@dataclass(frozen=True)
+class _ChartLayout:
+    """Where a line chart draws: the value scale of its plot area and the legend grid below it."""
+
+    points: int  # labels along the x axis
+    plot_w: int
+    bottom_value: float
+    top_value: float
+    step: float  # between grid lines
+    slot: int  # the width of a legend entry
+    per_row: int  # legend entries in a row
+    height: int
+
+    @classmethod
+    def fit(cls, points: int, series: Mapping[str, Sequence[int | None]], width: int) -> _ChartLayout:
+        """The layout for these series over `points` labels, `width` pixels wide."""
+        plot_w = width - _LEFT - _RIGHT
+        # A legend slot fits the longest name (about 7 px a character at 12 px) beside its 30 px swatch.
+        slot = min(plot_w, max(160, 46 + 7 * max((len(name) for name in series), default=0)))
+        per_row = max(1, plot_w // slot)
+        height = _TOP + _PLOT_H + 40 + 22 * math.ceil(len(series) / per_row) + 10
+        known = [v for values in series.values() for v in values if v is not None]
+        low = min(0, min(known)) if known else 0
+        high = max(known) if known else 1
+        step = _nice_step((high - low) or 1)
+        top_value = max(step, math.ceil(high / step) * step)
+        bottom_value = math.floor(low / step) * step
+        return cls(points, plot_w, bottom_value, top_value, step, slot, per_row, height)
+
+    @property
+    def axis_y(self) -> int:
+        return _TOP + _PLOT_H
+
+    def x(self, i: int) -> float:
+        return _LEFT + (self.plot_w * i / (self.points - 1) if self.points > 1 else self.plot_w / 2)
+
+    def y(self, v: float) -> float:
+        span = self.top_value - self.bottom_value
+        return _TOP + _PLOT_H - _PLOT_H * (v - self.bottom_value) / span
+
+
 def render_svg_line_chart(
     title: str, labels: Sequence[str], series: Mapping[str, Sequence[int | None]], width: int = 1000
 ) -> str:
     """An inline SVG line chart: one line per series over `labels`, with axes, grid and a legend."""
-    left, right, top, plot_h = 70, 45, 30, 280  # the right margin leaves room for the last date label
-    plot_w = width - left - right
-    # A legend slot fits the longest name (about 7 px a character at 12 px) beside its 30 px swatch.
-    slot = min(plot_w, max(160, 46 + 7 * max((len(name) for name in series), default=0)))
-    per_row = max(1, plot_w // slot)
-    legend_rows = math.ceil(len(series) / per_row)
-    height = top + plot_h + 40 + 22 * legend_rows + 10
-    known = [v for values in series.values() for v in values if v is not None]
-    low = min(0, min(known)) if known else 0
-    high = max(known) if known else 1
-    step = _nice_step((high - low) or 1)
-    top_value = max(step, math.ceil(high / step) * step)
-    bottom_value = math.floor(low / step) * step
-
-    def x_of(i: int) -> float:
-        return left + (plot_w * i / (len(labels) - 1) if len(labels) > 1 else plot_w / 2)
-
-    def y_of(v: float) -> float:
-        return top + plot_h - plot_h * (v - bottom_value) / (top_value - bottom_value)
-
+    layout = _ChartLayout.fit(len(labels), series, width)
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
-        f'<text x="{left}" y="18" font-size="14" font-weight="bold">{escape(title)}</text>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" height="{layout.height}" '
+        f'viewBox="0 0 {width} {layout.height}" role="img" aria-label="{escape(title)}">',
+        f'<text x="{_LEFT}" y="18" font-size="14" font-weight="bold">{escape(title)}</text>',
     ]
-    tick = bottom_value
-    while tick <= top_value + step / 2:
-        y = y_of(tick)
+    out += _value_grid(layout)
+    out += _axes(layout, labels)
+    xs = [f"{layout.x(i):.1f}," for i in range(len(labels))]
+    for n, (name, values) in enumerate(series.items()):
+        colour = PALETTE[n % len(PALETTE)]
+        dash = _DASHES[(n // len(PALETTE)) % len(_DASHES)]
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        out.append(f'<g class="series"><title>{escape(name)}</title>')
+        out += _line(_segments(values, xs, layout), colour, dash_attr)
+        out.append("</g>")
+        out.append(_legend_entry(layout, n, name, colour, dash_attr))
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _value_grid(layout: _ChartLayout) -> list[str]:
+    """A grid line with its value every `step`, from the bottom of the scale to its top."""
+    out = []
+    left, right = _LEFT, _LEFT + layout.plot_w
+    tick = layout.bottom_value
+    while tick <= layout.top_value + layout.step / 2:
+        y = layout.y(tick)
         out.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#e5e5e5"/>'
+            f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" stroke="#e5e5e5"/>'
             f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{_short(tick)}</text>'
         )
-        tick += step
-    axis_y = top + plot_h
-    out.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#333"/>')
-    out.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{axis_y}" stroke="#333"/>')
+        tick += layout.step
+    return out
+
+
+def _axes(layout: _ChartLayout, labels: Sequence[str]) -> list[str]:
+    """Both axes, and up to a dozen labels (always the last) along the x axis."""
+    left, right, axis_y = _LEFT, _LEFT + layout.plot_w, layout.axis_y
+    out = [
+        f'<line x1="{left}" y1="{axis_y}" x2="{right}" y2="{axis_y}" stroke="#333"/>',
+        f'<line x1="{left}" y1="{_TOP}" x2="{left}" y2="{axis_y}" stroke="#333"/>',
+    ]
     every = max(1, math.ceil(len(labels) / 12))
     for i, label in enumerate(labels):
         if i % every == 0 or i == len(labels) - 1:
-            x = x_of(i)
+            x = layout.x(i)
             out.append(
                 f'<line x1="{x:.1f}" y1="{axis_y}" x2="{x:.1f}" y2="{axis_y + 5}" stroke="#333"/>'
                 f'<text x="{x:.1f}" y="{axis_y + 18}" font-size="11" '
                 f'text-anchor="middle">{escape(label)}</text>'
             )
-    xs = [f"{x_of(i):.1f}," for i in range(len(labels))]
-    for n, (name, values) in enumerate(series.items()):
-        colour = PALETTE[n % len(PALETTE)]
-        dash = _DASHES[(n // len(PALETTE)) % len(_DASHES)]
-        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-        segment: list[str] = []
-        segments: list[list[str]] = []
-        for i, value in enumerate(values):
-            if value is None:
-                if segment:
-                    segments.append(segment)
-                segment = []
-            else:
-                segment.append(f"{xs[i]}{y_of(value):.1f}")
-        if segment:
-            segments.append(segment)
-        out.append(f'<g class="series"><title>{escape(name)}</title>')
-        for points in segments:
-            if len(points) == 1:
-                cx, cy = points[0].split(",")
-                out.append(f'<circle cx="{cx}" cy="{cy}" r="3" fill="{colour}"/>')
-            else:
-                out.append(
-                    f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dash_attr} '
-                    f'points="{" ".join(points)}"/>'
-                )
-        out.append("</g>")
-        lx = left + (n % per_row) * slot
-        ly = axis_y + 40 + 22 * (n // per_row)
-        out.append(
-            f'<line x1="{lx}" y1="{ly - 4}" x2="{lx + 24}" y2="{ly - 4}" stroke="{colour}" '
-            f'stroke-width="3"{dash_attr}/>'
-            f'<text x="{lx + 30}" y="{ly}" font-size="12">{escape(name)}</text>'
-        )
-    out.append("</svg>")
-    return "\n".join(out)
+    return out
+
+
+def _segments(values: Sequence[int | None], xs: Sequence[str], layout: _ChartLayout) -> list[list[str]]:
+    """The "x,y" points of a series, in runs broken where a value is missing."""
+    segment: list[str] = []
+    segments: list[list[str]] = []
+    for i, value in enumerate(values):
+        if value is None:
+            if segment:
+                segments.append(segment)
+            segment = []
+        else:
+            segment.append(f"{xs[i]}{layout.y(value):.1f}")
+    if segment:
+        segments.append(segment)
+    return segments
+
+
+def _line(segments: Sequence[Sequence[str]], colour: str, dash_attr: str) -> list[str]:
+    """A polyline per run of points; a dot for a lone point."""
+    out = []
+    for points in segments:
+        if len(points) == 1:
+            cx, cy = points[0].split(",")
+            out.append(f'<circle cx="{cx}" cy="{cy}" r="3" fill="{colour}"/>')
+        else:
+            out.append(
+                f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dash_attr} '
+                f'points="{" ".join(points)}"/>'
+            )
+    return out
+
+
+def _legend_entry(layout: _ChartLayout, n: int, name: str, colour: str, dash_attr: str) -> str:
+    """The swatch and name of the n-th series, in rows of `per_row` below the plot."""
+    lx = _LEFT + (n % layout.per_row) * layout.slot
+    ly = layout.axis_y + 40 + 22 * (n // layout.per_row)
+    return (
+        f'<line x1="{lx}" y1="{ly - 4}" x2="{lx + 24}" y2="{ly - 4}" stroke="{colour}" '
+        f'stroke-width="3"{dash_attr}/>'
+        f'<text x="{lx + 30}" y="{ly}" font-size="12">{escape(name)}</text>'
+    )
 
 
 def render_svg_bar_chart(title: str, bars: Mapping[str, int | None], width: int = 1000) -> str:

@@ -10,12 +10,10 @@ from typing import Any
 
 import pandas as pd
 
-from collector.reports.model import (
+from collector.reports.model import Footnotes, Ranking, Report
+from collector.reports.tables import (
     ABOUT_HEADER,
     RANKING_HEADER,
-    Footnotes,
-    Ranking,
-    Report,
     compute_about_rows,
     compute_metric_tables,
     compute_ranking_rows,

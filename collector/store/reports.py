@@ -26,7 +26,7 @@ import pandas as pd
 from sqlalchemy import ARRAY, BindParameter, Date, Integer, bindparam, select, text
 from sqlalchemy.orm import Session
 
-from collector.store.models import Repository, SeriesState
+from collector.store.models import RepoRow, SeriesState
 
 CUMULATIVE_METRICS = ("stars", "forks", "contributors")
 
@@ -154,19 +154,11 @@ GROUP BY w.repo_id, c.{bucket}
 """
 
 PERIOD_VALUE_COLUMNS = (
-    "repo_id",
-    "period",
-    "as_of",
-    "first_day",
-    "stars",
-    "forks",
-    "contributors",
-    "commits",
-    "stars_source",
-    "forks_source",
-    "contributors_source",
+    *("repo_id", "period", "as_of", "first_day", *CUMULATIVE_METRICS, "commits"),
+    *(f"{metric}_source" for metric in CUMULATIVE_METRICS),
 )
 
+_DAY_PARAMS = ("first", "until", "cutoff")
 _IntArray = npt.NDArray[np.int64]
 _BoolArray = npt.NDArray[np.bool_]
 
@@ -227,16 +219,12 @@ def _ordinals(days: Sequence[date]) -> _IntArray:
     return np.array([d.toordinal() for d in days], dtype=np.int64)
 
 
-def _columns(rows: Sequence[Any], width: int) -> list[list[Any]]:
-    # Much faster than zip(*rows) over SQLAlchemy rows.
-    return [[row[i] for row in rows] for i in range(width)]
-
-
 class _Grid:
     """Cells of a dense repositories x periods grid, and where rows from the database fall in it."""
 
     def __init__(self, repo_ids: _IntArray, starts: _IntArray) -> None:
         self.repo_ids, self.starts = repo_ids, starts
+        self.shape = (len(repo_ids), len(starts))
         self.size = len(repo_ids) * len(starts)
 
     def cells(self, repo_ids: Sequence[int], days: _IntArray) -> _IntArray:
@@ -245,6 +233,31 @@ class _Grid:
         rows = np.searchsorted(self.repo_ids, np.asarray(repo_ids, dtype=np.int64))
         columns = np.maximum(np.searchsorted(self.starts, days, side="right") - 1, 0)
         return rows * len(self.starts) + columns
+
+
+class _Queries:
+    """The report queries for one kind of period, with the parameters of one load."""
+
+    def __init__(
+        self, session: Session, repo_ids: Sequence[int], every: str, first: date, until: date
+    ) -> None:
+        self.session, self.every, self.dialect = session, every, session.get_bind().dialect.name
+        cutoff = _cutoff(every, first, until)
+        self.params = {"ids": list(repo_ids), "first": first, "until": until, "cutoff": cutoff}
+        self.ids: BindParameter[Any]
+        if self.dialect == "postgresql":
+            self.ids = bindparam("ids", type_=ARRAY(Integer))
+        else:
+            self.ids = bindparam("ids", expanding=True, type_=Integer)
+
+    def run(self, template: str, **columns: Any) -> list[list[Any]]:
+        """One query's rows, as a list per column (typed by `columns`)."""
+        stmt = text(_report_sql(template, self.every, self.dialect))
+        stmt = stmt.bindparams(*(bindparam(k, type_=Date) for k in _DAY_PARAMS if f":{k}" in stmt.text))
+        if ":ids" in stmt.text:
+            stmt = stmt.bindparams(self.ids)
+        rows = self.session.execute(stmt.columns(**columns), self.params).all()
+        return [[row[i] for row in rows] for i in range(len(columns))]  # much faster than zip(*rows)
 
 
 def load_period_values(
@@ -265,93 +278,29 @@ def load_period_values(
         # SET LOCAL lasts until the end of this read-only transaction.
         session.execute(text("SET LOCAL work_mem = '256MB'"))
         session.execute(text("SET LOCAL jit = off"))
-    dialect = session.get_bind().dialect.name
-    params = {"ids": list(repo_ids), "first": first, "until": until, "cutoff": _cutoff(every, first, until)}
-    ids: BindParameter[Any]
-    if dialect == "postgresql":
-        ids = bindparam("ids", type_=ARRAY(Integer))
-    else:
-        ids = bindparam("ids", expanding=True, type_=Integer)
-    days = {"first": Date, "until": Date, "cutoff": Date}
-
-    def run(template: str, **columns: Any) -> list[list[Any]]:
-        stmt = text(_report_sql(template, every, dialect))
-        stmt = stmt.bindparams(*(bindparam(k, type_=v) for k, v in days.items() if f":{k}" in stmt.text))
-        if ":ids" in stmt.text:
-            stmt = stmt.bindparams(ids)
-        return _columns(session.execute(stmt.columns(**columns), params).all(), len(columns))
-
-    period_starts, period_ends = run(_PERIODS_SQL, period=Date, as_of=Date)
+    queries = _Queries(session, repo_ids, every, first, until)
+    period_starts, period_ends = queries.run(_PERIODS_SQL, period=Date, as_of=Date)
     firsts = ("f_stars", "f_forks", "f_contributors", "f_commits", "f_weekly", "f_observed")
-    repos = run(_FIRSTS_SQL, repo_id=Integer, **dict.fromkeys(firsts, Date))
+    repos = queries.run(_FIRSTS_SQL, repo_id=Integer, **dict.fromkeys(firsts, Date))
     order = np.argsort(np.asarray(repos[0], dtype=np.int64), kind="stable")
     repos = [[column[i] for i in order] for column in repos]
     grid = _Grid(np.asarray(repos[0], dtype=np.int64), _ordinals(period_starts))
-    n_repos, n_periods = len(repos[0]), len(period_starts)
-    has = {
-        m: np.array([d is not None for d in repos[k]], dtype=bool)
-        for k, m in enumerate(CUMULATIVE_METRICS, 1)
-    }
+    n_repos, n_periods = grid.shape
     first_days = [
         min((d for d in known if d is not None), default=None) for known in zip(*repos[1:], strict=True)
     ]
-
-    # Running sums of additions: fold everything into cells, then accumulate along each repository's row.
-    adds = run(
-        _ADDITIONS_SQL, repo_id=Integer, period=Date, stars=Integer, forks=Integer, contributors=Integer
-    )
-    cells = grid.cells(adds[0], _ordinals(adds[1]))
-    running: dict[str, _IntArray] = {}
-    for k, metric in enumerate(CUMULATIVE_METRICS, 2):
-        sums = np.zeros(grid.size, dtype=np.int64)
-        np.add.at(sums, cells, np.asarray(adds[k], dtype=np.int64))
-        running[metric] = sums.reshape(n_repos, n_periods).cumsum(axis=1).ravel()
-
-    # The latest snapshot in each cell, then carried forward along each row to the cells without one.
-    snaps = run(
-        _LAST_SNAPSHOTS_SQL,
-        repo_id=Integer,
-        observed_day=Date,
-        stars=Integer,
-        forks=Integer,
-        contributors=Integer,
-    )
-    observed_days = _ordinals(snaps[1])
-    cells = grid.cells(snaps[0], observed_days)
-    by_cell = np.lexsort((observed_days, cells))  # of the rows folded into one cell, the latest wins
-    latest = by_cell[np.append(cells[by_cell][1:] != cells[by_cell][:-1], True)] if len(cells) else by_cell
-    own = np.full(grid.size, -1, dtype=np.int64)  # the snapshot row of each cell; -1: none
-    own[cells[latest]] = latest
-    position = np.where(own >= 0, np.tile(np.arange(n_periods), n_repos), -1).reshape(n_repos, n_periods)
-    position = np.maximum.accumulate(position, axis=1)
-    carried = np.take_along_axis(own.reshape(n_repos, n_periods), np.maximum(position, 0), axis=1).ravel()
-    carried[position.ravel() < 0] = -1
-    # Row -1 indexes an extra, unknown snapshot at the end of each array: no special cases for "none".
-    observed_days = np.append(observed_days, -1)
-    observed = observed_days[own] == np.tile(_ordinals(period_ends), n_repos)
-
     data: dict[str, Any] = {
         "repo_id": np.repeat(grid.repo_ids, n_periods),
         "period": np.tile(np.array(period_starts, dtype=object), n_repos),
         "as_of": np.tile(np.array(period_ends, dtype=object), n_repos),
         "first_day": np.repeat(np.array(first_days, dtype=object), n_periods),
     }
-    for k, metric in enumerate(CUMULATIVE_METRICS, 2):
-        snap_known = np.array([v is not None for v in snaps[k]] + [False], dtype=bool)
-        snap_values = np.array([v or 0 for v in snaps[k]] + [0], dtype=np.int64)
-        reconstructed = np.repeat(has[metric], n_periods)
-        from_snapshot = observed & snap_known[own]
-        if metric in RECONSTRUCTION_FIRST:
-            from_snapshot &= ~reconstructed
-        last_known = snap_known[carried]
-        values = np.where(from_snapshot | ~reconstructed, snap_values[carried], running[metric])
-        data[metric] = pd.arrays.IntegerArray(values, ~(from_snapshot | reconstructed | last_known))
-        source = np.full(grid.size, None, dtype=object)  # by precedence: later assignments win
-        source[last_known] = "carried"
-        source[reconstructed] = "reconstructed"
-        source[from_snapshot] = "observed"
-        data[f"{metric}_source"] = source
-    commits = run(_COMMITS_SQL, repo_id=Integer, period=Date, commits=Integer)
+    reconstructed = {
+        metric: np.repeat(np.array([d is not None for d in repos[k]], dtype=bool), n_periods)
+        for k, metric in enumerate(CUMULATIVE_METRICS, 1)
+    }
+    data |= _cumulative_columns(queries, grid, _ordinals(period_ends), reconstructed)
+    commits = queries.run(_COMMITS_SQL, repo_id=Integer, period=Date, commits=Integer)
     cells = grid.cells(commits[0], _ordinals(commits[1]))
     weekly = np.zeros(grid.size, dtype=np.int64)
     np.add.at(weekly, cells, np.asarray(commits[2], dtype=np.int64))
@@ -359,6 +308,60 @@ def load_period_values(
     missing[cells] = False
     data["commits"] = pd.arrays.IntegerArray(weekly, missing)
     return pd.DataFrame(data, columns=list(PERIOD_VALUE_COLUMNS))
+
+
+def _cumulative_columns(
+    queries: _Queries, grid: _Grid, ends: _IntArray, reconstructed: dict[str, _BoolArray]
+) -> dict[str, Any]:
+    """Each cumulative metric's value and source in each cell, by the precedence of the repo_daily view."""
+    adds = queries.run(
+        _ADDITIONS_SQL, repo_id=Integer, period=Date, **dict.fromkeys(CUMULATIVE_METRICS, Integer)
+    )
+    add_cells = grid.cells(adds[0], _ordinals(adds[1]))
+    snaps = queries.run(
+        _LAST_SNAPSHOTS_SQL, repo_id=Integer, observed_day=Date, **dict.fromkeys(CUMULATIVE_METRICS, Integer)
+    )
+    own, carried, observed = _place_snapshots(grid, snaps[0], _ordinals(snaps[1]), ends)
+    columns: dict[str, Any] = {}
+    for k, metric in enumerate(CUMULATIVE_METRICS, 2):
+        # Running sums of additions: fold them into cells, then accumulate along each repository's row.
+        sums = np.zeros(grid.size, dtype=np.int64)
+        np.add.at(sums, add_cells, np.asarray(adds[k], dtype=np.int64))
+        running = sums.reshape(grid.shape).cumsum(axis=1).ravel()
+        # Row -1 indexes an extra, unknown snapshot at the end of each array: no special cases for "none".
+        known = np.array([v is not None for v in snaps[k]] + [False], dtype=bool)
+        latest = np.array([v or 0 for v in snaps[k]] + [0], dtype=np.int64)
+        from_snapshot = observed & known[own]
+        if metric in RECONSTRUCTION_FIRST:
+            from_snapshot &= ~reconstructed[metric]
+        last_known = known[carried]
+        values = np.where(from_snapshot | ~reconstructed[metric], latest[carried], running)
+        missing = ~(from_snapshot | reconstructed[metric] | last_known)
+        source = np.full(grid.size, None, dtype=object)  # by precedence: later assignments win
+        source[last_known] = "carried"
+        source[reconstructed[metric]] = "reconstructed"
+        source[from_snapshot] = "observed"
+        columns[metric], columns[f"{metric}_source"] = pd.arrays.IntegerArray(values, missing), source
+    return columns
+
+
+def _place_snapshots(
+    grid: _Grid, repo_ids: Sequence[int], days: _IntArray, ends: _IntArray
+) -> tuple[_IntArray, _IntArray, _BoolArray]:
+    """Per cell, the row of its own latest snapshot and of the one carried forward into it (-1: none), and
+    whether its own was taken on the period's last day (`ends`)."""
+    cells = grid.cells(repo_ids, days)
+    by_cell = np.lexsort((days, cells))  # of the rows folded into one cell, the latest wins
+    latest = by_cell[np.append(cells[by_cell][1:] != cells[by_cell][:-1], True)] if len(cells) else by_cell
+    own = np.full(grid.size, -1, dtype=np.int64)
+    own[cells[latest]] = latest
+    n_repos, n_periods = grid.shape
+    position = np.where(own >= 0, np.tile(np.arange(n_periods), n_repos), -1).reshape(grid.shape)
+    position = np.maximum.accumulate(position, axis=1)
+    carried = np.take_along_axis(own.reshape(grid.shape), np.maximum(position, 0), axis=1).ravel()
+    carried[position.ravel() < 0] = -1
+    observed = np.append(days, -1)[own] == np.tile(ends, n_repos)  # row -1 never matches a day
+    return own, carried, observed
 
 
 @dataclass(frozen=True)
@@ -375,16 +378,9 @@ class ReportRepo:
 
 def load_report_repos(session: Session, repo_ids: Sequence[int]) -> list[ReportRepo]:
     """Name, creation time, language, archived flag and description of the given repositories."""
-    rows = session.scalars(select(Repository).where(Repository.id.in_(list(repo_ids))))
+    rows = session.scalars(select(RepoRow).where(RepoRow.id.in_(list(repo_ids))))
     return [
-        ReportRepo(
-            id=r.id,
-            full_name=r.full_name,
-            created_at=r.created_at,
-            archived=r.archived,
-            primary_language=r.primary_language,
-            description=r.description,
-        )
+        ReportRepo(r.id, r.full_name, r.created_at, r.archived, r.primary_language, r.description)
         for r in rows
     ]
 
