@@ -7,19 +7,29 @@ Every store test here runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import func, select, text
 
-from collector.cli_jobs import render_gap, render_versus
+from collector.cli.status import render_gap, render_versus
 from collector.config import Config
-from collector.domain import ForkScale, Repository, Snapshot, compute_scaled_additions, parse_repo_name
-from collector.github.types import ForkInfo
+from collector.domain import (
+    ForkInfo,
+    ForkScale,
+    Repository,
+    Snapshot,
+    compute_scaled_additions,
+    parse_repo_name,
+)
+from collector.jobs.commit_history import ContributorsProgress
 from collector.reports.build import make_report
 from collector.reports.model import Ranking, ReportRequest
 from collector.store.checkpoints import (
     Checkpoint,
+    SeriesStatus,
+    load_checkpoint,
     rebuild_contributor_days,
     rebuild_fork_days,
     save_checkpoint,
@@ -28,7 +38,7 @@ from collector.store.checkpoints import (
 )
 from collector.store.engine import transaction
 from collector.store.history import save_snapshot
-from collector.store.models import HistoryDaily, HistoryMonthly
+from collector.store.models import HistoryDaily, HistoryMonthly, SeriesState
 from collector.store.reports import load_period_values
 from collector.store.repos import save_repository
 from collector.store.runs import load_repo_status
@@ -199,7 +209,9 @@ def _walk_and_observations(store: Store) -> tuple[int, int]:
         }
         save_identities(s, walked, firsts)
         rebuild_contributor_days(s, walked)
-        save_checkpoint(s, walked, "contributors", Checkpoint("complete", None, None, JAN[5], None))
+        save_checkpoint(
+            s, walked, "contributors", Checkpoint(SeriesStatus.COMPLETE, None, None, JAN[5], None)
+        )
         # GitHub's anon=1 count differs from the walk (emails past the first 500 count once each).
         save_snapshot(s, walked, snap(JAN[2], 10, 1, 7))
         save_snapshot(s, walked, snap(JAN[5], 12, 1, 9))
@@ -273,7 +285,7 @@ def test_status_counts_what_each_number_counts(store: Store) -> None:
     walked, _ = _walk_and_observations(store)
     with transaction(store.sessions) as s:
         save_forks(s, walked, [ForkInfo(5, at(JAN[0])), ForkInfo(6, at(JAN[1]))])
-        save_checkpoint(s, walked, "forks", Checkpoint("complete", None, None, JAN[5], None))
+        save_checkpoint(s, walked, "forks", Checkpoint(SeriesStatus.COMPLETE, None, None, JAN[5], None))
         rebuild_fork_days(s, walked)
     with store.sessions() as s:
         status = {r.full_name: r for r in load_repo_status(s)}
@@ -281,6 +293,34 @@ def test_status_counts_what_each_number_counts(store: Store) -> None:
     assert (ed.observed_forks, ed.direct_forks) == (1, 2)
     assert (ed.observed_contributors, ed.walked_contributors) == (9, 5)
     assert (only.observed_forks, only.direct_forks, only.walked_contributors) == (3, None, None)
+
+
+def test_series_states_stored_before_they_were_typed_read_back_the_same(store: Store) -> None:
+    walk = {"newest": at(JAN[4]), "since": at(JAN[3]), "walk_newest": at(JAN[6])}
+    detail = json.dumps({k: v.isoformat() for k, v in walk.items()})
+    with transaction(store.sessions) as s:
+        repo = save_repository(s, Repository(github_id=3, full_name="old/rows"), tracked=True).id
+        for series, status, text_ in (
+            ("contributors", "partial", detail),
+            ("stars", "unavailable", "no API"),
+        ):
+            s.add(
+                SeriesState(repo_id=repo, series=series, status=status, detail=text_, updated_at=at(JAN[6]))
+            )
+    with store.sessions() as s:
+        cp = load_checkpoint(s, repo, "contributors")
+        status = {r.full_name: r for r in load_repo_status(s)}["old/rows"]
+    assert cp is not None and cp.status is SeriesStatus.PARTIAL
+    progress = ContributorsProgress.from_json(cp.detail)
+    assert (progress, progress.to_json()) == (ContributorsProgress(**walk), detail)
+    assert progress.done() == ContributorsProgress(newest=at(JAN[6]))
+    assert progress.done().next_walk().since == at(JAN[5])
+    assert (
+        ContributorsProgress.from_json(None) == ContributorsProgress.from_json("{}") == ContributorsProgress()
+    )
+    assert ContributorsProgress().done().to_json() == '{"newest": null}'  # an empty repository's walk
+    assert status.series == {"contributors": f"partial ({detail})", "stars": "unavailable (no API)"}
+    assert (status.walked_contributors, status.direct_forks) == (0, None)
 
 
 def test_status_cells_say_what_each_number_counts() -> None:

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector.domain import RepoName, week_start
-from collector.github.client import GitHubClient
+from collector.github.api import GitHubAPI
 from collector.jobs.progress import Reporter
 
 
@@ -23,7 +23,7 @@ class SeriesContext:
     """One repository's backfill: `since` is where this run's history starts, `created` its first day."""
 
     sessions: sessionmaker[Session]
-    gh: GitHubClient
+    gh: GitHubAPI
     repo_id: int
     name: RepoName
     since: date

@@ -22,6 +22,7 @@ from collector.github.types import StarWeek
 from collector.jobs.series import SeriesContext, last_complete_day
 from collector.store.checkpoints import (
     Checkpoint,
+    SeriesStatus,
     add_daily,
     load_checkpoint,
     load_daily,
@@ -73,6 +74,10 @@ class StarsProgress:
             irregular=int(raw.get("irregular", 0)),
         )
 
+    def summary_json(self) -> str | None:
+        """The detail of a complete pass: only what `collector status` should show (irregular buckets)."""
+        return json.dumps({"irregular_weeks": self.irregular}) if self.irregular else None
+
 
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
@@ -103,12 +108,12 @@ async def backfill_stars(ctx: SeriesContext) -> str:
     """Star history per day: the newest weeks, then the whole series if the total disagrees with GitHub."""
     with ctx.sessions() as s:
         cp = load_checkpoint(s, ctx.repo_id, "stars")
-    if cp is not None and cp.status == "unavailable":
+    if cp is not None and cp.status is SeriesStatus.UNAVAILABLE:
         cp = None  # the server may have gained the endpoint: try again
-    if cp is not None and cp.status == "partial":
+    if cp is not None and cp.status is SeriesStatus.PARTIAL:
         progress, cursor = StarsProgress.from_json(cp.detail), cp.cursor
     else:
-        done = cp is not None and cp.status == "complete"
+        done = cp is not None and cp.status is SeriesStatus.COMPLETE
         progress = StarsProgress(
             stored_from=cp.covered_from if cp and done else None,
             stored_to=cp.covered_to if cp and done else None,
@@ -128,18 +133,12 @@ async def backfill_stars(ctx: SeriesContext) -> str:
         return await _stars_from_listing(ctx)
     covered = [d for d in (progress.oldest, progress.stored_from) if d is not None]
     covered_to = max(d for d in (last_complete_day(ctx.today), progress.stored_to) if d is not None)
-    note = {"irregular_weeks": progress.irregular} if progress.irregular else None
     with transaction(ctx.sessions) as s:
         if progress.walk is Walk.REVALIDATE and progress.oldest is not None and ctx.since <= ctx.created:
             # Whatever is stored before GitHub's first bucket is not in the series any more.
             replace_daily(s, ctx.repo_id, "stars", EARLIEST, progress.oldest - timedelta(days=1), {}, SOURCE)
-        checkpoint = Checkpoint(
-            "complete",
-            None,
-            min(covered) if covered else None,
-            covered_to,
-            json.dumps(note) if note else None,
-        )
+        first = min(covered) if covered else None
+        checkpoint = Checkpoint(SeriesStatus.COMPLETE, None, first, covered_to, progress.summary_json())
         save_checkpoint(s, ctx.repo_id, "stars", checkpoint)
     irregular = f" ({progress.irregular} irregular weeks kept by their totals)" if progress.irregular else ""
     ctx.reporter.done(ctx.name.full_name, "stars", "complete" + irregular)
@@ -181,9 +180,8 @@ async def _walk(
                     irregular=progress.irregular + irregular,
                 )
             next_url = None if stop else page.next_url
-            save_checkpoint(
-                s, ctx.repo_id, "stars", Checkpoint("partial", next_url, None, None, progress.to_json())
-            )
+            checkpoint = Checkpoint(SeriesStatus.PARTIAL, next_url, None, None, progress.to_json())
+            save_checkpoint(s, ctx.repo_id, "stars", checkpoint)
         ctx.reporter.advance(ctx.name.full_name, "stars")
         if stop:
             break
@@ -217,7 +215,7 @@ async def _stars_from_listing(ctx: SeriesContext) -> str:
     """Older GitHub Enterprise Server: the stargazers listing with starred_at, where the token may read it."""
     with ctx.sessions() as s:
         cp = load_checkpoint(s, ctx.repo_id, "stars_listing")
-    cursor = cp.cursor if cp and cp.status == "partial" else None
+    cursor = cp.cursor if cp and cp.status is SeriesStatus.PARTIAL else None
     if cursor is None:
         with transaction(ctx.sessions) as s:  # a full recount: the listing has no stop point
             replace_daily(s, ctx.repo_id, "stars", EARLIEST, ctx.today, {}, "stargazers")
@@ -229,9 +227,8 @@ async def _stars_from_listing(ctx: SeriesContext) -> str:
                 counts[day] = counts.get(day, 0) + 1
             with transaction(ctx.sessions) as s:
                 add_daily(s, ctx.repo_id, "stars", counts, "stargazers")
-                save_checkpoint(
-                    s, ctx.repo_id, "stars_listing", Checkpoint("partial", page.next_url, None, None, None)
-                )
+                checkpoint = Checkpoint(SeriesStatus.PARTIAL, page.next_url, None, None, None)
+                save_checkpoint(s, ctx.repo_id, "stars_listing", checkpoint)
             ctx.reporter.advance(ctx.name.full_name, "stars")
     except (Forbidden, NotFound) as exc:
         why = (
@@ -239,14 +236,14 @@ async def _stars_from_listing(ctx: SeriesContext) -> str:
             f"list stargazers ({exc.status or 'refused'})"
         )
         with transaction(ctx.sessions) as s:
-            save_checkpoint(s, ctx.repo_id, "stars", Checkpoint("unavailable", None, None, None, why))
+            checkpoint = Checkpoint(SeriesStatus.UNAVAILABLE, None, None, None, why)
+            save_checkpoint(s, ctx.repo_id, "stars", checkpoint)
             replace_daily(s, ctx.repo_id, "stars", EARLIEST, ctx.today, {}, "stargazers")
         ctx.reporter.done(ctx.name.full_name, "stars", why)
         return f"unavailable: {why}"
     with transaction(ctx.sessions) as s:
-        save_checkpoint(s, ctx.repo_id, "stars_listing", Checkpoint("complete", None, None, ctx.today, None))
-        save_checkpoint(
-            s, ctx.repo_id, "stars", Checkpoint("complete", None, None, ctx.today, "from stargazers")
-        )
+        done = Checkpoint(SeriesStatus.COMPLETE, None, None, ctx.today, None)
+        save_checkpoint(s, ctx.repo_id, "stars_listing", done)
+        save_checkpoint(s, ctx.repo_id, "stars", replace(done, detail="from stargazers"))
     ctx.reporter.done(ctx.name.full_name, "stars", "complete (stargazers listing)")
     return "complete"

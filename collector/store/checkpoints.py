@@ -6,22 +6,34 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from enum import StrEnum
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from collector.domain import ForkScale, HistoryPoint, compute_scaled_additions, utc_now
-from collector.github.types import ForkInfo
+from collector.domain import ForkInfo, ForkScale, HistoryPoint, compute_scaled_additions, utc_now
 from collector.store.history import lock_series, refresh_monthly, write_daily_rows
 from collector.store.models import ContributorIdentity, Fork, HistoryDaily, RepoSnapshot, SeriesState
 from collector.store.upsert import upsert
 
 
+class SeriesStatus(StrEnum):
+    """Where a series stands, stored as these strings in series_state.status."""
+
+    PARTIAL = "partial"  # a walk is under way: its cursor and detail say where
+    COMPLETE = "complete"
+    UNAVAILABLE = "unavailable"  # the server cannot give the series; detail says why
+
+
 @dataclass(frozen=True)
 class Checkpoint:
-    """Where a series stands for one repository."""
+    """Where a series stands for one repository.
 
-    status: str  # partial | complete | unavailable
+    `detail` is the series' own text: each series decodes it once, into its own progress type, where it
+    loads the checkpoint (the store does not know their shapes).
+    """
+
+    status: SeriesStatus
     cursor: str | None
     covered_from: date | None
     covered_to: date | None
@@ -33,7 +45,17 @@ def load_checkpoint(session: Session, repo_id: int, series: str) -> Checkpoint |
     row = session.get(SeriesState, (repo_id, series))
     if row is None:
         return None
-    return Checkpoint(row.status, row.cursor, row.covered_from, row.covered_to, row.detail)
+    return _checkpoint(row)
+
+
+def load_checkpoints(session: Session, repo_id: int) -> dict[str, Checkpoint]:
+    """Every stored checkpoint of the repository, by series."""
+    rows = session.scalars(select(SeriesState).where(SeriesState.repo_id == repo_id))
+    return {row.series: _checkpoint(row) for row in rows}
+
+
+def _checkpoint(row: SeriesState) -> Checkpoint:
+    return Checkpoint(SeriesStatus(row.status), row.cursor, row.covered_from, row.covered_to, row.detail)
 
 
 def save_checkpoint(session: Session, repo_id: int, series: str, cp: Checkpoint) -> None:
@@ -45,7 +67,7 @@ def save_checkpoint(session: Session, repo_id: int, series: str, cp: Checkpoint)
             {
                 "repo_id": repo_id,
                 "series": series,
-                "status": cp.status,
+                "status": cp.status.value,
                 "cursor": cp.cursor,
                 "covered_from": cp.covered_from,
                 "covered_to": cp.covered_to,
