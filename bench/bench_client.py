@@ -16,7 +16,9 @@ from typing import Any
 import httpx
 
 from collector.domain import RepoName, parse_repo_name
+from collector.github.api import GitHubAPI
 from collector.github.client import GitHubClient
+from collector.github.options import ClientOptions
 from collector.github.pacing import MinutePacer
 from collector.settings import Settings, Token
 from collector.testing.scenarios import load_scenario
@@ -60,7 +62,8 @@ def canned(request: httpx.Request) -> httpx.Response:
 
 async def client_cpu_per_request(n: int = 3000) -> float:
     """CPU seconds per REST request spent in the client (the transport answers instantly)."""
-    async with GitHubClient(settings(True), transport=httpx.MockTransport(canned), reserve=0) as gh:
+    client = GitHubClient(settings(True), ClientOptions(reserve=0), transport=httpx.MockTransport(canned))
+    async with GitHubAPI(client) as gh:
         name = parse_repo_name("o/r")
         await gh.fetch_repository(name)  # warm up
         start = time.process_time()
@@ -72,12 +75,13 @@ async def client_cpu_per_request(n: int = 3000) -> float:
 async def counters(names: list[RepoName], app: SimulatorApp, token: bool) -> dict[str, Any]:
     """Fetch counters for `names` through the simulator; what it cost."""
     wall, cpu = time.perf_counter(), time.process_time()
-    async with GitHubClient(
+    client = GitHubClient(
         settings(token),
+        ClientOptions(concurrency=4),
         transport=SimulatorTransport(app),
-        concurrency=4,
         pacer=MinutePacer(rest=0, graphql=0),  # the simulator's limits are raised below: no pacing either
-    ) as gh:
+    )
+    async with GitHubAPI(client) as gh:
         result = await gh.fetch_repo_counters(names)
         snap = gh.stats.snapshot()
     ok = sum(1 for v in result.values() if not isinstance(v, Exception))

@@ -25,8 +25,8 @@ from sqlalchemy.engine import Engine
 
 from collector.config import Config
 from collector.reports.build import make_report
-from collector.reports.command import render_report
 from collector.reports.model import FORMATS, Report, parse_request
+from collector.reports.output import render_report
 from collector.store import migrate
 from collector.store.engine import make_engine, session_factory, transaction
 from collector.store.history import rebuild_monthly

@@ -1,7 +1,7 @@
 """The collector side of the benchmark: the real jobs, over loopback HTTP, into a real store.
 
 Exactly what `collector collect` and `collector backfill` run (`run_collect`, `run_backfill`, the shared
-`GitHubClient` with its conditional cache in the store), minus the command-line wiring.
+`GitHubAPI` over a client with its conditional cache in the store), minus the command-line wiring.
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from collector.domain import parse_repo_name
+from collector.domain import Holder, parse_repo_name
+from collector.github.api import GitHubAPI
 from collector.github.client import GitHubClient
+from collector.github.options import ClientOptions
 from collector.github.pacing import MinutePacer
 from collector.jobs.backfill import run_backfill
 from collector.jobs.collect import run_collect
@@ -20,7 +22,7 @@ from collector.store.engine import make_engine, session_factory, transaction
 from collector.store.http_cache import StoreCache
 from collector.store.repos import save_tracked_name
 
-HOLDER = "bench"
+HOLDER = Holder("bench", 0, "x")
 
 
 @dataclass(frozen=True)
@@ -60,12 +62,13 @@ async def _run_job(
     sessions = session_factory(engine)
     try:
         # The simulator's limits are raised for both sides (docs/benchmarks.md), so pacing is off too.
-        async with GitHubClient(
+        client = GitHubClient(
             settings(base_url, token, database_url),
+            ClientOptions(concurrency=concurrency),
             cache=StoreCache(sessions),
-            concurrency=concurrency,
             pacer=MinutePacer(rest=0, graphql=0),
-        ) as gh:
+        )
+        async with GitHubAPI(client) as gh:
             outcome = await job(sessions, gh, holder=HOLDER)
     finally:
         engine.dispose()

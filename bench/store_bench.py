@@ -18,14 +18,14 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from collector.config import Config
-from collector.domain import HistoryPoint, parse_repo_name
-from collector.github.types import ForkInfo
+from collector.domain import ForkInfo, HistoryPoint, parse_repo_name
 from collector.reports.build import make_report
-from collector.reports.command import render_report
 from collector.reports.model import parse_request
+from collector.reports.output import render_report
 from collector.store import migrate
 from collector.store.checkpoints import (
     Checkpoint,
+    SeriesStatus,
     rebuild_contributor_days,
     rebuild_fork_days,
     replace_daily,
@@ -36,6 +36,8 @@ from collector.store.checkpoints import (
 from collector.store.engine import make_engine, session_factory, transaction
 from collector.store.history import save_history_daily, save_history_weekly
 from collector.store.repos import save_tracked_name
+
+PARTIAL = SeriesStatus.PARTIAL  # every checkpoint the benchmark writes is mid-walk
 
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -91,7 +93,7 @@ def write_rates(url: str, repos: int, years: int, seed: int = 7) -> dict[str, di
                 with transaction(sessions) as s:
                     replace_daily(s, repo_id, "stars", first, last, values, "star_history")
                     save_checkpoint(
-                        s, repo_id, "stars", Checkpoint("partial", f"page-{first}", None, None, None)
+                        s, repo_id, "stars", Checkpoint(PARTIAL, f"page-{first}", None, None, None)
                     )
                 rows += len(values)
                 last = first - timedelta(days=1)
@@ -110,9 +112,7 @@ def write_rates(url: str, repos: int, years: int, seed: int = 7) -> dict[str, di
                     page.append(ForkInfo(serial, at))
                 with transaction(sessions) as s:
                     save_forks(s, repo_id, page)
-                    save_checkpoint(
-                        s, repo_id, "forks", Checkpoint("partial", f"f{serial}", None, None, None)
-                    )
+                    save_checkpoint(s, repo_id, "forks", Checkpoint(PARTIAL, f"f{serial}", None, None, None))
                 rows += len(page)
             with transaction(sessions) as s:
                 rebuild_fork_days(s, repo_id)
@@ -132,7 +132,7 @@ def write_rates(url: str, repos: int, years: int, seed: int = 7) -> dict[str, di
                 with transaction(sessions) as s:
                     save_identities(s, repo_id, firsts)
                     save_checkpoint(
-                        s, repo_id, "contributors", Checkpoint("partial", f"c{page}", None, None, None)
+                        s, repo_id, "contributors", Checkpoint(PARTIAL, f"c{page}", None, None, None)
                     )
                 rows += len(firsts)
             with transaction(sessions) as s:
@@ -149,9 +149,7 @@ def write_rates(url: str, repos: int, years: int, seed: int = 7) -> dict[str, di
                 points = [HistoryPoint("commits", w, rng.randint(0, 90), "graphql_history") for w in chunk]
                 with transaction(sessions) as s:
                     rows += save_history_weekly(s, repo_id, points)
-                    save_checkpoint(
-                        s, repo_id, "commits", Checkpoint("partial", None, start, chunk[-1], None)
-                    )
+                    save_checkpoint(s, repo_id, "commits", Checkpoint(PARTIAL, None, start, chunk[-1], None))
         return rows
 
     def bulk_daily() -> int:

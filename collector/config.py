@@ -10,6 +10,7 @@ from typing import Any
 
 from collector.domain import RepoName, parse_repo_name
 from collector.errors import CollectorError, ConfigError
+from collector.github.options import CONFIG_KEYS, MAX_CONCURRENCY
 
 _INTERVAL_RE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -118,13 +119,6 @@ def load_config(path: Path | None, required: bool = False) -> Config:
     return _parse(path, data)
 
 
-# The [client] options, all non-negative integers: requests in flight, budget units kept in reserve per
-# token, repositories per GraphQL query, and points a minute per token (0 turns pacing off).
-CLIENT_KEYS = frozenset(
-    ("concurrency", "reserve", "graphql_batch", "rest_points_per_minute", "graphql_points_per_minute")
-)
-
-
 def _expect(cond: bool, path: Path, key: str, expected: str, got: Any) -> None:
     if not cond:
         raise ConfigError(f"{path}: key {key!r} is {got!r}; expected {expected}")
@@ -134,13 +128,20 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
     known = {"groups", "schedules", "reports", "client"}
     for key in data:
         _expect(key in known, path, key, f"one of the sections {sorted(known)}", "an unknown section")
-
-    groups: dict[str, tuple[RepoName, ...]] = {}
-    raw_groups = data.get("groups", {})
-    _expect(
-        isinstance(raw_groups, dict), path, "groups", 'a table of group = ["owner/name", ...]', raw_groups
+    groups = _parse_groups(path, data.get("groups", {}))
+    return Config(
+        path=path,
+        groups=groups,
+        schedules=_parse_schedules(path, data.get("schedules", {})),
+        reports=_parse_reports(path, data.get("reports", {}), groups),
+        client=_parse_client(path, data.get("client", {})),
     )
-    for group, names in raw_groups.items():
+
+
+def _parse_groups(path: Path, raw: Any) -> dict[str, tuple[RepoName, ...]]:
+    _expect(isinstance(raw, dict), path, "groups", 'a table of group = ["owner/name", ...]', raw)
+    groups: dict[str, tuple[RepoName, ...]] = {}
+    for group, names in raw.items():
         key = f"groups.{group}"
         _expect(isinstance(names, list), path, key, 'a list of "owner/name" strings', names)
         parsed = []
@@ -151,20 +152,26 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
             except CollectorError as exc:
                 raise ConfigError(f"{path}: key {key!r}: {exc}") from exc
         groups[group] = tuple(parsed)
+    return groups
 
+
+def _parse_schedules(path: Path, raw: Any) -> dict[str, Schedule]:
+    """The default schedules, overridden by the file's."""
     schedules = {k: parse_schedule(v, k) for k, v in DEFAULT_SCHEDULES.items()}
-    raw_sched = data.get("schedules", {})
-    _expect(isinstance(raw_sched, dict), path, "schedules", "a table of job = schedule", raw_sched)
-    for job, value in raw_sched.items():
+    _expect(isinstance(raw, dict), path, "schedules", "a table of job = schedule", raw)
+    for job, value in raw.items():
         try:
             schedules[job] = parse_schedule(value, f"schedules.{job}")
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from exc
+    return schedules
 
+
+def _parse_reports(path: Path, raw: Any, groups: dict[str, tuple[RepoName, ...]]) -> dict[str, ReportJob]:
+    """The report jobs; their report options are checked when they run, except the group they name."""
+    _expect(isinstance(raw, dict), path, "reports", "a table of [reports.NAME] tables", raw)
     reports: dict[str, ReportJob] = {}
-    raw_reports = data.get("reports", {})
-    _expect(isinstance(raw_reports, dict), path, "reports", "a table of [reports.NAME] tables", raw_reports)
-    for name, spec in raw_reports.items():
+    for name, spec in raw.items():
         key = f"reports.{name}"
         _expect(isinstance(spec, dict), path, key, "a table with output = ... and report options", spec)
         output = spec.get("output")
@@ -186,11 +193,14 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
         if group is not None:
             _expect(group in groups, path, f"{key}.group", f"one of the groups {sorted(groups)}", group)
         reports[name] = ReportJob(name=name, output=str(output), schedule=schedule, options=options)
+    return reports
 
-    client = data.get("client", {})
-    _expect(isinstance(client, dict), path, "client", "a table of client options", client)
-    for key, value in client.items():
-        _expect(key in CLIENT_KEYS, path, f"client.{key}", f"one of {sorted(CLIENT_KEYS)}", value)
+
+def _parse_client(path: Path, raw: Any) -> dict[str, Any]:
+    """The [client] options (`ClientOptions` says what each means), all non-negative integers."""
+    _expect(isinstance(raw, dict), path, "client", "a table of client options", raw)
+    for key, value in raw.items():
+        _expect(key in CONFIG_KEYS, path, f"client.{key}", f"one of {sorted(CONFIG_KEYS)}", value)
         _expect(
             isinstance(value, int) and not isinstance(value, bool) and value >= 0,
             path,
@@ -198,15 +208,15 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
             "a non-negative integer",
             value,
         )
-    if "concurrency" in client:
+    if "concurrency" in raw:
         _expect(
-            1 <= client["concurrency"] <= 100,
+            1 <= raw["concurrency"] <= MAX_CONCURRENCY,
             path,
             "client.concurrency",
-            "an integer from 1 to 100",
-            client["concurrency"],
+            f"an integer from 1 to {MAX_CONCURRENCY}",
+            raw["concurrency"],
         )
-    return Config(path=path, groups=groups, schedules=schedules, reports=reports, client=dict(client))
+    return dict(raw)
 
 
 # The 2017 article's frameworks: what `collector sync` tracks when nothing is tracked and no group is named.

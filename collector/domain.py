@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -76,6 +79,30 @@ def as_utc(value: datetime) -> datetime:
 
 
 @dataclass(frozen=True)
+class Holder:
+    """Who holds a lease or runs a job: a process on a host. Stored as `host:pid:nonce`; the nonce tells
+    apart two processes that got the same pid (a restarted container)."""
+
+    host: str
+    pid: int
+    nonce: str
+
+    @classmethod
+    def for_this_process(cls) -> Holder:
+        return cls(socket.gethostname(), os.getpid(), uuid.uuid4().hex[:6])
+
+    @classmethod
+    def parse(cls, text: str) -> Holder | None:
+        """The holder stored as `text`, or None when it is not one of ours."""
+        host, _, rest = text.partition(":")
+        pid, _, nonce = rest.partition(":")
+        return cls(host, int(pid), nonce) if host and pid.isdigit() and nonce else None
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.pid}:{self.nonce}"
+
+
+@dataclass(frozen=True)
 class Repository:
     """A repository as GitHub describes it."""
 
@@ -137,3 +164,34 @@ def compute_scaled_additions(additions: dict[date, int], observed: int, direct: 
             out[day] = total - shown
             shown = total
     return out
+
+
+@dataclass(frozen=True)
+class ForkInfo:
+    """A direct fork and when it was created."""
+
+    github_id: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class BudgetRecord:
+    """A budget as persisted in `token_budgets` (position and one-way key, never the value)."""
+
+    token_key: str
+    position: int
+    resource: str
+    limit: int
+    remaining: int
+    reset_at: datetime
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    """A 200 response worth replaying on a 304: its validators, the headers we need, and the body."""
+
+    status: int
+    etag: str | None
+    last_modified: str | None
+    headers: dict[str, str]  # only those worth replaying (link, content-type)
+    body: bytes

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from collector.errors import ConfigError
 
@@ -171,7 +174,6 @@ class Settings:
     api_version: str = "2022-11-28"
     star_history_api_version: str = "2026-03-10"
     log_format: str = "kv"
-    extra: Mapping[str, str] = field(default_factory=dict)
     github_app: AppCredentials | None = None
 
     def secrets(self) -> list[str]:
@@ -188,12 +190,12 @@ class Settings:
 
 
 def redact_url(url: str) -> str:
-    """A database URL with any password replaced by ***."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-    return url
+    """A database URL with any password shown as *** (SQLAlchemy renders it; a URL it cannot parse is
+    cut to its scheme, since where its password lies is unknown)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return url.split(":", 1)[0] + "://..." if ":" in url else url
 
 
 def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:

@@ -10,6 +10,7 @@ from datetime import date
 from sqlalchemy import select
 
 from collector.domain import parse_repo_name
+from collector.github.api import GitHubAPI
 from collector.github.client import GitHubClient
 from collector.jobs.backfill import backfill_repo
 from collector.settings import load_settings
@@ -29,7 +30,7 @@ def backfill_stars(store: Store, app: SimulatorApp, full_name: str) -> int:
     settings = load_settings({"GITHUB_API_URL": "http://ghes.test/api/v3", "GITHUB_TOKEN": TOKEN})
 
     async def main() -> int:
-        async with GitHubClient(settings, transport=SimulatorTransport(app)) as gh:
+        async with GitHubAPI(GitHubClient(settings, transport=SimulatorTransport(app))) as gh:
             repo = await gh.fetch_repository(parse_repo_name(full_name))
             with transaction(store.sessions) as s:
                 repo_id = save_repository(s, repo, tracked=True).id
@@ -82,7 +83,7 @@ def test_ghes_without_rate_limit_headers_and_a_400_for_the_new_api_version(store
         slept.append(seconds)
 
     async def main() -> tuple[int, dict[str, str]]:
-        async with GitHubClient(settings, transport=SimulatorTransport(app), sleep=sleep) as gh:
+        async with GitHubAPI(GitHubClient(settings, transport=SimulatorTransport(app), sleep=sleep)) as gh:
             found = await gh.fetch_repository(parse_repo_name(repo.full_name))
             with transaction(store.sessions) as s:
                 repo_id = save_repository(s, found, tracked=True).id

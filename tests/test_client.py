@@ -6,15 +6,16 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 
 from collector.domain import parse_repo_name
+from collector.github.api import GitHubAPI
 from collector.github.cache import MemoryCache
-from collector.github.client import GitHubClient, endpoint_template
+from collector.github.client import GitHubClient
 from collector.github.errors import (
     BadCredentials,
     Blocked,
@@ -28,6 +29,8 @@ from collector.github.errors import (
     ServerError,
     TooLarge,
 )
+from collector.github.options import ClientOptions
+from collector.github.responses import endpoint_template
 from collector.settings import Settings, Token
 
 API = "https://api.example.test"
@@ -97,23 +100,25 @@ Handler = (
 
 def run(
     handler: Handler,
-    body: Callable[[GitHubClient], Coroutine[Any, Any, T]],
+    body: Callable[[GitHubAPI], Coroutine[Any, Any, T]],
     *tokens: str,
     time: FakeTime | None = None,
+    options: ClientOptions | None = None,
     **kw: Any,
-) -> tuple[T, GitHubClient]:
-    """Run `body(gh)` on a client whose transport is `handler`."""
+) -> tuple[T, GitHubAPI]:
+    """Run `body(gh)` on the API over a client whose transport is `handler` (`kw`: the client's)."""
     fake = time or FakeTime()
 
-    async def main() -> tuple[T, GitHubClient]:
-        async with GitHubClient(
+    async def main() -> tuple[T, GitHubAPI]:
+        client = GitHubClient(
             settings(*tokens),
+            replace(options or ClientOptions(), seed=1),
             transport=httpx.MockTransport(handler),
             sleep=fake.sleep,
             clock=fake.clock,
-            seed=1,
             **kw,
-        ) as gh:
+        )
+        async with GitHubAPI(client) as gh:
             return await body(gh), gh
 
     return asyncio.run(main())
@@ -150,7 +155,7 @@ def test_star_history_sends_its_own_api_version() -> None:
         seen.append(request)
         return httpx.Response(200, json=[{"week": 1704585600, "total": 3, "days": [0, 1, 0, 2, 0, 0, 0]}])
 
-    async def body(gh: GitHubClient) -> list[Any]:
+    async def body(gh: GitHubAPI) -> list[Any]:
         return [page async for page in gh.fetch_star_history(NAME)]
 
     pages, _ = run(handler, body, "t")
@@ -166,9 +171,9 @@ def test_without_a_token_no_authorization_is_sent_and_graphql_says_a_token_is_ne
         seen.append(request)
         return httpx.Response(200, json=repo_body(), headers=limits(59, limit=60))
 
-    async def body(gh: GitHubClient) -> Any:
+    async def body(gh: GitHubAPI) -> Any:
         await gh.fetch_repository(NAME)
-        return await gh.graphql("query { viewer { login } }")
+        return await gh.client.graphql("query { viewer { login } }")
 
     with pytest.raises(GitHubError, match="needs a token: set GITHUB_TOKEN"):
         run(handler, body)
@@ -188,7 +193,7 @@ def test_the_token_with_most_budget_left_is_used() -> None:
         budgets[auth] -= 1
         return httpx.Response(200, json=repo_body(), headers=limits(budgets[auth]))
 
-    async def body(gh: GitHubClient) -> None:
+    async def body(gh: GitHubAPI) -> None:
         for _ in range(5):
             await gh.fetch_repository(NAME)
 
@@ -213,12 +218,12 @@ def test_reserve_is_kept_and_exhaustion_waits_for_the_earliest_reset_sending_not
         remaining[auth] -= 1
         return httpx.Response(200, json=repo_body(), headers=limits(remaining[auth], reset=resets[auth]))
 
-    async def body(gh: GitHubClient) -> None:
+    async def body(gh: GitHubAPI) -> None:
         for _ in range(4):
             await gh.fetch_repository(NAME)
 
     with caplog.at_level(logging.WARNING, logger="collector.github"):
-        run(handler, body, "one", "two", time=fake, reserve=50)
+        run(handler, body, "one", "two", time=fake, options=ClientOptions(reserve=50))
     before_reset = [t for t, _ in sent if t < START + 200]
     # One request per token uses the headroom above the reserve (52-1, 51-1 -> 51, 50 left); then both sit
     # at their reserve, so nothing is sent until token two's reset.
@@ -262,7 +267,7 @@ def test_graphql_rate_limited_waits_for_the_reset() -> None:
         data = {"viewer": {"login": "me"}, "rateLimit": {"cost": 1, "remaining": 4999, "resetAt": "x"}}
         return httpx.Response(200, json={"data": data}, headers=limits(4999, resource="graphql"))
 
-    answer, gh = run(handler, lambda gh: gh.graphql("query { viewer { login } }"), "t", time=fake)
+    answer, gh = run(handler, lambda gh: gh.client.graphql("query { viewer { login } }"), "t", time=fake)
     assert answer.data["viewer"] == {"login": "me"}
     assert calls == [START, START + 31]
     assert gh.stats.graphql_points == 1
@@ -277,7 +282,7 @@ def test_a_401_stops_that_token_and_names_only_its_position(caplog: pytest.LogCa
             return httpx.Response(401, json={"message": "Bad credentials"})
         return httpx.Response(200, json=repo_body(), headers=limits(4000))
 
-    async def body(gh: GitHubClient) -> None:
+    async def body(gh: GitHubAPI) -> None:
         for _ in range(3):
             await gh.fetch_repository(NAME)
 
@@ -321,7 +326,13 @@ def test_secondary_limit_without_retry_after_waits_a_minute_then_longer_and_give
         return httpx.Response(429, json={"message": "You have exceeded a secondary rate limit."})
 
     with pytest.raises(RateLimited, match="secondary"):
-        run(handler, lambda gh: gh.fetch_repository(NAME), "t", time=fake, max_attempts=4)
+        run(
+            handler,
+            lambda gh: gh.fetch_repository(NAME),
+            "t",
+            time=fake,
+            options=ClientOptions(max_attempts=4),
+        )
     assert fake.sleeps == [60.0, 120.0, 240.0]
 
 
@@ -351,13 +362,13 @@ def test_server_errors_and_timeouts_are_retried_with_bounded_jittered_backoff() 
         raise httpx.ConnectError("refused", request=request)
 
     with pytest.raises(ServerError, match="failed 3 times"):
-        run(always_down, lambda gh: gh.fetch_repository(NAME), "t", max_attempts=3)
+        run(always_down, lambda gh: gh.fetch_repository(NAME), "t", options=ClientOptions(max_attempts=3))
 
     def always_503(request: httpx.Request) -> httpx.Response:
         return httpx.Response(503, text="unavailable")
 
     with pytest.raises(ServerError) as info:
-        run(always_503, lambda gh: gh.fetch_repository(NAME), "t", max_attempts=3)
+        run(always_503, lambda gh: gh.fetch_repository(NAME), "t", options=ClientOptions(max_attempts=3))
     assert info.value.status == 503
 
 
@@ -373,16 +384,16 @@ def test_concurrency_is_capped() -> None:
         in_flight -= 1
         return httpx.Response(200, json=repo_body())
 
-    async def body(gh: GitHubClient) -> None:
+    async def body(gh: GitHubAPI) -> None:
         await asyncio.gather(*(gh.fetch_repository(NAME) for _ in range(12)))
 
-    run(handler, body, "t", concurrency=3)
+    run(handler, body, "t", options=ClientOptions(concurrency=3))
     assert peak == 3
 
 
 def test_concurrency_is_clamped_to_1_100() -> None:
-    assert GitHubClient(settings(), concurrency=0).concurrency == 1
-    assert GitHubClient(settings(), concurrency=500).concurrency == 100
+    assert GitHubClient(settings(), ClientOptions(concurrency=0)).options.concurrency == 1
+    assert GitHubClient(settings(), ClientOptions(concurrency=500)).options.concurrency == 100
 
 
 # -- conditional requests --------------------------------------------------------------------------
@@ -398,7 +409,7 @@ def test_a_304_reuses_the_stored_body_and_is_counted_apart() -> None:
             return httpx.Response(304, headers=limits(4990))
         return httpx.Response(200, json=repo_body(), headers={"etag": '"v1"', **limits(4990)})
 
-    async def body(gh: GitHubClient) -> list[Any]:
+    async def body(gh: GitHubAPI) -> list[Any]:
         return [await gh.fetch_repository(NAME) for _ in range(3)]
 
     repos, gh = run(handler, body, "t", cache=cache)
@@ -422,7 +433,7 @@ def test_cache_entries_are_per_token() -> None:
             200, json=repo_body(), headers={"etag": '"v1"', **limits(budgets[auth_of(request) or ""])}
         )
 
-    async def body(gh: GitHubClient) -> None:
+    async def body(gh: GitHubAPI) -> None:
         await gh.fetch_repository(NAME)
         await gh.fetch_repository(NAME)
 
@@ -461,7 +472,7 @@ def test_link_next_is_followed_exactly_as_given_and_rel_last_counts() -> None:
         fork = {"id": int(page), "created_at": f"2016-0{page}-01T00:00:00Z"}
         return httpx.Response(200, json=[fork], headers={"link": ", ".join(links)})
 
-    async def body(gh: GitHubClient) -> list[Any]:
+    async def body(gh: GitHubAPI) -> list[Any]:
         return [page async for page in gh.fetch_forks(NAME)]
 
     pages, _ = run(handler, body, "t")
@@ -534,7 +545,7 @@ def test_off_host_redirect_and_link_are_refused_and_no_token_goes_there() -> Non
     with pytest.raises(OffHostRedirect, match="evil.example.test"):
         run(handler, lambda gh: gh.fetch_repository(NAME), "t")
 
-    async def walk(gh: GitHubClient) -> None:
+    async def walk(gh: GitHubAPI) -> None:
         async for _ in gh.fetch_forks(NAME):
             pass
 
@@ -550,7 +561,7 @@ def test_a_stored_start_url_on_another_host_is_refused_before_sending() -> None:
         sent.append(request)
         return httpx.Response(200, json=[])
 
-    async def walk(gh: GitHubClient) -> None:
+    async def walk(gh: GitHubAPI) -> None:
         async for _ in gh.fetch_forks(NAME, start_url="http://127.0.0.2:9/repositories/7/forks?page=2"):
             pass
 
@@ -569,7 +580,13 @@ def test_202_is_retried_within_the_bound_then_not_ready() -> None:
         return httpx.Response(202, json={})
 
     with pytest.raises(NotReady, match="still computing"):
-        run(handler, lambda gh: gh.fetch_commit_activity(NAME), "t", time=fake, stats_wait=5.0)
+        run(
+            handler,
+            lambda gh: gh.fetch_commit_activity(NAME),
+            "t",
+            time=fake,
+            options=ClientOptions(stats_wait=5.0),
+        )
     assert fake.sleeps == [1.0, 2.0, 2.0]
 
 
@@ -679,8 +696,11 @@ def test_queued_requests_never_overspend_a_small_budget() -> None:
         await asyncio.sleep(0.002 * (left % 3))  # later requests may answer first
         return httpx.Response(200, json=repo_body(), headers=limits(left, limit=8, reset=window["reset"]))
 
-    async def main() -> GitHubClient:
-        async with GitHubClient(settings("t"), transport=httpx.MockTransport(handler), concurrency=4) as gh:
+    async def main() -> GitHubAPI:
+        client = GitHubClient(
+            settings("t"), ClientOptions(concurrency=4), transport=httpx.MockTransport(handler)
+        )
+        async with GitHubAPI(client) as gh:
             await asyncio.gather(*(gh.fetch_repository(NAME) for _ in range(12)))
             return gh
 
@@ -723,9 +743,9 @@ def test_a_secondary_limit_halves_the_requests_in_flight() -> None:
         finally:
             state["in_flight"] -= 1
 
-    async def body(gh: GitHubClient) -> None:
+    async def body(gh: GitHubAPI) -> None:
         await asyncio.gather(*(gh.fetch_repository(NAME) for _ in range(40)))
 
-    _, gh = run(handler, body, "t", concurrency=4)
+    _, gh = run(handler, body, "t", options=ClientOptions(concurrency=4))
     assert gh.stats.snapshot()["requests_total"] == 40 + state["limited"]
     assert 1 <= state["limited"] <= 4  # without backing off it keeps hitting the limit on every retry

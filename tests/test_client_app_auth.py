@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from collector.errors import ConfigError
+from collector.github.api import GitHubAPI
 from collector.github.client import GitHubClient
 from collector.github.errors import BadCredentials
 from collector.settings import AppCredentials, AppKey, Settings, load_settings
@@ -49,12 +50,13 @@ def app_settings(*installations: int) -> Settings:
 
 
 def run(handler: Any, body: Any, *, settings: Settings, time: FakeTime | None = None) -> None:
-    """Run `body(gh)` on a client with App credentials whose transport is `handler`."""
+    """Run `body(gh)` on the API over a client with App credentials whose transport is `handler`."""
     fake = time or FakeTime()
 
     async def main() -> None:
         transport = httpx.MockTransport(handler)
-        async with GitHubClient(settings, transport=transport, sleep=fake.sleep, clock=fake.clock) as gh:
+        client = GitHubClient(settings, transport=transport, sleep=fake.sleep, clock=fake.clock)
+        async with GitHubAPI(client) as gh:
             await body(gh)
 
     asyncio.run(main())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from collector.github.client import GitHubClient
+from collector.github.api import GitHubAPI
+from collector.github.options import ClientOptions
 from collector.github.pacing import WINDOW_SECONDS, MinutePacer, request_points
 from tests.test_client_simulator import KERAS, Clock, frameworks_app, run_sim
 
@@ -21,9 +22,9 @@ def test_the_pacer_admits_a_minute_of_points_then_says_when_the_oldest_leave() -
     assert request_points("GET", "core") == 1 and request_points("POST", "graphql") == 1
 
 
-async def _many_reads(gh: GitHubClient) -> int:
+async def _many_reads(gh: GitHubAPI) -> int:
     async def one() -> None:
-        await gh.get(f"/repos/{KERAS.owner}/{KERAS.name}")
+        await gh.client.get(f"/repos/{KERAS.owner}/{KERAS.name}")
 
     await asyncio.gather(*(one() for _ in range(150)))
     return 150
@@ -33,7 +34,9 @@ def test_paced_client_never_trips_the_per_minute_limit() -> None:
     clock = Clock()
     start = clock.now
     app = frameworks_app(points_per_minute=60, clock=clock)
-    _, gh = run_sim(app, _many_reads, "a", clock=clock, concurrency=8, pacer=MinutePacer(rest=60))
+    _, gh = run_sim(
+        app, _many_reads, "a", clock=clock, options=ClientOptions(concurrency=8), pacer=MinutePacer(rest=60)
+    )
     assert app.stats.secondary_limited == 0
     assert app.stats.count(method="GET", status=200) == 150
     # 150 reads at 60 a minute: the last ones go in the third minute.
@@ -44,7 +47,9 @@ def test_paced_client_never_trips_the_per_minute_limit() -> None:
 def test_without_pacing_the_same_reads_trip_it_and_wait_it_out() -> None:
     clock = Clock()
     app = frameworks_app(points_per_minute=60, clock=clock)
-    _, gh = run_sim(app, _many_reads, "a", clock=clock, concurrency=8, pacer=MinutePacer(rest=0))
+    _, gh = run_sim(
+        app, _many_reads, "a", clock=clock, options=ClientOptions(concurrency=8), pacer=MinutePacer(rest=0)
+    )
     assert app.stats.secondary_limited > 0  # what pacing avoids
     assert app.stats.count(method="GET", status=200) == 150
     assert gh.stats.paced_seconds == 0
@@ -57,9 +62,9 @@ def test_clients_sharing_a_pacer_share_the_tokens_minute() -> None:
     app = frameworks_app(points_per_minute=60, clock=clock)
     shared = MinutePacer(rest=60, graphql=60)
 
-    async def reads(gh: GitHubClient) -> None:
+    async def reads(gh: GitHubAPI) -> None:
         for _ in range(45):
-            await gh.get(f"/repos/{KERAS.owner}/{KERAS.name}")
+            await gh.client.get(f"/repos/{KERAS.owner}/{KERAS.name}")
 
     run_sim(app, reads, "a", clock=clock, pacer=shared)
     run_sim(app, reads, "a", clock=clock, pacer=shared)

@@ -22,7 +22,7 @@ GRAPHQL_OK = {"data": {"viewer": {"login": "octo"}, "rateLimit": {"cost": 1, "re
 
 
 def query(gh: Any) -> Any:
-    return gh.graphql("query { viewer { login } rateLimit { cost remaining } }")
+    return gh.client.graphql("query { viewer { login } rateLimit { cost remaining } }")
 
 
 def test_a_body_cut_short_or_a_dropped_connection_is_retried_like_a_502() -> None:

@@ -12,9 +12,11 @@ from typing import Any, TypeVar
 import pytest
 
 from collector.domain import RepoName, parse_repo_name, week_start
+from collector.github.api import GitHubAPI
 from collector.github.cache import MemoryCache
 from collector.github.client import GitHubClient
 from collector.github.errors import BadCredentials, Blocked, NotFound, TooLarge
+from collector.github.options import ClientOptions
 from collector.github.types import RepoCounters
 from collector.settings import Settings, Token
 from collector.testing.model import Scenario
@@ -56,17 +58,25 @@ class Clock:
 
 def run_sim(
     app: SimulatorApp,
-    body: Callable[[GitHubClient], Coroutine[Any, Any, T]],
+    body: Callable[[GitHubAPI], Coroutine[Any, Any, T]],
     *tokens: str,
     clock: Clock | None = None,
+    options: ClientOptions | None = None,
     **kw: Any,
-) -> tuple[T, GitHubClient]:
+) -> tuple[T, GitHubAPI]:
+    """Run `body(gh)` on the API over a client talking to `app` in process (`kw`: the client's)."""
     fake = clock or Clock()
 
-    async def main() -> tuple[T, GitHubClient]:
-        async with GitHubClient(
-            sim_settings(*tokens), transport=SimulatorTransport(app), sleep=fake.sleep, clock=fake, **kw
-        ) as gh:
+    async def main() -> tuple[T, GitHubAPI]:
+        client = GitHubClient(
+            sim_settings(*tokens),
+            options,
+            transport=SimulatorTransport(app),
+            sleep=fake.sleep,
+            clock=fake,
+            **kw,
+        )
+        async with GitHubAPI(client) as gh:
             return await body(gh), gh
 
     return asyncio.run(main())
@@ -97,7 +107,7 @@ def test_former_names_resolve_to_the_current_name_and_id() -> None:
     app = frameworks_app()
     keras = next(r for r in scenario("frameworks").repos if r.full_name == "keras-team/keras")
 
-    async def both(gh: GitHubClient) -> tuple[Any, Any]:
+    async def both(gh: GitHubAPI) -> tuple[Any, Any]:
         rest = await gh.fetch_repository(parse_repo_name("fchollet/keras"))
         counters = await gh.fetch_repo_counters([parse_repo_name("fchollet/keras")])
         return rest, counters["fchollet/keras"]
@@ -112,7 +122,7 @@ def test_all_views_of_one_repository_agree() -> None:
     app = frameworks_app()
     repo = next(r for r in scenario("frameworks").repos if r.full_name == "keras-team/keras")
 
-    async def views(gh: GitHubClient) -> dict[str, Any]:
+    async def views(gh: GitHubAPI) -> dict[str, Any]:
         stars = 0
         async for page in gh.fetch_star_history(KERAS):
             stars += sum(w.total for w in page.weeks)
@@ -156,7 +166,7 @@ def test_commit_walk_since_a_date_matches_the_scenario() -> None:
     repo = next(r for r in scenario("frameworks").repos if r.full_name == "keras-team/keras")
     since = max(c.authored_at for c in repo.commits) - timedelta(days=120)
 
-    async def walk(gh: GitHubClient) -> list[Any]:
+    async def walk(gh: GitHubAPI) -> list[Any]:
         return [c async for page in gh.fetch_commits(KERAS, since=since) for c in page.commits]
 
     commits, _ = run_sim(app, walk, "tok")
@@ -168,7 +178,7 @@ def test_commit_walk_since_a_date_matches_the_scenario() -> None:
 def test_conditional_requests_get_304s_that_cost_no_budget() -> None:
     app = frameworks_app()
 
-    async def twice(gh: GitHubClient) -> None:
+    async def twice(gh: GitHubAPI) -> None:
         for _ in range(2):
             await gh.fetch_contributor_count(KERAS)
             await gh.fetch_repository(KERAS)
@@ -185,11 +195,11 @@ def test_exhausted_tokens_wait_for_the_reset_and_send_nothing_meanwhile(
     app = frameworks_app(rate_limit=15, reset_seconds=600, clock=clock)
     names = [parse_repo_name(r.full_name) for r in scenario("frameworks").repos]
 
-    async def many(gh: GitHubClient) -> list[int]:
+    async def many(gh: GitHubAPI) -> list[int]:
         return [await gh.fetch_contributor_count(n) for _ in range(3) for n in names]
 
     with caplog.at_level(logging.WARNING, logger="collector.github"):
-        counts, gh = run_sim(app, many, "a", "b", clock=clock, reserve=50)
+        counts, gh = run_sim(app, many, "a", "b", clock=clock, options=ClientOptions(reserve=50))
     assert len(counts) == 42
     assert app.stats.while_exhausted == 0
     assert gh.stats.waited_seconds > 0
@@ -200,7 +210,7 @@ def test_revoked_token_is_dropped_and_the_other_used() -> None:
     app = frameworks_app(revoked=["bad"])
     repo, gh = run_sim(app, lambda gh: gh.fetch_repository(KERAS), "bad", "good")
     assert repo.full_name == "keras-team/keras"
-    assert gh.pool.states[0].dead and not gh.pool.states[1].dead
+    assert gh.client.pool.states[0].dead and not gh.client.pool.states[1].dead
     with pytest.raises(BadCredentials, match="#1"):
         run_sim(frameworks_app(revoked=["bad"]), lambda gh: gh.fetch_repository(KERAS), "bad")
 
@@ -208,7 +218,7 @@ def test_revoked_token_is_dropped_and_the_other_used() -> None:
 def test_edge_repositories_translate_to_their_errors() -> None:
     app = SimulatorApp(scenario("edge"))
 
-    async def probe(gh: GitHubClient) -> dict[str, Any]:
+    async def probe(gh: GitHubAPI) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name, call in [
             ("deleted", lambda: gh.fetch_repository(parse_repo_name("edge-org/deleted-repo"))),
@@ -222,7 +232,7 @@ def test_edge_repositories_translate_to_their_errors() -> None:
                 out[name] = exc
         return out
 
-    got, _ = run_sim(app, probe, "tok", stats_wait=3.0)
+    got, _ = run_sim(app, probe, "tok", options=ClientOptions(stats_wait=3.0))
     assert isinstance(got["deleted"], NotFound)
     assert isinstance(got["blocked"], Blocked)
     assert isinstance(got["huge"], TooLarge)
@@ -243,7 +253,7 @@ def test_end_to_end_over_loopback() -> None:
         names: list[RepoName] = [KERAS, parse_repo_name("tensorflow/tensorflow"), parse_repo_name("no/such")]
 
         async def main() -> dict[str, Any]:
-            async with GitHubClient(sim_settings("tok", base=base)) as gh:
+            async with GitHubAPI(GitHubClient(sim_settings("tok", base=base))) as gh:
                 counters = await gh.fetch_repo_counters(names)
                 weeks = [week_start(TODAY) - timedelta(weeks=i) for i in range(3)]
                 await gh.fetch_weekly_commit_counts(KERAS, weeks)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import text
 
-from collector.store.http_cache import StoreCache, load_token_budgets
+from collector.store.http_cache import StoreCache, load_budget_records
 from tests.conftest import Store
 from tests.test_client import NAME, START, limits, repo_body, run
 
@@ -34,11 +34,11 @@ def test_conditional_cache_and_budgets_survive_a_restart(store: Store) -> None:
     assert validators == [None, 'W/"abc"']
     assert gh.stats.not_modified == 1 and gh.stats.rest_charged == 0
 
-    entry = cache.get(gh.pool.states[0].key, "https://api.example.test/repos/octo/hello")
+    entry = cache.get(gh.client.pool.states[0].key, "https://api.example.test/repos/octo/hello")
     assert entry is not None and entry.headers["link"] == '<https://x.test/next>; rel="next"'
 
     with store.sessions() as session:
-        (budget,) = load_token_budgets(session)
+        (budget,) = load_budget_records(session)
         assert (budget.position, budget.resource, budget.remaining, budget.limit) == (1, "core", 4321, 5000)
         assert budget.reset_at.timestamp() == START + 60
         # The token itself is nowhere in the store.

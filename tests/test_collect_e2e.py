@@ -8,8 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from collector.domain import parse_repo_name
+from collector.domain import Holder, parse_repo_name
+from collector.github.api import GitHubAPI
 from collector.github.client import GitHubClient
+from collector.github.options import ClientOptions
 from collector.jobs.collect import PassOutcome, run_collect
 from collector.settings import Settings, Token
 from collector.store import migrate
@@ -112,8 +114,9 @@ def test_statistics_that_stay_202_leave_the_value_unknown_for_this_pass_only(tmp
     sessions = session_factory(engine)
 
     async def collect(app: SimulatorApp) -> PassOutcome:
-        async with GitHubClient(settings, transport=SimulatorTransport(app), stats_wait=2.0) as gh:
-            return await run_collect(sessions, gh, holder="test")
+        client = GitHubClient(settings, ClientOptions(stats_wait=2.0), transport=SimulatorTransport(app))
+        async with GitHubAPI(client) as gh:
+            return await run_collect(sessions, gh, holder=Holder("test", 0, "x"))
 
     # GitHub keeps computing /stats/commit_activity (202) longer than the client waits.
     busy = SimulatorApp(scenario, stats_compute_requests=1_000)

@@ -23,8 +23,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from collector.domain import parse_repo_name
+from collector.domain import Holder, parse_repo_name
+from collector.github.api import GitHubAPI
 from collector.github.client import GitHubClient
+from collector.github.options import ClientOptions
 from collector.jobs.backfill import run_backfill
 from collector.jobs.collect import run_collect
 from collector.settings import Settings, Token
@@ -107,20 +109,20 @@ def new_store(pg_server: PgServer) -> Iterator[Any]:
         pg_server.drop_database(store.url)
 
 
-def client(store: Store, base: str, **kw: Any) -> GitHubClient:
-    """The client the CLI builds (store-backed validators and budgets), with a short timeout."""
+def client(store: Store, base: str, **options: Any) -> GitHubAPI:
+    """The API over the client the CLI builds (store-backed validators and budgets), with a short timeout;
+    `options` are further ClientOptions fields."""
     settings = Settings(
         database_url=store.url, tokens=(Token(TOKEN, 1),), api_url=base, graphql_url=f"{base}/graphql"
     )
-    return GitHubClient(
-        settings,
-        cache=StoreCache(store.sessions),
+    tuning = ClientOptions(
         timeout=CLIENT_TIMEOUT,
         seed=1,
         secondary_wait=SECONDARY_WAIT,
         backoff_base=BACKOFF,
-        **kw,
+        **options,
     )
+    return GitHubAPI(GitHubClient(settings, tuning, cache=StoreCache(store.sessions)))
 
 
 @dataclass
@@ -135,10 +137,10 @@ async def run_job(job: str, store: Store, base: str, **kw: Any) -> Pass:
     """One `collector collect` or `collector backfill` pass; returns its per-repository failures."""
     async with client(store, base, **kw) as gh:
         if job == "collect":
-            outcome = await run_collect(store.sessions, gh, holder=f"test-{job}")
+            outcome = await run_collect(store.sessions, gh, holder=Holder(f"test-{job}", 0, "x"))
             failures = [f"{r.full_name}: {r.message}" for r in outcome.failed]
         else:
-            done = await run_backfill(store.sessions, gh, holder=f"test-{job}")
+            done = await run_backfill(store.sessions, gh, holder=Holder(f"test-{job}", 0, "x"))
             failures = [f"{r.full_name}: {r.error}" for r in done.failed]
         return Pass(job, failures, gh.stats.retries, gh.stats.waited_seconds)
 

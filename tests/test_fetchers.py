@@ -13,10 +13,12 @@ import httpx
 import pytest
 
 from collector.domain import RepoName, parse_repo_name
-from collector.github.client import GitHubClient
+from collector.github.api import GitHubAPI
 from collector.github.errors import EndpointUnavailable, Forbidden, GitHubError, NotFound
 from collector.github.graphql import counters_query, weekly_commits_query
-from collector.github.parsers import parse_link_header, parse_repository, parse_rest_counters
+from collector.github.options import ClientOptions
+from collector.github.parsers import parse_repository, parse_rest_counters
+from collector.github.responses import ApiResponse
 from collector.github.types import RepoCounters
 from tests.test_client import API, NAME, FakeTime, limits, run
 
@@ -81,7 +83,9 @@ def test_counters_use_aliases_in_batches_with_one_point_each_and_per_alias_not_f
     wanted = names(120)
     sizes: list[int] = []
     handler = graphql_handler({"org5/repo5"}, log=sizes)
-    result, gh = run(handler, lambda gh: gh.fetch_repo_counters(wanted), "t", graphql_batch=50)
+    result, gh = run(
+        handler, lambda gh: gh.fetch_repo_counters(wanted), "t", options=ClientOptions(graphql_batch=50)
+    )
     assert sorted(sizes) == [20, 50, 50]
     assert gh.stats.graphql_points == 3 and gh.stats.graphql_queries == 3
     assert set(result) == {n.key for n in wanted}
@@ -102,7 +106,9 @@ def test_counters_use_aliases_in_batches_with_one_point_each_and_per_alias_not_f
 def test_a_batch_that_times_out_is_split_and_retried() -> None:
     sizes: list[int] = []
     handler = graphql_handler(set(), fail_above=12, log=sizes)
-    result, gh = run(handler, lambda gh: gh.fetch_repo_counters(names(50)), "t", graphql_batch=50)
+    result, gh = run(
+        handler, lambda gh: gh.fetch_repo_counters(names(50)), "t", options=ClientOptions(graphql_batch=50)
+    )
     assert all(isinstance(v, RepoCounters) for v in result.values()) and len(result) == 50
     assert sizes[0] == 50 and max(sizes[1:]) <= 25
     assert sum(s for s in sizes if s <= 12) == 50
@@ -115,7 +121,10 @@ def test_a_batch_that_keeps_failing_reports_the_error_for_its_repositories_only(
         return graphql_handler(set())(request)
 
     result, _ = run(
-        handler, lambda gh: gh.fetch_repo_counters(names(4)), "t", graphql_batch=2, max_attempts=2
+        handler,
+        lambda gh: gh.fetch_repo_counters(names(4)),
+        "t",
+        options=ClientOptions(graphql_batch=2, max_attempts=2),
     )
     assert isinstance(result["org0/repo0"], GitHubError) and isinstance(result["org1/repo1"], GitHubError)
     assert isinstance(result["org2/repo2"], RepoCounters) and isinstance(result["org3/repo3"], RepoCounters)
@@ -177,7 +186,12 @@ def test_weekly_commit_counts_one_alias_per_week() -> None:
         return httpx.Response(200, json={"data": data})
 
     many = [date(2016, 1, 3) + (date(2016, 1, 10) - date(2016, 1, 3)) * i for i in range(60)]
-    counts, gh = run(handler, lambda gh: gh.fetch_weekly_commit_counts(NAME, many), "t", graphql_batch=50)
+    counts, gh = run(
+        handler,
+        lambda gh: gh.fetch_weekly_commit_counts(NAME, many),
+        "t",
+        options=ClientOptions(graphql_batch=50),
+    )
     assert len(seen) == 2 and gh.stats.graphql_points == 2
     assert counts == {week: week.day for week in many}
 
@@ -223,7 +237,7 @@ def test_commit_walk_pages_by_cursor_with_identities() -> None:
         }
         return httpx.Response(200, json={"data": data})
 
-    async def walk(gh: GitHubClient) -> list[Any]:
+    async def walk(gh: GitHubAPI) -> list[Any]:
         return [page async for page in gh.fetch_commits(NAME)]
 
     pages, _ = run(handler, walk, "t")
@@ -239,7 +253,7 @@ def test_star_history_404_is_endpoint_unavailable_for_an_existing_repo_and_not_f
             return httpx.Response(404, json={"message": "Not Found"})
         return httpx.Response(200, json={"id": 7, "full_name": "octo/hello"})
 
-    async def walk(gh: GitHubClient) -> list[Any]:
+    async def walk(gh: GitHubAPI) -> list[Any]:
         return [page async for page in gh.fetch_star_history(NAME)]
 
     with pytest.raises(EndpointUnavailable, match="stargazers/history"):
@@ -249,7 +263,7 @@ def test_star_history_404_is_endpoint_unavailable_for_an_existing_repo_and_not_f
 
 
 def test_legacy_stargazers_forbidden_or_empty() -> None:
-    async def walk(gh: GitHubClient) -> list[Any]:
+    async def walk(gh: GitHubAPI) -> list[Any]:
         return [page async for page in gh.fetch_stargazer_dates(NAME)]
 
     with pytest.raises(Forbidden, match="collaborators"):
@@ -328,9 +342,9 @@ def test_recorded_rename_is_followed_to_the_new_name_and_same_id() -> None:
 def test_recorded_links_paginate_via_repositories_id() -> None:
     handler = replay("client-octokit-paginate-issues.json")
 
-    async def walk(gh: GitHubClient) -> list[str]:
+    async def walk(gh: GitHubAPI) -> list[str]:
         urls = []
-        async for page in gh.paginate(
+        async for page in gh.client.paginate(
             "/repos/octokit-fixture-org/paginate-issues/issues", params={"per_page": 3}
         ):
             urls.append(page.url)
@@ -341,7 +355,7 @@ def test_recorded_links_paginate_via_repositories_id() -> None:
 
 
 def test_recorded_forks_walk_all_pages() -> None:
-    async def walk(gh: GitHubClient) -> list[Any]:
+    async def walk(gh: GitHubAPI) -> list[Any]:
         return [page async for page in gh.fetch_forks(parse_repo_name("sigmavirus24/github3.py"))]
 
     pages, _ = run(replay("client-github3py-Repository_forks.json"), walk, "t")
@@ -354,7 +368,7 @@ def test_recorded_forks_walk_all_pages() -> None:
 def test_recorded_stargazers_with_dates_after_a_rename() -> None:
     handler = replay("client-github3py-Repository_stargazers.json")
 
-    async def walk(gh: GitHubClient) -> list[Any]:
+    async def walk(gh: GitHubAPI) -> list[Any]:
         repo = await gh.fetch_repository(parse_repo_name("sigmavirus24/betamax"))
         return [page async for page in gh.fetch_stargazer_dates(parse_repo_name(repo.full_name))]
 
@@ -366,7 +380,8 @@ def test_recorded_stargazers_with_dates_after_a_rename() -> None:
 
 def test_recorded_contributors_rel_last_and_commit_activity() -> None:
     link = dict(_recorded("client-github3py-Repository_contributors.json")[1][3])["Link"]
-    assert parse_link_header(link)["last"].endswith("page=2")
+    response = ApiResponse("GET", "https://api.github.com/x", 200, httpx.Headers({"link": link}), b"[]")
+    assert response.links["last"].endswith("page=2")
 
     recorded_202 = _recorded("client-github3py-Repository_commit_activity.json")[1]
     weeks_body = _recorded("client-octokitrb-commit_activity_stats.json")[0][4]
@@ -393,8 +408,10 @@ def test_recorded_304_is_replayed_from_the_cache() -> None:
             return httpx.Response(304, headers=headers_304)
         return httpx.Response(200, json=[{"sha": "1254fe8"}], headers={"ETag": etag})
 
-    async def twice(gh: GitHubClient) -> list[Any]:
-        return [(await gh.get("/repos/PyCQA/flake8/commits", conditional=True)).json() for _ in range(2)]
+    async def twice(gh: GitHubAPI) -> list[Any]:
+        return [
+            (await gh.client.get("/repos/PyCQA/flake8/commits", conditional=True)).json() for _ in range(2)
+        ]
 
     bodies, gh = run(handler, twice, "t", cache=MemoryCache())
     assert bodies[0] == bodies[1] == [{"sha": "1254fe8"}]

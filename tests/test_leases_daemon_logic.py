@@ -7,12 +7,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from collector.config import Schedule
-from collector.domain import Repository, utc_now
+from collector.domain import Holder, Repository, utc_now
 from collector.jobs.daemon import cycle_start
 from collector.store import leases
 from collector.store.engine import transaction
 from collector.store.repos import mark_gone, save_repository
 from tests.conftest import Store
+
+
+def _h(name: str) -> Holder:
+    """A daemon on a host of its own (not this one): never taken for a dead local process, nor for an
+    earlier process of another daemon (same host and pid)."""
+    return Holder(f"{name}.elsewhere", 0, "x")
 
 
 def _repos(store: Store, n: int) -> list[int]:
@@ -28,19 +34,19 @@ def test_claims_split_work_and_done_units_wait_for_next_cycle(store: Store) -> N
     cycle = utc_now()
     with transaction(store.sessions) as s:
         leases.ensure_leases(s, "collect")
-        a = leases.claim(s, "collect", "a", cycle, 3)
+        a = leases.claim(s, "collect", _h("a"), cycle, 3)
     with transaction(store.sessions) as s:
-        b = leases.claim(s, "collect", "b", cycle, 3)
+        b = leases.claim(s, "collect", _h("b"), cycle, 3)
     assert sorted(a + b) == sorted(ids) and not set(a) & set(b)
     with transaction(store.sessions) as s:
-        leases.complete(s, "collect", "a", a)
-        leases.release(s, "collect", "b", b)
+        leases.complete(s, "collect", _h("a"), a)
+        leases.release(s, "collect", _h("b"), b)
     with transaction(store.sessions) as s:
-        again = leases.claim(s, "collect", "c", cycle, 10)
+        again = leases.claim(s, "collect", _h("c"), cycle, 10)
     assert sorted(again) == sorted(b)  # released work is due again; completed work is not
     with transaction(store.sessions) as s:
-        leases.complete(s, "collect", "c", again)
-        next_cycle = leases.claim(s, "collect", "c", utc_now() + timedelta(seconds=1), 10)
+        leases.complete(s, "collect", _h("c"), again)
+        next_cycle = leases.claim(s, "collect", _h("c"), utc_now() + timedelta(seconds=1), 10)
     assert sorted(next_cycle) == sorted(ids)
 
 
@@ -49,9 +55,9 @@ def test_expired_lease_of_a_crashed_daemon_is_taken_over(store: Store) -> None:
     cycle = utc_now()
     with transaction(store.sessions) as s:
         leases.ensure_leases(s, "backfill")
-        held = leases.claim(s, "backfill", "crashed", cycle, 10, ttl=timedelta(seconds=-1))
+        held = leases.claim(s, "backfill", _h("crashed"), cycle, 10, ttl=timedelta(seconds=-1))
     with transaction(store.sessions) as s:
-        taken = leases.claim(s, "backfill", "alive", cycle, 10)
+        taken = leases.claim(s, "backfill", _h("alive"), cycle, 10)
     assert sorted(taken) == sorted(held)
 
 
@@ -60,7 +66,7 @@ def test_gone_and_untracked_repositories_are_not_claimed(store: Store) -> None:
     with transaction(store.sessions) as s:
         mark_gone(s, ids[0], "not_found: deleted")
         leases.ensure_leases(s, "collect")
-        claimed = leases.claim(s, "collect", "a", utc_now(), 10)
+        claimed = leases.claim(s, "collect", _h("a"), utc_now(), 10)
     assert sorted(claimed) == sorted(ids[1:])
 
 
@@ -107,8 +113,8 @@ def test_leases_of_a_dead_process_on_this_host_are_released_at_once(store: Store
     gone = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )
-    dead_holder = f"{socket.gethostname()}:{gone.stdout.strip()}:abc123"
-    alive_holder = f"{socket.gethostname()}:1:def456"  # pid 1 runs: this holder counts as alive
+    dead_holder = Holder(socket.gethostname(), int(gone.stdout), "abc123")
+    alive_holder = Holder(socket.gethostname(), 1, "def456")  # pid 1 runs: this holder counts as alive
     cycle = utc_now()
     with transaction(store.sessions) as s:
         leases.ensure_leases(s, "backfill")
@@ -116,5 +122,5 @@ def test_leases_of_a_dead_process_on_this_host_are_released_at_once(store: Store
         dead = leases.claim(s, "backfill", dead_holder, cycle, 1, ttl=timedelta(hours=1))
     assert sorted(alive + dead) == sorted(ids)
     with transaction(store.sessions) as s:
-        taken = leases.claim(s, "backfill", "me:2:x", cycle, 10)
+        taken = leases.claim(s, "backfill", Holder.for_this_process(), cycle, 10)  # a daemon on this host
     assert taken == dead  # the dead process's lease is free at once; the live one's is not

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.reports.command import write_atomic
+from collector.reports.output import write_atomic
 from collector.store import migrate
 from collector.store.engine import make_engine
 from tests.conftest import run_cli

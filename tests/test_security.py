@@ -395,7 +395,7 @@ ALLOWED = {
     ),
     ("collector/store/roles.py", "ensure_reader_role"): "identifiers checked by pattern, quoted by dialect",
     ("collector/store/roles.py", "_create_role"): "identifier checked by pattern, quoted by the dialect",
-    ("collector/cli_roles.py", "create_reader_role"): "prints a GRANT for the user to run; never executed",
+    ("collector/cli/db.py", "create_reader_role"): "prints a GRANT for the user to run; never executed",
 }
 
 

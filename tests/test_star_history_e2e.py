@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from collector.domain import parse_repo_name
+from collector.github.api import GitHubAPI
 from collector.github.client import GitHubClient
 from collector.jobs.backfill import backfill_repo
 from collector.settings import load_settings
@@ -212,7 +213,7 @@ def test_buckets_in_another_time_zone_are_stored_as_github_gives_them(store: Sto
     settings = load_settings({"GITHUB_TOKEN": TOKEN})
 
     async def main() -> int:
-        async with GitHubClient(settings, transport=SimulatorTransport(app)) as gh:
+        async with GitHubAPI(GitHubClient(settings, transport=SimulatorTransport(app))) as gh:
             found = await gh.fetch_repository(parse_repo_name(repo.full_name))
             with transaction(store.sessions) as s:
                 repo_id = save_repository(s, found, tracked=True).id

@@ -9,8 +9,7 @@ from sqlalchemy import func, select, text
 from collector.domain import HistoryPoint, Repository, Snapshot, parse_repo_name
 from collector.store.engine import transaction
 from collector.store.history import save_history_daily, save_history_weekly, save_snapshot
-from collector.store.models import HistoryDaily, RepoAlias, RepoSnapshot
-from collector.store.models import Repository as RepoRow
+from collector.store.models import HistoryDaily, RepoAlias, RepoRow, RepoSnapshot
 from collector.store.repos import (
     find_repo,
     load_aliases,

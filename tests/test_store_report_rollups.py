@@ -13,8 +13,7 @@ from collector.domain import HistoryPoint, Repository, Snapshot, week_start
 from collector.store import migrate
 from collector.store.engine import make_engine, session_factory, transaction
 from collector.store.history import save_history_weekly, save_snapshot
-from collector.store.models import HistoryWeekly, HistoryWeeklyMonthly, RepoSnapshot, SnapshotMonthly
-from collector.store.models import Repository as RepoRow
+from collector.store.models import HistoryWeekly, HistoryWeeklyMonthly, RepoRow, RepoSnapshot, SnapshotMonthly
 from collector.store.repos import save_repository
 from collector.store.rollups import rebuild_report_rollups
 from tests.conftest import Store

@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
-from collector.domain import HistoryPoint, Repository, Snapshot
-from collector.github.types import ForkInfo
+from collector.domain import ForkInfo, HistoryPoint, Repository, Snapshot
 from collector.store import migrate
 from collector.store.checkpoints import (
     add_daily,
@@ -24,8 +23,7 @@ from collector.store.checkpoints import (
 )
 from collector.store.engine import make_engine, session_factory, transaction
 from collector.store.history import save_history_daily, save_snapshot
-from collector.store.models import HistoryDaily, HistoryMonthly
-from collector.store.models import Repository as RepoRow
+from collector.store.models import HistoryDaily, HistoryMonthly, RepoRow
 from collector.store.reports import load_period_values
 from collector.store.repos import save_repository
 from tests.conftest import Store

@@ -1,94 +1,20 @@
-"""`collector report` and the report jobs the daemon runs: read the store, render, print or write a file."""
+"""`collector report`: read the store, print the ranking or trends, or write them to a file."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
-import tempfile
-from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
-from collector.config import Config, ReportJob
+from collector.app import App
+from collector.cli.common import pass_app
 from collector.domain import METRICS, utc_now
 from collector.reports.build import make_report
-from collector.reports.html import render_html
-from collector.reports.model import EVERY, FORMATS, Report, ReportOptionError, format_for_path, parse_request
-from collector.reports.render import render_csv, render_json, render_markdown, render_table
-from collector.store.engine import session_factory
-
-if TYPE_CHECKING:
-    from collector.cli import App
-
-
-def render_report(report: Report, fmt: str, width: int = 200) -> str:
-    """The report in one of FORMATS."""
-    if fmt == "table":
-        return render_table(report, width=width)
-    if fmt == "markdown":
-        return render_markdown(report)
-    if fmt == "csv":
-        return render_csv(report)
-    if fmt == "json":
-        return render_json(report)
-    if fmt == "html":
-        return render_html(report)
-    raise ReportOptionError(f"format: {fmt!r} is not valid; expected one of {list(FORMATS)}")
-
-
-def write_atomic(path: Path, content: str) -> None:
-    """Write `content` to `path` so that readers see the old file or the new one, never a partial one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, 0o644)  # mkstemp makes it private; a report is meant to be read
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def _load(sessions: sessionmaker[Session], config: Config, options: dict[str, Any], today: date) -> Report:
-    request = parse_request(options, today)
-    with sessions() as session:
-        return make_report(session, request, config)
-
-
-def run_report_job(
-    source: App | Engine | sessionmaker[Session],
-    job: ReportJob,
-    today: date | None = None,
-    config: Config | None = None,
-) -> Path:
-    """Run a `[reports.NAME]` job: write its report to its output pattern with {date} filled in.
-
-    `source` is the CLI's App (its sessions and config are used) or an engine / session factory of a
-    migrated store, with `config` for the groups a job may name.
-    """
-    if isinstance(source, Engine):
-        sessions = session_factory(source)
-    elif isinstance(source, sessionmaker):
-        sessions = source
-    else:
-        sessions, config = source.sessions, config or source.config
-    day = today or utc_now().date()
-    try:
-        output = Path(job.output.replace("{date}", day.isoformat()))
-        fmt = format_for_path(str(output), job.options.get("format"))
-        report = _load(sessions, config or Config(), dict(job.options), day)
-    except ReportOptionError as exc:
-        raise ReportOptionError(f"reports.{job.name}: {exc}") from exc
-    write_atomic(output, render_report(report, fmt))
-    return output
+from collector.reports.model import EVERY, FORMATS, ReportOptionError, format_for_path, parse_request
+from collector.reports.output import render_report, run_report_job, write_atomic
 
 
 @click.command("report")
@@ -104,7 +30,7 @@ def run_report_job(
 @click.option("--output", metavar="PATH", help="Write to this file (atomically) instead of printing.")
 @click.option("--job", metavar="NAME", help="Run the [reports.NAME] job of the config file.")
 @click.argument("names", nargs=-1, metavar="[OWNER/NAME]...")
-@click.pass_obj
+@pass_app
 def report(
     app: App,
     at: str | None,
@@ -127,7 +53,7 @@ def report(
             raise ReportOptionError(
                 f"--job: {job!r} is not in the config; expected one of {sorted(app.config.reports)}"
             )
-        path = run_report_job(app, app.config.reports[job], today)
+        path = run_report_job(app.sessions, app.config, app.config.reports[job], today)
         click.echo(f"wrote {path}")
         return
     options: dict[str, Any] = {

@@ -1,1 +1,1 @@
-"""Everything that talks to GitHub: the async client, GraphQL queries, fetchers and their errors."""
+"""Everything that talks to GitHub: the API layer (api.py) over the transport client (client.py)."""

@@ -7,21 +7,9 @@ commands. Keys are (token key, URL): the token key is a one-way hash, never the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
-from collector.github.tokens import BudgetRecord
-
-
-@dataclass(frozen=True)
-class CachedResponse:
-    """A 200 response worth replaying on a 304: its validators, the headers we need, and the body."""
-
-    status: int
-    etag: str | None
-    last_modified: str | None
-    headers: dict[str, str]  # only those worth replaying (link, content-type)
-    body: bytes
+from collector.domain import BudgetRecord, CachedResponse
 
 
 class ConditionalCache(Protocol):

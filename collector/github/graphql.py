@@ -8,13 +8,12 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from collector.domain import RepoName, as_utc
+from collector.github.client import GitHubClient
 from collector.github.errors import BadCredentials, GitHubError, ServerError
-
-if TYPE_CHECKING:
-    from collector.github.client import GitHubClient, GraphQLResponse
+from collector.github.responses import GraphQLResponse
 
 T = TypeVar("T")
 
@@ -64,6 +63,25 @@ def counters_query(names: Sequence[RepoName]) -> Query[RepoName]:
     )
     # Only totalCount connections (no first/last): the whole query costs one request.
     return Query(text, variables, aliases, estimate_cost(1))
+
+
+PLAN_FIELDS = (
+    "nameWithOwner createdAt forkCount "
+    "defaultBranchRef { target { ... on Commit { history(first: 1) { totalCount } } } }"
+)
+
+
+def plan_query(names: Sequence[RepoName]) -> Query[RepoName]:
+    """One alias per repository: what a backfill plan needs (creation date, forks, commits)."""
+    decls, parts, variables, aliases = [], [], {}, {}
+    for i, name in enumerate(names):
+        decls.append(f"$o{i}: String!, $n{i}: String!")
+        parts.append(f"r{i}: repository(owner: $o{i}, name: $n{i}) {{ {PLAN_FIELDS} }}")
+        variables[f"o{i}"], variables[f"n{i}"] = name.owner, name.name
+        aliases[f"r{i}"] = name
+    text = f"query Plan({', '.join(decls)}) {{\n  " + "\n  ".join(parts) + f"\n  {RATE_LIMIT}\n}}\n"
+    # history(first: 1) per repository: GitHub counts one request per connection with `first`.
+    return Query(text, variables, aliases, estimate_cost(1 + len(names)))
 
 
 def _branch_selector(branch: str | None) -> tuple[str, str]:
@@ -124,7 +142,7 @@ async def run_batched(
     gh: GitHubClient, items: Sequence[T], build: Callable[[Sequence[T]], Query[T]]
 ) -> list[BatchResult[T]]:
     """Run `build` over `gh.graphql_batch` items at a time; halve a batch on 502/504 or a high cost."""
-    size = gh.graphql_batch
+    size = gh.options.graphql_batch
     batches = [items[i : i + size] for i in range(0, len(items), size)]
     answers = await asyncio.gather(*(_run(gh, batch, build) for batch in batches))
     return [result for answer in answers for result in answer]
@@ -135,7 +153,7 @@ async def _run(
 ) -> list[BatchResult[T]]:
     query = build(items)
     splittable = len(items) > 1
-    if splittable and query.estimated_cost > gh.max_query_cost:
+    if splittable and query.estimated_cost > gh.options.max_query_cost:
         return await _split(gh, items, build)
     try:
         # A gateway timeout on a batch we can split is not worth retrying as is: split it instead.

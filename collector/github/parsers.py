@@ -1,33 +1,24 @@
 """Pure parsers from GitHub's JSON to our types. They raise KeyError/TypeError/ValueError on a wrong
-shape; the fetchers turn that into MalformedResponse naming the URL and status.
+shape; the API layer turns that into MalformedResponse naming the URL and status.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from collector.domain import Repository
+from collector.domain import ForkInfo, Repository
 from collector.github.types import (
     CommitInfo,
     CommitPage,
-    ForkInfo,
+    PlanInputs,
+    RateLimits,
     RepoCounters,
     StarWeek,
     WeekActivity,
 )
-
-_LINK_RE = re.compile(r'<([^>]*)>\s*;\s*rel="?([^",;]+)"?')
-
-
-def parse_link_header(value: str | None) -> dict[str, str]:
-    """`Link: <url>; rel="next", ...` as {rel: url}, URLs exactly as given."""
-    if not value:
-        return {}
-    return {rel: url for url, rel in _LINK_RE.findall(value)}
 
 
 def page_number(url: str | None) -> int | None:
@@ -216,4 +207,26 @@ def parse_commit_history(history: Any) -> CommitPage:
         end_cursor=_opt_str(info.get("endCursor")),
         has_next=bool(info["hasNextPage"]),
         total_count=_int(total) if total is not None else None,
+    )
+
+
+def parse_plan_inputs(node: Any) -> PlanInputs:
+    """A `plan_query` alias."""
+    repo = _object(node)
+    ref = repo.get("defaultBranchRef") or {}
+    history = _object(_object(ref).get("target") or {}).get("history") or {}
+    return PlanInputs(
+        str(repo["nameWithOwner"]),
+        parse_timestamp(repo["createdAt"]),
+        _int(repo["forkCount"]),
+        _int(_object(history).get("totalCount", 0)),
+    )
+
+
+def parse_rate_limits(body: Any) -> RateLimits:
+    """/rate_limit's core and graphql budgets."""
+    resources = _object(_object(body)["resources"])
+    core, graphql = _object(resources["core"]), _object(resources["graphql"])
+    return RateLimits(
+        _int(core["remaining"]), _int(core["limit"]), _int(graphql["remaining"]), _int(graphql["limit"])
     )

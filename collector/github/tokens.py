@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from collector.domain import BudgetRecord
 from collector.github.errors import BadCredentials
 from collector.settings import Token
 
@@ -81,18 +82,6 @@ class TokenState:
     def budget(self, resource: str) -> Budget:
         default = ANONYMOUS_LIMIT if self.anonymous else DEFAULT_LIMIT
         return self.budgets.setdefault(resource, Budget(default, default, 0.0))
-
-
-@dataclass(frozen=True)
-class BudgetRecord:
-    """A budget as persisted in `token_budgets` (position and one-way key, never the value)."""
-
-    token_key: str
-    position: int
-    resource: str
-    limit: int
-    remaining: int
-    reset_at: datetime
 
 
 class TokenPool:

@@ -1,11 +1,11 @@
-"""Typed results of the fetchers. Dates are UTC; weeks start on Sunday."""
+"""Typed results of the GitHub API layer (`api.py`). Dates are UTC; weeks start on Sunday."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from collector.domain import Repository
+from collector.domain import ForkInfo, Repository
 
 
 @dataclass(frozen=True)
@@ -52,14 +52,6 @@ class StarHistoryPage:
 
 
 @dataclass(frozen=True)
-class ForkInfo:
-    """A direct fork and when it was created."""
-
-    github_id: int
-    created_at: datetime
-
-
-@dataclass(frozen=True)
 class ForkPage:
     """A page of forks (oldest first) and the next page URL (None on the last)."""
 
@@ -94,3 +86,23 @@ class StargazerPage:
     starred_at: tuple[datetime, ...]
     next_url: str | None
     last_page: int | None
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """What a backfill plan needs to know of a repository (one GraphQL alias)."""
+
+    full_name: str
+    created_at: datetime
+    forks: int
+    commits: int  # on the default branch; 0 for an empty repository
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """The budgets left on /rate_limit for the token used."""
+
+    rest_remaining: int
+    rest_limit: int
+    graphql_remaining: int
+    graphql_limit: int

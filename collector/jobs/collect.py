@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from collector.domain import HistoryPoint, RepoName, Snapshot, parse_repo_name, utc_now
-from collector.github.client import GitHubClient
+from collector.domain import HistoryPoint, Holder, RepoName, Snapshot, parse_repo_name, utc_now
+from collector.github.api import GitHubAPI
 from collector.github.errors import Blocked, GitHubError, NotFound, NotReady, TooLarge
 from collector.github.types import RepoCounters, WeekActivity
 from collector.jobs.tasks import gather_or_cancel
@@ -21,7 +21,7 @@ from collector.logs import event
 from collector.store import leases
 from collector.store.engine import transaction
 from collector.store.history import save_history_weekly, save_snapshot
-from collector.store.models import Repository
+from collector.store.models import RepoRow
 from collector.store.repos import mark_gone, save_repository
 from collector.store.runs import count_run_items, finish_run, save_run_item, start_run
 
@@ -65,7 +65,7 @@ class _Fetched:
     weeks_error: GitHubError | None
 
 
-async def _fetch_rest_parts(gh: GitHubClient, counters: RepoCounters) -> _Fetched:
+async def _fetch_rest_parts(gh: GitHubAPI, counters: RepoCounters) -> _Fetched:
     name = parse_repo_name(counters.repo.full_name)
     contributors: int | None = None
     note: str | None = None
@@ -137,9 +137,9 @@ def _save_failure(
 
 async def run_collect(
     sessions: sessionmaker[Session],
-    gh: GitHubClient,
+    gh: GitHubAPI,
     *,
-    holder: str,
+    holder: Holder,
     cycle_start: datetime | None = None,
     batch_size: int = 50,
     logger: logging.Logger | None = None,
@@ -149,16 +149,14 @@ async def run_collect(
     log = logger or logging.getLogger("collector.collect")
     cycle = cycle_start or utc_now()
     with transaction(sessions) as s:
-        run_id = start_run(s, JOB, worker or holder)
+        run_id = start_run(s, JOB, worker or str(holder))
         leases.ensure_leases(s, JOB)
     outcome = PassOutcome(run_id)
     try:
         while True:
             with transaction(sessions) as s:
                 ids = leases.claim(s, JOB, holder, cycle, batch_size)
-                rows = list(
-                    s.execute(select(Repository.id, Repository.full_name).where(Repository.id.in_(ids))).all()
-                )
+                rows = list(s.execute(select(RepoRow.id, RepoRow.full_name).where(RepoRow.id.in_(ids))).all())
             if not ids:
                 break
             try:
@@ -189,9 +187,9 @@ def _summary(outcome: PassOutcome) -> dict[str, Any]:
 
 async def _collect_batch(
     sessions: sessionmaker[Session],
-    gh: GitHubClient,
+    gh: GitHubAPI,
     run_id: int,
-    holder: str,
+    holder: Holder,
     rows: list[Any],
     log: logging.Logger,
 ) -> list[RepoResult]:

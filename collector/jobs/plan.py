@@ -5,28 +5,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector.domain import parse_repo_name, utc_now
-from collector.github.client import GitHubClient
-from collector.store.checkpoints import count_forks, load_checkpoint
-from collector.store.models import Repository
+from collector.github.api import GitHubAPI
+from collector.github.errors import GitHubError, NotFound
+from collector.github.types import PlanInputs, RateLimits
+from collector.store.checkpoints import SeriesStatus, count_forks, load_checkpoint
+from collector.store.models import RepoRow
 from collector.store.stars import load_observed_stars
-
-STAR_WEEKS_PER_PAGE = 30
-FORKS_PER_PAGE = 100
-WEEKS_PER_QUERY = 50
-COMMITS_PER_PAGE = 100
-ALIASES_PER_QUERY = 50
-
-_FIELDS = """
-  databaseId nameWithOwner createdAt stargazerCount forkCount
-  defaultBranchRef { target { ... on Commit { history(first: 1) { totalCount } } } }
-"""
 
 
 @dataclass(frozen=True)
@@ -53,10 +43,7 @@ class Plan:
     """The plan for all repositories, and the budget it meets."""
 
     repos: list[RepoPlan]
-    rest_remaining: int | None
-    rest_limit: int | None
-    graphql_remaining: int | None
-    graphql_limit: int | None
+    limits: RateLimits | None  # None where the server keeps no budgets
     counter_points: int
 
 
@@ -65,76 +52,69 @@ def _weeks(first: date, last: date) -> int:
 
 
 async def plan_backfill(
-    sessions: sessionmaker[Session], gh: GitHubClient, ids: Sequence[int] | None, since: date | None
+    sessions: sessionmaker[Session], api: GitHubAPI, ids: Sequence[int] | None, since: date | None
 ) -> Plan:
-    """Fetch the counters (one GraphQL point per 50 repositories) and estimate each series' requests."""
+    """Fetch what each repository's plan needs (a GraphQL point per 50 repositories), then ask the API
+    what each series costs: the page sizes are the API's own, so the estimate follows them."""
     with sessions() as s:
-        stmt = select(Repository).where(Repository.tracked.is_(True)).order_by(Repository.name_key)
+        stmt = select(RepoRow).where(RepoRow.tracked.is_(True)).order_by(RepoRow.name_key)
         if ids is not None:
-            stmt = select(Repository).where(Repository.id.in_(ids)).order_by(Repository.name_key)
-        repos = [(r.id, r.full_name) for r in s.scalars(stmt)]
+            stmt = select(RepoRow).where(RepoRow.id.in_(ids)).order_by(RepoRow.name_key)
+        repos = [(r.id, parse_repo_name(r.full_name)) for r in s.scalars(stmt)]
+    points_before = api.stats.graphql_points
+    inputs = await api.fetch_plan_inputs([name for _, name in repos])
     today = utc_now().date()
     plans: list[RepoPlan] = []
-    points = 0
-    for i in range(0, len(repos), ALIASES_PER_QUERY):
-        chunk = repos[i : i + ALIASES_PER_QUERY]
-        parts = []
-        for n, (_, full_name) in enumerate(chunk):
-            name = parse_repo_name(full_name)
-            parts.append(
-                f"r{n}: repository(owner: {_quote(name.owner)}, name: {_quote(name.name)}) {{{_FIELDS}}}"
+    for repo_id, name in repos:
+        found = inputs[name.key]
+        if isinstance(found, GitHubError):
+            plans.append(
+                RepoPlan(
+                    f"{name} (not found)" if isinstance(found, NotFound) else f"{name} ({found})", 0, 0, 0, 0
+                )
             )
-        query = "query {\n" + "\n".join(parts) + "\n rateLimit { cost remaining limit resetAt }\n}"
-        answer = await gh.graphql(query)
-        points += answer.cost
-        for n, (repo_id, full_name) in enumerate(chunk):
-            node = answer.data.get(f"r{n}")
-            if not isinstance(node, dict):
-                plans.append(RepoPlan(full_name + " (not found)", 0, 0, 0, 0))
-                continue
-            plans.append(_plan_one(sessions, repo_id, node, since, today))
-    rest_remaining = rest_limit = gql_remaining = gql_limit = None
-    try:
-        limits = (await gh.get("/rate_limit")).json()["resources"]
-        rest_remaining, rest_limit = limits["core"]["remaining"], limits["core"]["limit"]
-        gql_remaining, gql_limit = limits["graphql"]["remaining"], limits["graphql"]["limit"]
-    except Exception:  # the plan stays useful without the budget line
-        pass
-    return Plan(plans, rest_remaining, rest_limit, gql_remaining, gql_limit, points)
+            continue
+        with sessions() as s:
+            stored = _Stored.load(s, repo_id)
+        plans.append(_plan_one(api, found, stored, since, today))
+    limits = await api.fetch_rate_limits()
+    return Plan(plans, limits, api.stats.graphql_points - points_before)
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+@dataclass(frozen=True)
+class _Stored:
+    """What the store already holds of a repository's history."""
 
+    stars_to: date | None  # where complete star history ends
+    forks: int  # direct forks stored by a complete listing
+    weeks_to: date | None  # where complete weekly commits end
+    walked: bool  # the commit walk is complete
+    observed_stars: bool
 
-def _plan_one(
-    sessions: sessionmaker[Session], repo_id: int, node: dict[str, Any], since: date | None, today: date
-) -> RepoPlan:
-    created = datetime.fromisoformat(node["createdAt"].replace("Z", "+00:00")).astimezone(UTC).date()
-    start = max(created, since) if since else created
-    ref = node.get("defaultBranchRef") or {}
-    commits = ((ref.get("target") or {}).get("history") or {}).get("totalCount", 0)
-    with sessions() as s:
+    @classmethod
+    def load(cls, s: Session, repo_id: int) -> _Stored:
         stars = load_checkpoint(s, repo_id, "stars")
         forks = load_checkpoint(s, repo_id, "forks")
         weekly = load_checkpoint(s, repo_id, "commits")
         walk = load_checkpoint(s, repo_id, "contributors")
-        stored_forks = count_forks(s, repo_id)
-        observed = load_observed_stars(s, repo_id)
-    star_from = stars.covered_to if stars and stars.status == "complete" and stars.covered_to else start
+        return cls(
+            stars.covered_to if stars and stars.status == SeriesStatus.COMPLETE else None,
+            count_forks(s, repo_id) if forks and forks.status == SeriesStatus.COMPLETE else 0,
+            weekly.covered_to if weekly and weekly.status == SeriesStatus.COMPLETE else None,
+            walk is not None and walk.status == SeriesStatus.COMPLETE,
+            load_observed_stars(s, repo_id) is not None,
+        )
+
+
+def _plan_one(api: GitHubAPI, repo: PlanInputs, stored: _Stored, since: date | None, today: date) -> RepoPlan:
+    created = repo.created_at.date()
+    start = max(created, since) if since else created
     # Never observed: the backfill checks its total against /stargazers/count (one request).
-    star_pages = math.ceil(_weeks(star_from, today) / STAR_WEEKS_PER_PAGE) + (observed is None)
-    fork_pages = max(
-        1,
-        math.ceil(
-            max(0, node["forkCount"] - (stored_forks if forks and forks.status == "complete" else 0))
-            / FORKS_PER_PAGE
-        ),
-    )
-    weeks_from = weekly.covered_to if weekly and weekly.status == "complete" and weekly.covered_to else start
-    commit_queries = math.ceil(_weeks(weeks_from, today) / WEEKS_PER_QUERY)
-    walk_pages = 1 if walk and walk.status == "complete" else max(1, math.ceil(commits / COMMITS_PER_PAGE))
-    return RepoPlan(node["nameWithOwner"], star_pages, fork_pages, commit_queries, walk_pages)
+    star_pages = api.star_history_pages(_weeks(stored.stars_to or start, today)) + (not stored.observed_stars)
+    fork_pages = api.fork_pages(max(0, repo.forks - stored.forks))
+    commit_queries = api.weekly_commit_queries(_weeks(stored.weeks_to or start, today))
+    walk_pages = 1 if stored.walked else api.commit_walk_pages(repo.commits)
+    return RepoPlan(repo.full_name, star_pages, fork_pages, commit_queries, walk_pages)
 
 
 def _hours(needed: int, remaining: int | None, limit: int | None) -> str:
@@ -160,10 +140,13 @@ def render_plan(plan: Plan) -> str:
     star, fork = sum(p.star_pages for p in plan.repos), sum(p.fork_pages for p in plan.repos)
     weeks, walk = sum(p.commit_queries for p in plan.repos), sum(p.walk_pages for p in plan.repos)
     lines.append(f"{'total':<40} {star:>10} {fork:>10} {weeks:>12} {walk:>10}")
+    lim = plan.limits
+    rest_left, rest_limit = (lim.rest_remaining, lim.rest_limit) if lim else (None, None)
+    gql_left, gql_limit = (lim.graphql_remaining, lim.graphql_limit) if lim else (None, None)
     lines.append(
-        f"REST requests: {rest} ({_hours(rest, plan.rest_remaining, plan.rest_limit)}; "
-        f"remaining {plan.rest_remaining}/{plan.rest_limit}); GraphQL points: {points} "
-        f"({_hours(points, plan.graphql_remaining, plan.graphql_limit)}; remaining "
-        f"{plan.graphql_remaining}/{plan.graphql_limit}); this plan cost {plan.counter_points} point(s)"
+        f"REST requests: {rest} ({_hours(rest, rest_left, rest_limit)}; "
+        f"remaining {rest_left}/{rest_limit}); GraphQL points: {points} "
+        f"({_hours(points, gql_left, gql_limit)}; remaining "
+        f"{gql_left}/{gql_limit}); this plan cost {plan.counter_points} point(s)"
     )
     return "\n".join(lines)

@@ -11,9 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from collector.domain import utc_now
-from collector.github.cache import CachedResponse
-from collector.github.tokens import BudgetRecord
+from collector.domain import BudgetRecord, CachedResponse, utc_now
 from collector.store.engine import transaction
 from collector.store.models import HttpCache, TokenBudget
 from collector.store.upsert import upsert
@@ -89,7 +87,7 @@ def save_token_budgets(session: Session, budgets: Sequence[BudgetRecord]) -> Non
     upsert(session, TokenBudget.__table__, rows, keys=["token_key", "resource"])  # type: ignore[arg-type]
 
 
-def load_token_budgets(session: Session) -> list[BudgetRecord]:
+def load_budget_records(session: Session) -> list[BudgetRecord]:
     """Every stored budget, by token position then resource (for `collector status`)."""
     rows = session.scalars(select(TokenBudget).order_by(TokenBudget.position, TokenBudget.resource))
     return [BudgetRecord(r.token_key, r.position, r.resource, r.limit, r.remaining, r.reset_at) for r in rows]

@@ -10,15 +10,14 @@ lease simply expires.
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from collector.domain import utc_now
-from collector.store.models import Lease, Repository, Run
+from collector.domain import Holder, utc_now
+from collector.store.models import Lease, RepoRow, Run
 from collector.store.runs import interrupt_open_runs
 from collector.store.upsert import upsert
 
@@ -26,7 +25,7 @@ from collector.store.upsert import upsert
 def ensure_leases(session: Session, job: str) -> None:
     """Create the lease rows of every tracked repository for `job` (safe to rerun)."""
     ids = session.scalars(
-        select(Repository.id).where(Repository.tracked.is_(True), Repository.gone_reason.is_(None))
+        select(RepoRow.id).where(RepoRow.tracked.is_(True), RepoRow.gone_reason.is_(None))
     ).all()
     upsert(
         session,
@@ -45,23 +44,19 @@ def _due(job: str, cycle_start: datetime, now: datetime) -> list[object]:
         Lease.job == job,
         or_(Lease.holder.is_(None), Lease.expires_at < now),
         or_(Lease.done_at.is_(None), Lease.done_at < cycle_start),
-        Lease.repo_id.in_(
-            select(Repository.id).where(Repository.tracked.is_(True), Repository.gone_reason.is_(None))
-        ),
+        Lease.repo_id.in_(select(RepoRow.id).where(RepoRow.tracked.is_(True), RepoRow.gone_reason.is_(None))),
     ]
 
 
-def _holder_is_dead(holder: str, me: str) -> bool:
-    """Whether `holder` was a process on this host that no longer runs (holders are host:pid:nonce)."""
-    host, _, rest = holder.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit() or holder == me:
+def _holder_is_dead(stored: str, me: Holder) -> bool:
+    """Whether the holder stored as `stored` was a process on this host that no longer runs."""
+    holder = Holder.parse(stored)
+    if holder is None or holder.host != me.host or holder == me:
         return False
-    pid = int(pid_text)
-    if pid == os.getpid():
+    if holder.pid == me.pid:
         return True  # an earlier process with our pid (e.g. pid 1 in a restarted container)
     try:
-        os.kill(pid, 0)
+        os.kill(holder.pid, 0)
     except ProcessLookupError:
         return True
     except PermissionError:
@@ -69,7 +64,7 @@ def _holder_is_dead(holder: str, me: str) -> bool:
     return False
 
 
-def reap_dead_holders(session: Session, job: str, me: str) -> int:
+def reap_dead_holders(session: Session, job: str, me: Holder) -> int:
     """Release leases held by crashed processes on this host at once, instead of waiting for expiry."""
     now = utc_now()
     holders = session.scalars(
@@ -95,7 +90,7 @@ def reap_dead_holders(session: Session, job: str, me: str) -> int:
 def claim(
     session: Session,
     job: str,
-    holder: str,
+    holder: Holder,
     cycle_start: datetime,
     limit: int,
     ttl: timedelta = timedelta(minutes=10),
@@ -118,7 +113,7 @@ def claim(
             session.execute(
                 update(Lease)
                 .where(Lease.job == job, Lease.repo_id.in_(ids))
-                .values(holder=holder, expires_at=expires, cycle=cycle_start.isoformat())
+                .values(holder=str(holder), expires_at=expires, cycle=cycle_start.isoformat())
             )
         return list(ids)
     claimed: list[int] = []
@@ -129,46 +124,48 @@ def claim(
         result = session.execute(
             update(Lease)
             .where(Lease.repo_id == repo_id, *conditions)  # type: ignore[arg-type]
-            .values(holder=holder, expires_at=expires, cycle=cycle_start.isoformat())
+            .values(holder=str(holder), expires_at=expires, cycle=cycle_start.isoformat())
         )
         if result.rowcount == 1:  # type: ignore[attr-defined]
             claimed.append(repo_id)
     return claimed
 
 
-def complete(session: Session, job: str, holder: str, repo_ids: Sequence[int]) -> None:
+def complete(session: Session, job: str, holder: Holder, repo_ids: Sequence[int]) -> None:
     """Mark units done for this cycle and release them."""
     if repo_ids:
         session.execute(
             update(Lease)
-            .where(Lease.job == job, Lease.repo_id.in_(repo_ids), Lease.holder == holder)
+            .where(Lease.job == job, Lease.repo_id.in_(repo_ids), Lease.holder == str(holder))
             .values(holder=None, expires_at=None, done_at=utc_now())
         )
 
 
-def release(session: Session, job: str, holder: str, repo_ids: Sequence[int]) -> None:
+def release(session: Session, job: str, holder: Holder, repo_ids: Sequence[int]) -> None:
     """Give units back undone (interrupted, or failed in a way worth retrying this cycle)."""
     if repo_ids:
         session.execute(
             update(Lease)
-            .where(Lease.job == job, Lease.repo_id.in_(repo_ids), Lease.holder == holder)
+            .where(Lease.job == job, Lease.repo_id.in_(repo_ids), Lease.holder == str(holder))
             .values(holder=None, expires_at=None)
         )
 
 
-def extend(session: Session, job: str, holder: str, repo_ids: Sequence[int], ttl: timedelta) -> None:
+def extend(session: Session, job: str, holder: Holder, repo_ids: Sequence[int], ttl: timedelta) -> None:
     """Push the expiry of held units further (long work such as a backfill)."""
     if repo_ids:
         session.execute(
             update(Lease)
-            .where(Lease.job == job, Lease.repo_id.in_(repo_ids), Lease.holder == holder)
+            .where(Lease.job == job, Lease.repo_id.in_(repo_ids), Lease.holder == str(holder))
             .values(expires_at=utc_now() + ttl)
         )
 
 
-def release_all(session: Session, job: str, holder: str) -> int:
+def release_all(session: Session, job: str, holder: Holder) -> int:
     """Give back every unit of `job` that `holder` still holds (left over by a run that failed)."""
     result = session.execute(
-        update(Lease).where(Lease.job == job, Lease.holder == holder).values(holder=None, expires_at=None)
+        update(Lease)
+        .where(Lease.job == job, Lease.holder == str(holder))
+        .values(holder=None, expires_at=None)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]

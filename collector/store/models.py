@@ -63,7 +63,7 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), int: Integer(), str: Text()}
 
 
-class Repository(Base):
+class RepoRow(Base):
     """A tracked (or once seen) repository. `github_id` is GitHub's numeric id, stable across renames."""
 
     __tablename__ = "repositories"

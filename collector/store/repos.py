@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from collector import domain
 from collector.domain import RepoName, utc_now
-from collector.store.models import RepoAlias, Repository
+from collector.store.models import RepoAlias, RepoRow
 from collector.store.upsert import upsert
 
 
@@ -30,7 +30,7 @@ class TrackedRepo:
     gone_reason: str | None
 
     @classmethod
-    def of(cls, row: Repository) -> TrackedRepo:
+    def of(cls, row: RepoRow) -> TrackedRepo:
         return cls(
             id=row.id,
             full_name=row.full_name,
@@ -44,19 +44,17 @@ class TrackedRepo:
         )
 
 
-def find_repo(session: Session, name: RepoName) -> Repository | None:
+def find_repo(session: Session, name: RepoName) -> RepoRow | None:
     """The repository known by `name`, now or formerly (names compare case-insensitively)."""
-    row = session.scalar(select(Repository).where(Repository.name_key == name.key))
+    row = session.scalar(select(RepoRow).where(RepoRow.name_key == name.key))
     if row is not None:
         return row
     return session.scalar(
-        select(Repository)
-        .join(RepoAlias, RepoAlias.repo_id == Repository.id)
-        .where(RepoAlias.name_key == name.key)
+        select(RepoRow).join(RepoAlias, RepoAlias.repo_id == RepoRow.id).where(RepoAlias.name_key == name.key)
     )
 
 
-def save_tracked_name(session: Session, name: RepoName) -> tuple[Repository, bool]:
+def save_tracked_name(session: Session, name: RepoName) -> tuple[RepoRow, bool]:
     """Track `name` (not yet resolved against GitHub); returns the row and whether it was newly tracked."""
     existing = find_repo(session, name)
     if existing is not None:
@@ -64,7 +62,7 @@ def save_tracked_name(session: Session, name: RepoName) -> tuple[Repository, boo
         existing.tracked = True
         return existing, not was_tracked
     now = utc_now()
-    row = Repository(full_name=name.full_name, name_key=name.key, tracked=True, archived=False, added_at=now)
+    row = RepoRow(full_name=name.full_name, name_key=name.key, tracked=True, archived=False, added_at=now)
     session.add(row)
     session.flush()
     _save_alias(session, row.id, name.full_name, now)
@@ -76,7 +74,7 @@ def save_repository(
     repo: domain.Repository,
     tracked: bool | None = None,
     requested: RepoName | None = None,
-) -> Repository:
+) -> RepoRow:
     """Record what GitHub says about a repository, keyed by its GitHub id.
 
     A new `full_name` for a known id is a rename or transfer: the row follows it and the old name stays
@@ -84,8 +82,8 @@ def save_repository(
     """
     now = utc_now()
     new_key = repo.full_name.lower()
-    by_id = session.scalar(select(Repository).where(Repository.github_id == repo.github_id))
-    others = [session.scalar(select(Repository).where(Repository.name_key == new_key))]
+    by_id = session.scalar(select(RepoRow).where(RepoRow.github_id == repo.github_id))
+    others = [session.scalar(select(RepoRow).where(RepoRow.name_key == new_key))]
     if requested is not None:
         others.append(find_repo(session, requested))
     row = by_id
@@ -105,7 +103,7 @@ def save_repository(
             other.name_key = f"{other.name_key}#{other.github_id}"
         session.flush()
     if row is None:
-        row = Repository(full_name=repo.full_name, name_key=new_key, added_at=now, tracked=bool(tracked))
+        row = RepoRow(full_name=repo.full_name, name_key=new_key, added_at=now, tracked=bool(tracked))
         session.add(row)
     row.github_id = repo.github_id
     row.node_id = repo.node_id or row.node_id
@@ -145,7 +143,7 @@ def _save_alias(session: Session, repo_id: int, full_name: str, now: datetime) -
 
 def load_aliases(session: Session, repo_id: int) -> list[str]:
     """Former names of a repository (the current one excluded), oldest first."""
-    repo = session.get(Repository, repo_id)
+    repo = session.get(RepoRow, repo_id)
     rows = session.scalars(
         select(RepoAlias).where(RepoAlias.repo_id == repo_id).order_by(RepoAlias.first_seen_at)
     )
@@ -154,9 +152,9 @@ def load_aliases(session: Session, repo_id: int) -> list[str]:
 
 def load_repos(session: Session, tracked_only: bool = True) -> list[TrackedRepo]:
     """Repositories in name order; only the tracked ones unless told otherwise."""
-    stmt = select(Repository).order_by(Repository.name_key)
+    stmt = select(RepoRow).order_by(RepoRow.name_key)
     if tracked_only:
-        stmt = stmt.where(Repository.tracked.is_(True))
+        stmt = stmt.where(RepoRow.tracked.is_(True))
     return [TrackedRepo.of(r) for r in session.scalars(stmt)]
 
 
@@ -175,6 +173,6 @@ def untrack(session: Session, names: Sequence[RepoName]) -> tuple[list[str], lis
 
 def mark_gone(session: Session, repo_id: int, reason: str) -> None:
     """Record that GitHub no longer serves this repository (deleted, blocked); history stays."""
-    row = session.get(Repository, repo_id)
+    row = session.get(RepoRow, repo_id)
     if row is not None:
         row.gone_reason = reason

@@ -1,0 +1,76 @@
+"""The composition root: the one place where settings, config, store and GitHub services are built.
+
+Every command and the daemon get an `App`; nothing else constructs an engine, a session factory, a pacer
+or a GitHub client. Each service is built on first use, so `collector --help` and `collector report`
+never touch GitHub, and a command that needs no store never opens one.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from collector.config import Config, load_config
+from collector.domain import Holder
+from collector.errors import StoreUnavailable
+from collector.github.api import GitHubAPI
+from collector.github.client import GitHubClient
+from collector.github.options import ClientOptions
+from collector.github.pacing import MinutePacer
+from collector.settings import Settings, load_settings, redact_url
+from collector.store import migrate
+from collector.store.engine import check_connection, make_engine, session_factory
+from collector.store.http_cache import StoreCache
+
+
+class App:
+    """Settings and config, read up front; the store and GitHub services, built lazily and once."""
+
+    def __init__(self, settings: Settings | None = None, config: Config | None = None) -> None:
+        self.settings = settings or load_settings()
+        # Read the config up front so that a broken file is reported by every command, not only some.
+        self.config = config or load_config(self.settings.config_path, required=self.settings.config_explicit)
+        self.client_options = ClientOptions(**self.config.client)
+        self.holder = Holder.for_this_process()  # this process's name in leases and runs
+
+    @property
+    def where(self) -> str:
+        """The store's URL without its password, for messages."""
+        return redact_url(self.settings.database_url)
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The store's engine, checked to answer (else StoreUnavailable, one line)."""
+        engine = make_engine(self.settings.database_url)
+        check_connection(engine)
+        return engine
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        """Sessions on a store that is at the current migration (else a clear error)."""
+        current = migrate.current_revision(self.engine)
+        head = migrate.head_revision(self.engine)
+        if current != head:
+            raise StoreUnavailable(
+                f"the store at {self.where} is at revision {current or 'none'}, this version needs {head}; "
+                "run `collector db upgrade`"
+            )
+        return session_factory(self.engine)
+
+    @cached_property
+    def pacer(self) -> MinutePacer:
+        """The per-minute pacing every GitHub client of this process shares: GitHub counts the token's
+        minute, not the client's (a sync's collect then backfill, overlapping daemon jobs)."""
+        return MinutePacer(
+            self.client_options.rest_points_per_minute, self.client_options.graphql_points_per_minute
+        )
+
+    def github(self) -> GitHubAPI:
+        """A GitHub API over a new client (its own connections and stats), with validators and budgets
+        kept in the store; use as `async with app.github() as api:`."""
+        client = GitHubClient(
+            self.settings, self.client_options, cache=StoreCache(self.sessions), pacer=self.pacer
+        )
+        return GitHubAPI(client)
