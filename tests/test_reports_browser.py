@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from collector.reports import render_html
+from collector.reports.badge import render_badge
+from collector.reports.charts import render_chart_svg
+from collector.reports.model import Trend
 from collector.store import migrate
 from collector.store.engine import make_engine, session_factory
 from tests.conftest import Store
@@ -64,6 +67,58 @@ def _png_pixels(data: bytes) -> tuple[int, int, list[list[tuple[int, int, int]]]
         )
         previous = line
     return width, height, pixels
+
+
+def _screenshot(page: Path, shot: Path, size: str) -> list[list[tuple[int, int, int]]]:
+    assert CHROMIUM is not None
+    subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            f"--user-data-dir={shot.parent / 'profile'}",
+            f"--screenshot={shot}",
+            f"--window-size={size}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert shot.exists(), "Chromium produced no screenshot"
+    return _png_pixels(shot.read_bytes())[2]
+
+
+def _near(pixel: tuple[int, int, int], colour: int) -> bool:
+    want = ((colour >> 16) & 0xFF, (colour >> 8) & 0xFF, colour & 0xFF)
+    return all(abs(a - b) < 25 for a, b in zip(pixel, want, strict=True))
+
+
+def test_the_badge_and_the_standalone_charts_render_in_chromium(tmp_path: Path) -> None:
+    """What a README embeds as <img>: the badge's value box, a dark log chart's background and lines."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    migrate.upgrade(engine)
+    fill(engine, samples())
+    store = Store(url="", engine=engine, sessions=session_factory(engine))
+    trend = report_for(store, {"since": "2016-01", "until": "2016-04"})
+    assert isinstance(trend, Trend)
+    (tmp_path / "badge.svg").write_text(render_badge("stars", 41_634), encoding="utf-8")
+    (tmp_path / "chart.svg").write_text(render_chart_svg(trend, "stars", scale="log", theme="dark"), "utf-8")
+    page = tmp_path / "embed.html"
+    page.write_text(
+        '<body style="margin:0;background:#fff"><img src="badge.svg"><br><img src="chart.svg"></body>',
+        encoding="utf-8",
+    )
+    rows = _screenshot(page, tmp_path / "embed.png", "1100,700")
+    badge = [p for row in rows[:20] for p in row[:200]]
+    assert sum(_near(p, 0x007EC6) for p in badge) > 300, "the badge's value box was not drawn"
+    chart = [p for row in rows[30:] for p in row]
+    assert sum(_near(p, 0x0D1117) for p in chart) > 100_000, "the dark chart has no dark background"
+    assert sum(_near(p, 0x1F77B4) for p in chart) > 100, "the chart's first line was not drawn"
 
 
 def test_html_report_renders_in_chromium(tmp_path: Path) -> None:
