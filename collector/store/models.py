@@ -292,3 +292,26 @@ class Lease(Base):
     expires_at: Mapped[datetime | None]
     cycle: Mapped[str | None]  # the schedule cycle the work was done for
     done_at: Mapped[datetime | None]
+
+
+class AlertFiring(Base):
+    """An alert that fired: once per alert, metric, rule, repository and occurrence (the milestone, or the
+    ISO week of a weekly or rank rule), so a restart never repeats one. `delivered_at` stays NULL until
+    the webhook took it; `claimed_until` is a delivery in progress (another daemon leaves it alone).
+    Never the webhook URL: it is a secret."""
+
+    __tablename__ = "alert_firings"
+
+    alert: Mapped[str] = mapped_column(String(100), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(20), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(40), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    occurrence: Mapped[str] = mapped_column(String(40), primary_key=True)  # "10000", "2026-W48"
+    value: Mapped[int] = mapped_column(BigInteger)
+    previous: Mapped[int | None] = mapped_column(BigInteger)
+    detail: Mapped[str]
+    fired_at: Mapped[datetime] = mapped_column(index=True)
+    delivered_at: Mapped[datetime | None]
+    claimed_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None]  # why the last delivery failed ("HTTP 500", "ConnectError"), no URL
