@@ -5,6 +5,7 @@ WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
 COPY collector ./collector
 COPY migrations ./migrations
-RUN pip install . && useradd --create-home collector && mkdir -p /app/reports && chown collector /app/reports
+RUN pip install . && useradd --create-home --uid 1000 collector && mkdir -p /app/reports && chown collector /app/reports
 USER collector
-CMD ["sh", "-c", "collector db upgrade && exec collector daemon"]
+EXPOSE 8080
+CMD ["sh", "-c", "collector db upgrade && exec collector daemon --listen 0.0.0.0:8080"]

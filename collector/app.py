@@ -12,6 +12,7 @@ from functools import cached_property
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from collector.alerts.webhook import webhook_url
 from collector.config import Config, load_config
 from collector.domain import Holder
 from collector.errors import StoreUnavailable
@@ -19,6 +20,7 @@ from collector.github.api import GitHubAPI
 from collector.github.client import GitHubClient
 from collector.github.options import ClientOptions
 from collector.github.pacing import MinutePacer
+from collector.service.metrics import Telemetry
 from collector.settings import Settings, load_settings, redact_url
 from collector.store import migrate
 from collector.store.engine import check_connection, make_engine, session_factory
@@ -34,6 +36,11 @@ class App:
         self.config = config or load_config(self.settings.config_path, required=self.settings.config_explicit)
         self.client_options = ClientOptions(**self.config.client)
         self.holder = Holder.for_this_process()  # this process's name in leases and runs
+
+    def secrets(self) -> list[str]:
+        """Everything the logs must mask: tokens and App keys (settings) and alert webhook URLs (config)."""
+        hooks = (webhook_url(spec) for spec in self.config.alerts.values())
+        return [*self.settings.secrets(), *(url for url in hooks if url)]
 
     @property
     def where(self) -> str:
@@ -66,6 +73,15 @@ class App:
         return MinutePacer(
             self.client_options.rest_points_per_minute, self.client_options.graphql_points_per_minute
         )
+
+    @cached_property
+    def telemetry(self) -> Telemetry:
+        """This process's counters and the store's numbers, as /metrics serves them."""
+        telemetry = Telemetry()
+        # The store is opened at each scrape, not now: a store that is down makes /metrics a 503, not the
+        # service fail to start.
+        telemetry.watch_store(lambda: self.sessions, self.config)
+        return telemetry
 
     def github(self) -> GitHubAPI:
         """A GitHub API over a new client (its own connections and stats), with validators and budgets

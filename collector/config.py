@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from collector.alerts.spec import AlertSpec, parse_alerts  # [alerts.NAME] (issue 13)
 from collector.domain import RepoName, parse_repo_name
 from collector.errors import CollectorError, ConfigError
 from collector.github.options import CONFIG_KEYS, MAX_CONCURRENCY
@@ -16,6 +17,7 @@ _INTERVAL_RE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 DEFAULT_SCHEDULES = {"collect": "6h", "backfill": "1d"}
+DEFAULT_LISTEN = "127.0.0.1:8080"  # localhost unless configured: the endpoints have no authentication
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class Config:
     schedules: dict[str, Schedule] = field(default_factory=dict)
     reports: dict[str, ReportJob] = field(default_factory=dict)
     client: dict[str, Any] = field(default_factory=dict)
+    listen: str = DEFAULT_LISTEN  # [server] listen: where the daemon serves HTTP
+    alerts: dict[str, AlertSpec] = field(default_factory=dict)  # [alerts.NAME], see collector/alerts/spec.py
 
     def all_repos(self) -> tuple[RepoName, ...]:
         seen: dict[str, RepoName] = {}
@@ -104,6 +108,11 @@ def load_config(path: Path | None, required: bool = False) -> Config:
     """Read and validate the config file; raise ConfigError naming the file and key on any problem."""
     if path is None:
         return Config(schedules={k: parse_schedule(v, k) for k, v in DEFAULT_SCHEDULES.items()})
+    if path.is_dir() and not required:
+        # What docker leaves when a bind-mounted config file does not exist on the host: run without one.
+        return load_config(None)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory; point COLLECTOR_CONFIG at a collector.toml file")
     if not path.exists():
         if required:
             raise ConfigError(
@@ -125,7 +134,7 @@ def _expect(cond: bool, path: Path, key: str, expected: str, got: Any) -> None:
 
 
 def _parse(path: Path, data: dict[str, Any]) -> Config:
-    known = {"groups", "schedules", "reports", "client"}
+    known = {"groups", "schedules", "reports", "client", "server", "alerts"}
     for key in data:
         _expect(key in known, path, key, f"one of the sections {sorted(known)}", "an unknown section")
     groups = _parse_groups(path, data.get("groups", {}))
@@ -135,6 +144,8 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
         schedules=_parse_schedules(path, data.get("schedules", {})),
         reports=_parse_reports(path, data.get("reports", {}), groups),
         client=_parse_client(path, data.get("client", {})),
+        listen=_parse_server(path, data.get("server", {})),
+        alerts=parse_alerts(path, data.get("alerts", {}), groups),
     )
 
 
@@ -194,6 +205,28 @@ def _parse_reports(path: Path, raw: Any, groups: dict[str, tuple[RepoName, ...]]
             _expect(group in groups, path, f"{key}.group", f"one of the groups {sorted(groups)}", group)
         reports[name] = ReportJob(name=name, output=str(output), schedule=schedule, options=options)
     return reports
+
+
+def _parse_server(path: Path, raw: Any) -> str:
+    _expect(isinstance(raw, dict), path, "server", "a table with listen", raw)
+    for key in raw:
+        _expect(key == "listen", path, f"server.{key}", "listen (the only [server] key)", raw[key])
+    listen = raw.get("listen", DEFAULT_LISTEN)
+    try:
+        parse_listen(listen)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: key 'server.listen' is {listen!r}; {exc}") from exc
+    return str(listen)
+
+
+def parse_listen(value: Any) -> tuple[str, int]:
+    """`HOST:PORT` (IPv6 as `[::1]:8080`) as (host, port); ValueError saying what is expected."""
+    text = value if isinstance(value, str) else ""
+    host, _, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080")
+    return host, int(port)
 
 
 def _parse_client(path: Path, raw: Any) -> dict[str, Any]:

@@ -29,7 +29,8 @@ def test_collector_waits_for_healthy_db_and_runs_upgrade_then_daemon() -> None:
     assert c["build"] == "."
     assert c["depends_on"]["db"]["condition"] == "service_healthy"
     assert c["restart"] == "unless-stopped"
-    assert c["command"][-1] == "collector db upgrade && exec collector daemon"
+    assert c["command"][-1] == "collector db upgrade && exec collector daemon --listen 0.0.0.0:8080"
+    assert "/healthz" in " ".join(c["healthcheck"]["test"]) and c["ports"] == ["127.0.0.1:8080:8080"]
     assert c["environment"]["GITHUB_TOKEN"] == "${GITHUB_TOKEN:-}"  # from .env, never written here
     assert c["environment"]["COLLECTOR_DATABASE_URL"].startswith("postgresql+psycopg://")
     assert "@db:5432/" in c["environment"]["COLLECTOR_DATABASE_URL"]
@@ -48,7 +49,7 @@ def test_demo_profile_points_a_collector_at_the_simulator() -> None:
 
 def test_dockerfile_runs_the_same_command() -> None:
     text = (ROOT / "Dockerfile").read_text()
-    assert 'CMD ["sh", "-c", "collector db upgrade && exec collector daemon"]' in text
+    assert 'CMD ["sh", "-c", "collector db upgrade && exec collector daemon --listen 0.0.0.0:8080"]' in text
     for needed in ("COPY collector", "COPY migrations", "pip install ."):
         assert needed in text
 
@@ -84,7 +85,8 @@ def test_the_containers_command_runs_against_local_postgresql(tmp_path: Path, pg
             }
         )
         proc = subprocess.Popen(
-            service["command"],
+            # The container listens on 0.0.0.0:8080; here any free local port will do.
+            [part.replace("0.0.0.0:8080", "127.0.0.1:0") for part in service["command"]],
             cwd=tmp_path,
             env=env,
             stdout=subprocess.PIPE,

@@ -110,7 +110,7 @@ class DaemonProcess:
         self.lines: list[str] = []
         self.changed = threading.Condition()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "collector.cli", "daemon"],
+            [sys.executable, "-m", "collector.cli", "daemon", "--listen", "127.0.0.1:0"],
             cwd=cwd,
             env=full,
             text=True,

@@ -99,7 +99,7 @@ since = "2026-01"
 def _daemon_briefly(cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Start the daemon with JSON logs, wait for its first collection to finish, then SIGTERM it."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "collector.cli", "daemon"],
+        [sys.executable, "-m", "collector.cli", "daemon", "--listen", "127.0.0.1:0"],
         cwd=cwd,
         env=cli_env({**env, "COLLECTOR_LOG_FORMAT": "json"}),
         text=True,

@@ -1,6 +1,6 @@
 """The `collector` command: a click group whose commands each take the App (`collector.app`).
 
-One module per command group: db, repos, jobs (collect, backfill, sync, daemon), status, report.
+One module per command group: db, repos, jobs (collect, backfill, sync, daemon), status, report, alerts.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from collector import __version__
 from collector.app import App
-from collector.cli import db, jobs, report, repos, status
+from collector.cli import alerts, db, jobs, report, repos, serve, status
 from collector.cli.common import echo_err
 from collector.errors import CollectorError, StoreUnavailable
 
@@ -27,7 +27,16 @@ def cli(ctx: click.Context) -> None:
 
 cli.add_command(db.db)
 cli.add_command(repos.repos)
-for command in (jobs.collect, jobs.backfill, jobs.sync, status.status, jobs.daemon, report.report):
+cli.add_command(alerts.alerts)
+for command in (
+    jobs.collect,
+    jobs.backfill,
+    jobs.sync,
+    status.status,
+    jobs.daemon,
+    serve.serve,
+    report.report,
+):
     cli.add_command(command)
 
 

@@ -28,7 +28,7 @@ def echo_err(message: str) -> None:
 
 def cli_logging(app: App) -> None:
     """Warnings (waits, retries) on stderr for interactive commands; failures are printed as errors."""
-    setup_logging(app.settings.log_format, app.settings.secrets(), logging.WARNING, PRINTED_EVENTS)
+    setup_logging(app.settings.log_format, app.secrets(), logging.WARNING, PRINTED_EVENTS)
 
 
 def run(coro: Awaitable[T]) -> T:

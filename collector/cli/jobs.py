@@ -10,8 +10,10 @@ from typing import Any
 
 import click
 
+from collector.alerts.evaluate import run_alerts
 from collector.app import App
 from collector.cli.common import cli_logging, pass_app, run
+from collector.cli.serve import serving
 from collector.config import DEFAULT_GROUP, DEFAULT_GROUP_NAME, ReportJob
 from collector.domain import parse_repo_name, utc_now
 from collector.errors import CollectorError
@@ -220,17 +222,25 @@ class _DaemonJobs:
         self.close_leftovers("collect")
         track_config_repos(self.app)
         async with self.app.github() as api:
-            outcome = await run_collect(
-                self.app.sessions, api, holder=self.app.holder, cycle_start=cycle, logger=self.log
-            )
-        return {"repositories": len(outcome.results), "failed": len(outcome.failed), **_brief(api)}
+            try:
+                outcome = await run_collect(
+                    self.app.sessions, api, holder=self.app.holder, cycle_start=cycle, logger=self.log
+                )
+            finally:
+                self.app.telemetry.record(api.stats)
+        # Alerts (issue 13): after the collect; their failures are logged as events, never raised.
+        alerts = await run_alerts(self.app.sessions, self.app.config.alerts, self.log)
+        return {"repositories": len(outcome.results), "failed": len(outcome.failed), **_brief(api), **alerts}
 
     async def backfill(self, cycle: datetime) -> dict[str, Any]:
         self.close_leftovers("backfill")
         async with self.app.github() as api:
-            outcome = await run_backfill(
-                self.app.sessions, api, holder=self.app.holder, cycle_start=cycle, logger=self.log
-            )
+            try:
+                outcome = await run_backfill(
+                    self.app.sessions, api, holder=self.app.holder, cycle_start=cycle, logger=self.log
+                )
+            finally:
+                self.app.telemetry.record(api.stats)
         return {"repositories": len(outcome.results), "failed": len(outcome.failed), **_brief(api)}
 
     def report(self, job: ReportJob) -> DaemonJob:
@@ -243,10 +253,14 @@ class _DaemonJobs:
 
 
 @click.command("daemon")
+@click.option(
+    "--listen", metavar="HOST:PORT", help="Serve HTTP here (default: [server] listen, 127.0.0.1:8080)."
+)
 @pass_app
-def daemon(app: App) -> None:
-    """Run collection, backfill and report jobs on their schedules until SIGTERM or SIGINT."""
-    log = setup_logging(app.settings.log_format, app.settings.secrets())
+def daemon(app: App, listen: str | None) -> None:
+    """Run collection, backfill and report jobs on their schedules until SIGTERM or SIGINT, and serve the
+    HTTP endpoints (health, metrics, badges, charts) meanwhile."""
+    log = setup_logging(app.settings.log_format, app.secrets())
     bodies = _DaemonJobs(app)
     schedules = app.config.schedules
     jobs: list[DaemonJob] = [
@@ -254,4 +268,6 @@ def daemon(app: App) -> None:
         DaemonJob("backfill", schedules["backfill"], bodies.backfill),
     ]
     jobs.extend(bodies.report(job) for job in app.config.reports.values() if job.schedule is not None)
-    raise SystemExit(asyncio.run(Daemon(jobs, log).run()))
+    with serving(app, listen):
+        code = asyncio.run(Daemon(jobs, log).run())
+    raise SystemExit(code)

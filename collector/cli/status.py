@@ -3,7 +3,8 @@ budget left."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, date, datetime
 
 import click
 from rich.console import Console
@@ -11,7 +12,7 @@ from rich.table import Table
 
 from collector.app import App
 from collector.cli.common import pass_app
-from collector.store.runs import RepoStatus, load_repo_status, load_token_budgets
+from collector.store.runs import BudgetStatus, RepoStatus, load_repo_status, load_token_budgets
 
 # GitHub's numbers first, then ours: the gap for stars (both count stargazers); for forks the direct forks
 # listed (GitHub counts the whole network), for contributors the identities the commit walk found (GitHub's
@@ -66,13 +67,52 @@ def _row(r: RepoStatus) -> tuple[str, ...]:
     )
 
 
+def _iso(value: datetime | date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def status_json(rows: list[RepoStatus], budgets: list[BudgetStatus]) -> str:
+    """The same as the tables, for scripts: one object, dates in ISO 8601 (UTC), unknown as null."""
+    repositories = [
+        {
+            "repo": r.full_name,
+            "gone": r.gone_reason,
+            "last_success": _iso(r.last_success),
+            "last_error": _iso(r.last_error),
+            "last_error_message": r.last_error_message,
+            "observed_at": _iso(r.observed_at),
+            "history": {"from": _iso(r.history_from), "to": _iso(r.history_to)},
+            "stars": {"observed": r.observed_stars, "rebuilt": r.reconstructed_stars},
+            "forks": {"observed": r.observed_forks, "direct": r.direct_forks},
+            "contributors": {"observed": r.observed_contributors, "walked": r.walked_contributors},
+            "series": dict(sorted(r.series.items())),
+        }
+        for r in rows
+    ]
+    tokens = [
+        {
+            "token": b.label,
+            "resource": b.resource,
+            "remaining": b.remaining,
+            "limit": b.limit,
+            "reset_at": _iso(b.reset_at),
+        }
+        for b in budgets
+    ]
+    return json.dumps({"repositories": repositories, "tokens": tokens}, indent=2)
+
+
 @click.command("status")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @pass_app
-def status(app: App) -> None:
+def status(app: App, fmt: str) -> None:
     """Per repository: last success, last error, history coverage and gaps; per token: budget left."""
     with app.sessions() as s:
         rows = load_repo_status(s)
         budgets = load_token_budgets(s)
+    if fmt == "json":
+        click.echo(status_json(rows, budgets))
+        return
     console = Console(width=max(100, Console().width))
     table = Table(title="repositories")
     for col in COLUMNS:

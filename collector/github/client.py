@@ -298,7 +298,7 @@ class GitHubClient:
                 attempt += 1
                 if attempt >= self.options.max_attempts:
                     raise _gave_up(method, url, attempt, exc) from exc
-                await self.throttle.backoff(attempt)
+                await self.throttle.backoff(attempt, f"{method} {url} failed ({type(exc).__name__})")
                 continue
             finally:
                 self.pool.release(state, resource)

@@ -89,11 +89,15 @@ class Throttle:
         self._clean_answers = 0
         log.warning("secondary rate limit on %s; pausing all requests for %.0fs", url, delay)
 
-    async def backoff(self, attempt: int) -> None:
-        """Wait before retrying a 5xx, a timeout or a cut body: exponential, with jitter."""
+    async def backoff(self, attempt: int, failure: str | None = None) -> None:
+        """Wait before retrying a 5xx, a timeout or a cut body: exponential, with jitter. A `failure` (no
+        route to GitHub, a dropped connection) is logged at each attempt: a stuck pass must not be silent."""
         self.stats.retries += 1
         base = min(BACKOFF_MAX, self._backoff_base * 2 ** (attempt - 1))
-        await self.wait(base * (0.5 + self._random.random() / 2))
+        delay = base * (0.5 + self._random.random() / 2)
+        if failure is not None:
+            log.warning("%s; attempt %d, retrying in %.0fs", failure, attempt, delay)
+        await self.wait(delay)
 
     async def wait(self, seconds: float) -> None:
         """Sleep through the injected `sleep`, counted in the stats."""

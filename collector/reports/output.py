@@ -33,8 +33,14 @@ def render_report(report: Report, fmt: str, width: int = 200) -> str:
 
 def write_atomic(path: Path, content: str) -> None:
     """Write `content` to `path` so that readers see the old file or the new one, never a partial one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except PermissionError as exc:
+        # In a container the mounted reports directory often belongs to the host's user, not the image's.
+        raise ReportOptionError(
+            f"{path}: cannot write there ({exc.strerror}); make {path.parent} writable by uid {os.getuid()}"
+        ) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(content)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
+MIGRATION_LOCK_KEY = 0x636F6C6C  # "coll": one advisory lock id for this application's migrations
 
 
 def migrations_dir() -> Path:
@@ -41,10 +45,28 @@ def head_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
-    """Bring the store to `revision`; returns (before, after)."""
-    before = current_revision(engine)
-    command.upgrade(alembic_config(engine), revision)
-    return before, current_revision(engine)
+    """Bring the store to `revision`; returns (before, after). Processes that start together (several
+    daemons, compose services) take turns: the second finds the work done."""
+    with _migration_lock(engine):
+        before = current_revision(engine)
+        command.upgrade(alembic_config(engine), revision)
+        return before, current_revision(engine)
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """A PostgreSQL advisory lock around a migration (SQLite's writers are serialised already)."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            conn.commit()
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -1,0 +1,139 @@
+"""Prometheus metrics (prometheus_client writes the exposition format).
+
+Two sources: the store, read at each scrape (the latest observation per repository, group membership,
+token budgets, each job's latest run), so `collector serve` on a replica shows the same numbers as the
+daemon; and this process's own counters (GitHub requests by resource and status), which only a daemon has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy.orm import Session, sessionmaker
+
+from collector.config import Config
+from collector.github.responses import ClientStats
+from collector.store.latest import LATEST_METRICS, load_job_health, load_latest
+from collector.store.repos import find_repo
+from collector.store.runs import load_token_budgets
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+_HELP = {
+    "stars": "Stargazers at the latest observation.",
+    "forks": "Forks (GitHub's forkCount: the whole fork network) at the latest observation.",
+    "watchers": "Watchers at the latest observation.",
+    "open_issues": "Open issues at the latest observation.",
+    "contributors": "Contributors (GitHub's anon=1 count) at the latest observation.",
+    "commits_52w": "Commits on the default branch over the last 52 weeks, at the latest observation.",
+}
+
+
+class Telemetry:
+    """This process's own counters, on the registry `/metrics` serves."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "collector_github_requests",
+            "Requests sent to the GitHub API by this process, by resource (core, graphql) and status.",
+            ["resource", "status"],
+            registry=self.registry,
+        )
+
+    def record(self, stats: ClientStats) -> None:
+        """Add what one job's client sent (its stats count `METHOD /endpoint outcome`)."""
+        for key, count in stats.requests.items():
+            _method, endpoint, outcome = key.rsplit(" ", 2)
+            resource = "graphql" if endpoint.endswith("/graphql") else "core"
+            self.requests.labels(resource, outcome).inc(count)
+
+    def watch_store(self, sessions: Callable[[], sessionmaker[Session]], config: Config) -> None:
+        """Also serve what the store holds, read at each scrape."""
+        self.registry.register(StoreMetrics(sessions, config))
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class StoreMetrics(Collector):
+    """The store's numbers as gauges, read when Prometheus scrapes."""
+
+    def __init__(self, sessions: Callable[[], sessionmaker[Session]], config: Config) -> None:
+        self.sessions = sessions
+        self.config = config
+
+    def collect(self) -> Iterator[Metric]:
+        with self.sessions()() as session:
+            yield from _repo_gauges(session)
+            yield _group_info(session, self.config)
+            yield from _budget_gauges(session)
+            yield from _job_gauges(session)
+
+
+def _repo_gauges(session: Session) -> Iterable[Metric]:
+    families = {
+        m: GaugeMetricFamily(f"collector_repo_{m}", _HELP[m], labels=["repo"]) for m in LATEST_METRICS
+    }
+    for row in load_latest(session):
+        for metric, value in row.values.items():
+            if value is not None:
+                families[metric].add_metric([row.repo], value)
+    return families.values()
+
+
+def _group_info(session: Session, config: Config) -> Metric:
+    info = GaugeMetricFamily(
+        "collector_repo_group_info",
+        "1 for each repository of each configured group.",
+        labels=["repo", "group"],
+    )
+    for group, names in sorted(config.groups.items()):
+        for name in names:
+            row = find_repo(session, name)  # former names resolve to the current one
+            if row is not None:
+                info.add_metric([row.full_name, group], 1)
+    return info
+
+
+def _budget_gauges(session: Session) -> Iterable[Metric]:
+    remaining = GaugeMetricFamily(
+        "collector_token_budget_remaining",
+        "Budget left at the last answer, by token position in GITHUB_TOKEN (or App installation).",
+        labels=["token", "resource"],
+    )
+    limit = GaugeMetricFamily(
+        "collector_token_budget_limit", "The budget's size.", labels=["token", "resource"]
+    )
+    for budget in load_token_budgets(session):
+        remaining.add_metric([budget.label, budget.resource], budget.remaining)
+        limit.add_metric([budget.label, budget.resource], budget.limit)
+    return remaining, limit
+
+
+def _job_gauges(session: Session) -> Iterable[Metric]:
+    since = GaugeMetricFamily(
+        "collector_seconds_since_last_success",
+        "Seconds since a run of the job last ended ok.",
+        labels=["job"],
+    )
+    duration = GaugeMetricFamily(
+        "collector_last_run_duration_seconds", "How long the job's latest run took.", labels=["job"]
+    )
+    failed = GaugeMetricFamily(
+        "collector_last_run_failed_repositories",
+        "Repositories that failed in the job's latest run.",
+        labels=["job"],
+    )
+    now = datetime.now(UTC)
+    for job in load_job_health(session):
+        if job.last_success_at is not None:
+            since.add_metric([job.job], (now - job.last_success_at).total_seconds())
+        if job.last_duration_seconds is not None:
+            duration.add_metric([job.job], job.last_duration_seconds)
+        failed.add_metric([job.job], job.last_failed_items)
+    return since, duration, failed
