@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import time
+from collections.abc import Awaitable, Sized
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import click
+from sqlalchemy.orm import Session, sessionmaker
 
 from collector.alerts.evaluate import run_alerts
 from collector.app import App
 from collector.cli.common import cli_logging, pass_app, run
 from collector.cli.serve import serving
 from collector.config import DEFAULT_GROUP, DEFAULT_GROUP_NAME, ReportJob
-from collector.domain import parse_repo_name, utc_now
+from collector.domain import Holder, parse_repo_name, utc_now
 from collector.errors import CollectorError
 from collector.github.api import GitHubAPI
 from collector.jobs.backfill import run_backfill
@@ -203,6 +206,27 @@ def _brief(api: GitHubAPI) -> dict[str, Any]:
     return {k: snap[k] for k in ("requests_total", "not_modified", "rest_charged", "graphql_points")}
 
 
+class _Outcome(Protocol):
+    @property
+    def results(self) -> Sized: ...
+    @property
+    def failed(self) -> Sized: ...
+
+
+class _Runner(Protocol):
+    """run_collect and run_backfill, as the daemon calls them."""
+
+    def __call__(
+        self,
+        sessions: sessionmaker[Session],
+        gh: GitHubAPI,
+        *,
+        holder: Holder,
+        cycle_start: datetime | None = None,
+        logger: logging.Logger | None = None,
+    ) -> Awaitable[_Outcome]: ...
+
+
 class _DaemonJobs:
     """The daemon's job bodies, on one App."""
 
@@ -218,30 +242,27 @@ class _DaemonJobs:
             leases.release_all(s, job, self.app.holder)
             interrupt_open_runs(s, job, str(self.app.holder))
 
-    async def collect(self, cycle: datetime) -> dict[str, Any]:
-        self.close_leftovers("collect")
-        track_config_repos(self.app)
+    async def _pass(self, runner: _Runner, cycle: datetime) -> dict[str, Any]:
+        """One pass of `runner` (run_collect or run_backfill) with a new client; what it did, for the log."""
         async with self.app.github() as api:
             try:
-                outcome = await run_collect(
-                    self.app.sessions, api, holder=self.app.holder, cycle_start=cycle, logger=self.log
-                )
-            finally:
-                self.app.telemetry.record(api.stats)
-        # Alerts (issue 13): after the collect; their failures are logged as events, never raised.
-        alerts = await run_alerts(self.app.sessions, self.app.config.alerts, self.log)
-        return {"repositories": len(outcome.results), "failed": len(outcome.failed), **_brief(api), **alerts}
-
-    async def backfill(self, cycle: datetime) -> dict[str, Any]:
-        self.close_leftovers("backfill")
-        async with self.app.github() as api:
-            try:
-                outcome = await run_backfill(
+                outcome = await runner(
                     self.app.sessions, api, holder=self.app.holder, cycle_start=cycle, logger=self.log
                 )
             finally:
                 self.app.telemetry.record(api.stats)
         return {"repositories": len(outcome.results), "failed": len(outcome.failed), **_brief(api)}
+
+    async def collect(self, cycle: datetime) -> dict[str, Any]:
+        self.close_leftovers("collect")
+        track_config_repos(self.app)
+        done = await self._pass(run_collect, cycle)
+        # Alerts (issue 13): after the collect; their failures are logged as events, never raised.
+        return {**done, **await run_alerts(self.app.sessions, self.app.config.alerts, self.log)}
+
+    async def backfill(self, cycle: datetime) -> dict[str, Any]:
+        self.close_leftovers("backfill")
+        return await self._pass(run_backfill, cycle)
 
     def report(self, job: ReportJob) -> DaemonJob:
         async def body(cycle: datetime) -> dict[str, Any]:

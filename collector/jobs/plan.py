@@ -14,7 +14,7 @@ from collector.domain import parse_repo_name, utc_now
 from collector.github.api import GitHubAPI
 from collector.github.errors import GitHubError, NotFound
 from collector.github.types import PlanInputs, RateLimits
-from collector.store.checkpoints import SeriesStatus, count_forks, load_checkpoint
+from collector.store.checkpoints import SeriesStatus, count_forks, load_checkpoints
 from collector.store.models import RepoRow
 from collector.store.stars import load_observed_stars
 
@@ -61,6 +61,7 @@ async def plan_backfill(
         if ids is not None:
             stmt = select(RepoRow).where(RepoRow.id.in_(ids)).order_by(RepoRow.name_key)
         repos = [(r.id, parse_repo_name(r.full_name)) for r in s.scalars(stmt)]
+        stored = {repo_id: _Stored.load(s, repo_id) for repo_id, _ in repos}
     points_before = api.stats.graphql_points
     inputs = await api.fetch_plan_inputs([name for _, name in repos])
     today = utc_now().date()
@@ -74,9 +75,7 @@ async def plan_backfill(
                 )
             )
             continue
-        with sessions() as s:
-            stored = _Stored.load(s, repo_id)
-        plans.append(_plan_one(api, found, stored, since, today))
+        plans.append(_plan_one(api, found, stored[repo_id], since, today))
     limits = await api.fetch_rate_limits()
     return Plan(plans, limits, api.stats.graphql_points - points_before)
 
@@ -93,10 +92,9 @@ class _Stored:
 
     @classmethod
     def load(cls, s: Session, repo_id: int) -> _Stored:
-        stars = load_checkpoint(s, repo_id, "stars")
-        forks = load_checkpoint(s, repo_id, "forks")
-        weekly = load_checkpoint(s, repo_id, "commits")
-        walk = load_checkpoint(s, repo_id, "contributors")
+        checkpoints = load_checkpoints(s, repo_id)
+        stars, forks = checkpoints.get("stars"), checkpoints.get("forks")
+        weekly, walk = checkpoints.get("commits"), checkpoints.get("contributors")
         return cls(
             stars.covered_to if stars and stars.status == SeriesStatus.COMPLETE else None,
             count_forks(s, repo_id) if forks and forks.status == SeriesStatus.COMPLETE else 0,

@@ -19,11 +19,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from sqlalchemy.exc import SQLAlchemyError
 
 from collector.app import App
-from collector.domain import RepoName, parse_repo_name, utc_now
+from collector.domain import METRICS, RepoName, parse_repo_name, utc_now
 from collector.errors import CollectorError
-from collector.reports.badge import render_badge
+from collector.reports.badge import BADGE_METRICS, render_badge
 from collector.reports.build import UnknownRepos, make_report
-from collector.reports.charts import render_chart_svg
+from collector.reports.charts import SCALES, THEMES, render_chart_svg
 from collector.reports.model import ReportOptionError, Trend, parse_request
 from collector.service.metrics import CONTENT_TYPE as METRICS_TYPE
 from collector.store import migrate
@@ -32,8 +32,6 @@ from collector.store.repos import find_repo
 
 log = logging.getLogger("collector.http")
 
-BADGE_METRICS = ("stars", "forks", "contributors", "watchers")
-CHART_METRICS = ("stars", "forks", "contributors", "commits")
 MAX_CHART_REPOS = 20
 SVG = "image/svg+xml; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
@@ -135,10 +133,11 @@ class Endpoints:
             raise BadRequest(400, f"chart: repos= takes 1 to {MAX_CHART_REPOS} comma-separated OWNER/NAME")
         metric = one("metric", "stars")
         theme, scale = one("theme", "light"), one("scale", "linear")
-        if metric not in CHART_METRICS:
-            raise BadRequest(400, f"chart: metric={metric!r}; expected one of {list(CHART_METRICS)}")
-        if theme not in ("light", "dark") or scale not in ("linear", "log"):
-            raise BadRequest(400, "chart: theme is light or dark, scale is linear or log")
+        # Checked before the store is read (render_chart_svg would refuse them too, but after the query).
+        if metric not in METRICS:
+            raise BadRequest(400, f"chart: metric={metric!r}; expected one of {list(METRICS)}")
+        if theme not in THEMES or scale not in SCALES:
+            raise BadRequest(400, f"chart: theme is {' or '.join(THEMES)}, scale is {' or '.join(SCALES)}")
         today = utc_now().date()
         options = {
             "repos": [str(_repo_name(r)) for r in repos],
