@@ -70,9 +70,7 @@ class App:
     def pacer(self) -> MinutePacer:
         """The per-minute pacing every GitHub client of this process shares: GitHub counts the token's
         minute, not the client's (a sync's collect then backfill, overlapping daemon jobs)."""
-        return MinutePacer(
-            self.client_options.rest_points_per_minute, self.client_options.graphql_points_per_minute
-        )
+        return MinutePacer(*self.client_options.pacing())
 
     @cached_property
     def telemetry(self) -> Telemetry:

@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from collector.alerts.spec import AlertSpec, parse_alerts  # [alerts.NAME] (issue 13)
-from collector.domain import RepoName, parse_repo_name
+from collector.domain import GroupRule, RepoName, make_group_rule, parse_repo_name
 from collector.errors import CollectorError, ConfigError
 from collector.github.options import CONFIG_KEYS, MAX_CONCURRENCY
 
 _INTERVAL_RE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
-DEFAULT_SCHEDULES = {"collect": "6h", "backfill": "1d"}
+DEFAULT_SCHEDULES = {"collect": "6h", "backfill": "1d", "discover": "1d"}
 DEFAULT_LISTEN = "127.0.0.1:8080"  # localhost unless configured: the endpoints have no authentication
 
 
@@ -46,7 +46,8 @@ class Config:
     """The parsed config file; an empty one when there is no file."""
 
     path: Path | None = None
-    groups: dict[str, tuple[RepoName, ...]] = field(default_factory=dict)
+    groups: dict[str, tuple[RepoName, ...]] = field(default_factory=dict)  # fixed members of every group
+    rules: dict[str, GroupRule] = field(default_factory=dict)  # [groups.NAME] tables with a rule
     schedules: dict[str, Schedule] = field(default_factory=dict)
     reports: dict[str, ReportJob] = field(default_factory=dict)
     client: dict[str, Any] = field(default_factory=dict)
@@ -137,10 +138,11 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
     known = {"groups", "schedules", "reports", "client", "server", "alerts"}
     for key in data:
         _expect(key in known, path, key, f"one of the sections {sorted(known)}", "an unknown section")
-    groups = _parse_groups(path, data.get("groups", {}))
+    groups, rules = _parse_groups(path, data.get("groups", {}))
     return Config(
         path=path,
         groups=groups,
+        rules=rules,
         schedules=_parse_schedules(path, data.get("schedules", {})),
         reports=_parse_reports(path, data.get("reports", {}), groups),
         client=_parse_client(path, data.get("client", {})),
@@ -149,21 +151,64 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
     )
 
 
-def _parse_groups(path: Path, raw: Any) -> dict[str, tuple[RepoName, ...]]:
+def _parse_groups(path: Path, raw: Any) -> tuple[dict[str, tuple[RepoName, ...]], dict[str, GroupRule]]:
+    """`name = ["owner/name", ...]` lists and `[groups.NAME]` rule tables: (fixed members, rules)."""
     _expect(isinstance(raw, dict), path, "groups", 'a table of group = ["owner/name", ...]', raw)
     groups: dict[str, tuple[RepoName, ...]] = {}
-    for group, names in raw.items():
+    rules: dict[str, GroupRule] = {}
+    for group, spec in raw.items():
         key = f"groups.{group}"
-        _expect(isinstance(names, list), path, key, 'a list of "owner/name" strings', names)
-        parsed = []
-        for item in names:
-            _expect(isinstance(item, str), path, key, 'a list of "owner/name" strings', item)
-            try:
-                parsed.append(parse_repo_name(item))
-            except CollectorError as exc:
-                raise ConfigError(f"{path}: key {key!r}: {exc}") from exc
-        groups[group] = tuple(parsed)
-    return groups
+        _expect(len(group) <= 100, path, key, "a group name of at most 100 characters", group)
+        if isinstance(spec, dict):
+            rules[group] = _parse_rule(path, key, spec)
+            names = spec.get("repos", [])
+            key = f"{key}.repos"
+        else:
+            names = spec
+        groups[group] = _parse_names(path, key, names)
+    return groups, rules
+
+
+def _parse_names(path: Path, key: str, names: Any) -> tuple[RepoName, ...]:
+    _expect(isinstance(names, list), path, key, 'a list of "owner/name" strings', names)
+    parsed = []
+    for item in names:
+        _expect(isinstance(item, str), path, key, 'a list of "owner/name" strings', item)
+        try:
+            parsed.append(parse_repo_name(item))
+        except CollectorError as exc:
+            raise ConfigError(f"{path}: key {key!r}: {exc}") from exc
+    return tuple(parsed)
+
+
+_RULE_KEYS = {"topic", "org", "user", "search"}
+_RULE_OPTIONS = {"min_stars": int, "include_forks": bool, "include_archived": bool}
+
+
+def _parse_rule(path: Path, key: str, spec: dict[str, Any]) -> GroupRule:
+    """A [groups.NAME] table: exactly one of topic/org/user/search, optional filters and `repos`."""
+    for option in spec:
+        known = _RULE_KEYS | set(_RULE_OPTIONS) | {"repos"}
+        _expect(option in known, path, f"{key}.{option}", f"one of {sorted(known)}", spec[option])
+    kinds = [k for k in sorted(_RULE_KEYS) if k in spec]
+    _expect(len(kinds) == 1, path, key, "exactly one of topic, org, user or search", kinds or "none of them")
+    kind = kinds[0]
+    _expect(isinstance(spec[kind], str), path, f"{key}.{kind}", "a string", spec[kind])
+    for option, kind_type in _RULE_OPTIONS.items():
+        if option in spec:
+            value = spec[option]
+            ok = isinstance(value, kind_type) and (kind_type is bool or not isinstance(value, bool))
+            _expect(ok, path, f"{key}.{option}", f"a {kind_type.__name__}", value)
+    try:
+        return make_group_rule(
+            kind,
+            spec[kind],
+            min_stars=spec.get("min_stars", 0),
+            include_forks=spec.get("include_forks", False),
+            include_archived=spec.get("include_archived", True),
+        )
+    except CollectorError as exc:
+        raise ConfigError(f"{path}: key {key!r}: {exc}") from exc
 
 
 def _parse_schedules(path: Path, raw: Any) -> dict[str, Schedule]:

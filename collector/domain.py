@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from collector.errors import InvalidRepoName
+from collector.errors import InvalidGroupRule, InvalidRepoName
 
 _REPO_RE = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
 
@@ -195,3 +195,76 @@ class CachedResponse:
     last_modified: str | None
     headers: dict[str, str]  # only those worth replaying (link, content-type)
     body: bytes
+
+
+RULE_KINDS = ("topic", "org", "user", "search")
+_LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+_TOPIC_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
+
+
+@dataclass(frozen=True)
+class GroupRule:
+    """A group GitHub defines: the repositories with a topic, of an organisation or a user, or matching a
+    search. Forks are left out and archived repositories kept unless told otherwise (what a popularity
+    comparison wants)."""
+
+    kind: str  # one of RULE_KINDS
+    value: str
+    min_stars: int = 0
+    include_forks: bool = False
+    include_archived: bool = True
+
+    def describe(self) -> str:
+        extras = [f"stars >= {self.min_stars}"] if self.min_stars else []
+        extras += ["forks included"] if self.include_forks else []
+        extras += [] if self.include_archived else ["archived left out"]
+        return f"{self.kind} {self.value!r}" + (f" ({', '.join(extras)})" if extras else "")
+
+    def admits(self, stars: int, fork: bool, archived: bool) -> bool:
+        """Whether a repository with these properties belongs (listings are filtered here, searches by
+        their qualifiers too)."""
+        return (
+            stars >= self.min_stars
+            and (self.include_forks or not fork)
+            and (self.include_archived or not archived)
+        )
+
+    def search_query(self) -> str:
+        """The GitHub search query for a topic or search rule, with the rule's filters as qualifiers."""
+        base = f"topic:{self.value}" if self.kind == "topic" else self.value
+        parts = [base]
+        if self.include_forks and "fork:" not in base:
+            parts.append("fork:true")
+        if not self.include_archived and "archived:" not in base:
+            parts.append("archived:false")
+        return " ".join(parts)
+
+
+def make_group_rule(
+    kind: str, value: str, min_stars: int = 0, include_forks: bool = False, include_archived: bool = True
+) -> GroupRule:
+    """A checked GroupRule; InvalidGroupRule names what is wrong and what is expected."""
+    text = value.strip()
+    if kind not in RULE_KINDS:
+        raise InvalidGroupRule(f"rule {kind!r} is unknown; expected one of {', '.join(RULE_KINDS)}")
+    if kind in ("org", "user") and not _LOGIN_RE.fullmatch(text):
+        raise InvalidGroupRule(f"{kind} {value!r} is not a GitHub login (letters, digits and '-')")
+    if kind == "topic" and not _TOPIC_RE.fullmatch(text):
+        raise InvalidGroupRule(
+            f"topic {value!r} is not a GitHub topic (lowercase letters, digits and '-', at most 50)"
+        )
+    if kind == "search" and not text:
+        raise InvalidGroupRule("search: the query is empty; give GitHub search syntax such as 'stars:>1000'")
+    if min_stars < 0:
+        raise InvalidGroupRule(f"min_stars is {min_stars}; expected 0 or more")
+    return GroupRule(kind, text, min_stars, include_forks, include_archived)
+
+
+@dataclass(frozen=True)
+class GroupMember:
+    """A repository's membership of a rule group: the day discovery found it, and the day it left."""
+
+    repo_id: int
+    joined_on: date
+    left_on: date | None = None
+    fixed: bool = False  # listed in the group's `repos`, not found by its rule

@@ -25,3 +25,9 @@ class StoreUnavailable(CollectorError):
     """The database cannot be reached."""
 
     exit_code = 3
+
+
+class InvalidGroupRule(CollectorError):
+    """A group rule (topic, org, user, search) that cannot be sent to GitHub (exit code 2)."""
+
+    exit_code = 2

@@ -1,6 +1,7 @@
 """The `collector` command: a click group whose commands each take the App (`collector.app`).
 
-One module per command group: db, repos, jobs (collect, backfill, sync, daemon), status, report, alerts.
+One module per command group: db, repos, discover, jobs (collect, backfill, sync, daemon), status, report,
+serve, alerts.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from collector import __version__
 from collector.app import App
-from collector.cli import alerts, db, jobs, report, repos, serve, status
+from collector.cli import alerts, db, discover, jobs, report, repos, serve, status
 from collector.cli.common import echo_err
 from collector.errors import CollectorError, StoreUnavailable
 
@@ -32,6 +33,7 @@ for command in (
     jobs.collect,
     jobs.backfill,
     jobs.sync,
+    discover.discover,
     status.status,
     jobs.daemon,
     serve.serve,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from collector.alerts.evaluate import run_alerts
 from collector.app import App
 from collector.cli.common import cli_logging, pass_app, run
+from collector.cli.discover import discover_all, rule_groups_exist
 from collector.cli.serve import serving
 from collector.config import DEFAULT_GROUP, DEFAULT_GROUP_NAME, ReportJob
 from collector.domain import Holder, parse_repo_name, utc_now
@@ -24,6 +25,7 @@ from collector.github.api import GitHubAPI
 from collector.jobs.backfill import run_backfill
 from collector.jobs.collect import run_collect
 from collector.jobs.daemon import Daemon, DaemonJob
+from collector.jobs.discover import run_discover, save_config_rules
 from collector.jobs.plan import plan_backfill, render_plan
 from collector.jobs.progress import NullReporter, make_reporter
 from collector.logs import get_logger, setup_logging
@@ -183,12 +185,14 @@ def _track_default_group(app: App) -> None:
 @click.command("sync")
 @pass_app
 def sync(app: App) -> None:
-    """Upgrade the store, then collect and backfill every tracked repository (the main job)."""
+    """Upgrade the store, discover rule groups, then collect and backfill every tracked repository (the
+    main job)."""
     cli_logging(app)
     before, after = migrate.upgrade(app.engine)
     if before != after:
         click.echo(f"store upgraded from revision {before or 'none'} to {after}")
     track_config_repos(app)
+    discover_failed = rule_groups_exist(app) and any(o.error for o in discover_all(app))
     with app.sessions() as s:
         nothing_tracked = not load_repos(s)
     if nothing_tracked and not app.config.groups:
@@ -197,7 +201,7 @@ def sync(app: App) -> None:
     click.echo(f"collected {count - failed}/{count} repositories; {usage}")
     b_count, b_failed, b_usage = run(backfill_once(app, None, None, show_progress=sys.stdout.isatty()))
     click.echo(f"backfilled {b_count - b_failed}/{b_count} repositories; {b_usage}")
-    if failed or b_failed:
+    if failed or b_failed or discover_failed:
         raise SystemExit(1)
 
 
@@ -264,6 +268,20 @@ class _DaemonJobs:
         self.close_leftovers("backfill")
         return await self._pass(run_backfill, cycle)
 
+    async def discover(self, cycle: datetime) -> dict[str, Any]:
+        """Re-evaluate the rule groups; new members are collected at once (backfilled on schedule)."""
+        save_config_rules(self.app.sessions, self.app.config.rules)
+        async with self.app.github() as api:
+            try:
+                outcomes = await run_discover(self.app.sessions, api, self.app.config.groups, logger=self.log)
+            finally:
+                self.app.telemetry.record(api.stats)
+        joined = sum(o.joined for o in outcomes)
+        done = {"groups": len(outcomes), "joined": joined, "failed": sum(1 for o in outcomes if o.error)}
+        if joined:
+            done["collected"] = (await self.collect(cycle))["repositories"]
+        return done
+
     def report(self, job: ReportJob) -> DaemonJob:
         async def body(cycle: datetime) -> dict[str, Any]:
             args = (self.app.sessions, self.app.config, job, utc_now().date())
@@ -288,6 +306,8 @@ def daemon(app: App, listen: str | None) -> None:
         DaemonJob("collect", schedules["collect"], bodies.collect, run_at_start=True),
         DaemonJob("backfill", schedules["backfill"], bodies.backfill),
     ]
+    if rule_groups_exist(app):
+        jobs.append(DaemonJob("discover", schedules["discover"], bodies.discover, run_at_start=True))
     jobs.extend(bodies.report(job) for job in app.config.reports.values() if job.schedule is not None)
     with serving(app, listen):
         code = asyncio.run(Daemon(jobs, log).run())

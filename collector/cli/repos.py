@@ -8,6 +8,7 @@ import click
 
 from collector.app import App
 from collector.cli.common import exit_with_errors, parse_names, pass_app
+from collector.cli.discover import add_by_rule, rule_from_options
 from collector.domain import RepoName, Repository, parse_repo_name
 from collector.github.errors import GitHubError, NotFound
 from collector.store.engine import transaction
@@ -27,10 +28,40 @@ def repos() -> None:
 
 
 @repos.command("add")
-@click.argument("names", nargs=-1, required=True, metavar="OWNER/NAME...")
+@click.argument("names", nargs=-1, metavar="[OWNER/NAME]...")
+@click.option("--topic", metavar="TOPIC", help="Every repository with this GitHub topic.")
+@click.option("--org", metavar="ORG", help="Every repository of this organisation.")
+@click.option("--user", metavar="LOGIN", help="Every repository this user owns.")
+@click.option("--search", metavar="QUERY", help="Every repository matching this GitHub search.")
+@click.option("--min-stars", type=click.IntRange(min=0), default=0, help="Only those with this many stars.")
+@click.option("--include-forks", is_flag=True, help="Keep forks (left out by default).")
+@click.option("--exclude-archived", is_flag=True, help="Leave archived repositories out (kept by default).")
+@click.option("--group", metavar="NAME", help="Keep the rule as group NAME for `collector discover`.")
 @pass_app
-def repos_add(app: App, names: tuple[str, ...]) -> None:
-    """Track repositories under their canonical GitHub name and id; unknown or invalid names are refused."""
+def repos_add(
+    app: App,
+    names: tuple[str, ...],
+    topic: str | None,
+    org: str | None,
+    user: str | None,
+    search: str | None,
+    min_stars: int,
+    include_forks: bool,
+    exclude_archived: bool,
+    group: str | None,
+) -> None:
+    """Track repositories by name, or every one a rule finds (--topic, --org, --user, --search); unknown or
+    invalid names are refused."""
+    rule = rule_from_options(topic, org, user, search, min_stars, include_forks, exclude_archived)
+    if rule is not None and names:
+        raise click.UsageError("give OWNER/NAME arguments or a rule (--topic, --org, ...), not both")
+    if rule is not None:
+        add_by_rule(app, rule, group)
+        return
+    if not names:
+        raise click.UsageError("give OWNER/NAME arguments, or a rule: --topic, --org, --user or --search")
+    if group is not None or min_stars or include_forks or exclude_archived:
+        raise click.UsageError("--group, --min-stars, --include-forks and --exclude-archived go with a rule")
     good, errors = parse_names(names)
     resolved = asyncio.run(_resolve_names(app, good)) if good else []
     with transaction(app.sessions) as session:

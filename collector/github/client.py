@@ -87,7 +87,7 @@ class GitHubClient:
         self._clock = clock
         self._origins = {origin(settings.api_url), origin(settings.graphql_url)}
         self._base_path = urlsplit(settings.api_url).path.rstrip("/")
-        pacer = pacer or MinutePacer(options.rest_points_per_minute, options.graphql_points_per_minute)
+        pacer = pacer or MinutePacer(*options.pacing())
         self._http = httpx.AsyncClient(
             transport=transport,
             timeout=options.timeout,

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from collector.github.pacing import GRAPHQL_POINTS_PER_MINUTE, REST_POINTS_PER_MINUTE
+from collector.github.pacing import (
+    GRAPHQL_POINTS_PER_MINUTE,
+    REST_POINTS_PER_MINUTE,
+    SEARCH_REQUESTS_PER_MINUTE,
+)
 
 MAX_CONCURRENCY = 100  # GitHub allows 100 concurrent requests
 
@@ -18,6 +22,7 @@ class ClientOptions:
     graphql_batch: int = 50  # repositories (or weeks) per GraphQL query
     rest_points_per_minute: int = REST_POINTS_PER_MINUTE  # per token; 0 turns pacing off
     graphql_points_per_minute: int = GRAPHQL_POINTS_PER_MINUTE
+    search_requests_per_minute: int = SEARCH_REQUESTS_PER_MINUTE
     max_attempts: int = 5  # per request, for 5xx, timeouts, cut bodies and secondary limits
     stats_wait: float = 30.0  # seconds to wait for statistics GitHub is still computing (202)
     timeout: float = 30.0  # per HTTP request
@@ -25,6 +30,10 @@ class ClientOptions:
     secondary_wait: float = 60.0  # the first pause on a secondary limit without retry-after [D-SEC]
     backoff_base: float = 1.0  # the first wait before retrying a 5xx, a timeout or a cut body
     seed: int | None = None  # for the backoff's jitter (tests)
+
+    def pacing(self) -> tuple[int, int, int]:
+        """Points a minute per token for MinutePacer: REST ("core"), GraphQL and search."""
+        return self.rest_points_per_minute, self.graphql_points_per_minute, self.search_requests_per_minute
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "concurrency", min(MAX_CONCURRENCY, max(1, self.concurrency)))
@@ -39,4 +48,5 @@ CONFIG_KEYS = (
     "graphql_batch",
     "rest_points_per_minute",
     "graphql_points_per_minute",
+    "search_requests_per_minute",
 )

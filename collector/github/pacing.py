@@ -14,6 +14,9 @@ from collections import deque
 # GitHub's documented per-minute limits; the client's defaults.
 REST_POINTS_PER_MINUTE = 900
 GRAPHQL_POINTS_PER_MINUTE = 2000
+# The search resource's own primary limit is 30 requests a minute with a token [facts section 12]: paced
+# here too, so a discovery of several thousand repositories spreads its pages instead of hitting 403s.
+SEARCH_REQUESTS_PER_MINUTE = 30
 # A request is counted when sent but GitHub counts it when it arrives: a second of slack keeps a request
 # sent just after the window moved on from being counted in GitHub's previous minute.
 WINDOW_SECONDS = 61.0
@@ -26,10 +29,16 @@ def request_points(method: str, resource: str) -> int:
 
 class MinutePacer:
     """Points sent per token and resource over the last WINDOW_SECONDS, held to `rest` (the "core"
-    resource) and `graphql` points a minute: GitHub's limits unless told otherwise; 0 turns one off."""
+    resource), `graphql` and `search` points a minute: GitHub's limits unless told otherwise; 0 turns
+    one off."""
 
-    def __init__(self, rest: int = REST_POINTS_PER_MINUTE, graphql: int = GRAPHQL_POINTS_PER_MINUTE) -> None:
-        limits = {"core": rest, "graphql": graphql}
+    def __init__(
+        self,
+        rest: int = REST_POINTS_PER_MINUTE,
+        graphql: int = GRAPHQL_POINTS_PER_MINUTE,
+        search: int = SEARCH_REQUESTS_PER_MINUTE,
+    ) -> None:
+        limits = {"core": rest, "graphql": graphql, "search": search}
         self.limits = {resource: limit for resource, limit in limits.items() if limit > 0}
         self._sent: dict[tuple[str, str], deque[tuple[float, int]]] = {}
         self._totals: dict[tuple[str, str], int] = {}

@@ -27,6 +27,7 @@ from collector.reports.model import (
     compute_ranks,
     compute_row_sources,
 )
+from collector.store.groups import load_group, load_group_members, load_groups
 from collector.store.reports import ReportRepo, load_period_values, load_report_repos, load_unavailable
 from collector.store.repos import find_repo, load_repos
 
@@ -53,24 +54,37 @@ def select_repos(session: Session, request: ReportRequest, config: Config) -> tu
             )
         return ids, []
     if request.group is not None:
-        if request.group not in config.groups:
-            raise ReportOptionError(
-                f"group: {request.group!r} is not in the config; expected one of {sorted(config.groups)}"
-            )
-        ids, missing = [], []
-        for name in config.groups[request.group]:
-            row = find_repo(session, name)
-            if row is None:
-                missing.append(name.full_name)
-            elif row.id not in ids:
-                ids.append(row.id)
-        notes = [f"not in the store yet: {', '.join(missing)}"] if missing else []
-        return ids, notes
+        return select_group(session, config, request.group)
     tracked = [r.id for r in load_repos(session)]
     if not tracked:
         hint = "no repositories are tracked yet: add them with `collector repos add OWNER/NAME`, then collect"
         return [], [hint]
     return tracked, []
+
+
+def select_group(session: Session, config: Config, group: str) -> tuple[list[int], list[str]]:
+    """A group's repository ids: a rule group's current members (from the last discovery) and its fixed
+    `repos`, or a config list; remarks name members the store does not know yet."""
+    stored = load_group(session, group)
+    if group not in config.groups and stored is None:
+        known = sorted(set(config.groups) | {g.name for g in load_groups(session)})
+        raise ReportOptionError(
+            f"group: {group!r} is not in the config or the store; expected one of {known}"
+        )
+    ids = [m.repo_id for m in load_group_members(session, group)] if stored is not None else []
+    notes = []
+    if stored is None and group in config.rules:
+        notes.append(f"group {group} has not been discovered yet: run `collector discover`")
+    missing = []
+    for name in config.groups.get(group, ()):
+        row = find_repo(session, name)
+        if row is None:
+            missing.append(name.full_name)
+        elif row.id not in ids:
+            ids.append(row.id)
+    if missing:
+        notes.append(f"not in the store yet: {', '.join(missing)}")
+    return ids, notes
 
 
 def make_report(session: Session, request: ReportRequest, config: Config) -> Report:

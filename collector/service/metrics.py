@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from collector.config import Config
 from collector.github.responses import ClientStats
+from collector.store.groups import load_current_memberships
 from collector.store.latest import LATEST_METRICS, load_job_health, load_latest
-from collector.store.repos import find_repo
+from collector.store.repos import load_current_names
 from collector.store.runs import load_token_budgets
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -89,14 +90,17 @@ def _repo_gauges(session: Session) -> Iterable[Metric]:
 def _group_info(session: Session, config: Config) -> Metric:
     info = GaugeMetricFamily(
         "collector_repo_group_info",
-        "1 for each repository of each configured group.",
+        "1 for each repository of each group (config lists and rule groups' current members).",
         labels=["repo", "group"],
     )
-    for group, names in sorted(config.groups.items()):
-        for name in names:
-            row = find_repo(session, name)  # former names resolve to the current one
-            if row is not None:
-                info.add_metric([row.full_name, group], 1)
+    # Former names resolve to the current one; two queries whatever the number of repositories.
+    current = load_current_names(session, [n for names in config.groups.values() for n in names])
+    members = {g: {current[n.key] for n in names if n.key in current} for g, names in config.groups.items()}
+    for group, found in load_current_memberships(session).items():
+        members.setdefault(group, set()).update(found)
+    for group, names in sorted(members.items()):
+        for full_name in sorted(names):
+            info.add_metric([full_name, group], 1)
     return info
 
 

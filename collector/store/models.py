@@ -294,6 +294,43 @@ class Lease(Base):
     done_at: Mapped[datetime | None]
 
 
+class RepoGroup(Base):
+    """A group defined by a rule (topic, org, user or search), from the config or `repos add --group`.
+    Discovery re-evaluates the rule; `complete` is False when GitHub's answer was partial (then nobody
+    is marked as having left)."""
+
+    __tablename__ = "repo_groups"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # topic | org | user | search
+    value: Mapped[str]
+    min_stars: Mapped[int] = mapped_column(Integer, default=0)
+    include_forks: Mapped[bool] = mapped_column(Boolean, default=False)
+    include_archived: Mapped[bool] = mapped_column(Boolean, default=True)
+    origin: Mapped[str] = mapped_column(String(20))  # config | cli
+    defined_at: Mapped[datetime]
+    discovered_at: Mapped[datetime | None]
+    found: Mapped[int | None]
+    complete: Mapped[bool | None]
+
+
+class GroupMemberRow(Base):
+    """A repository in a rule group: joined the day discovery first found it, left the day it stopped
+    matching (history is never deleted). `fixed` members are the group's `repos` list."""
+
+    __tablename__ = "group_members"
+
+    group_name: Mapped[str] = mapped_column(
+        ForeignKey("repo_groups.name", ondelete="CASCADE"), primary_key=True
+    )
+    repo_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    joined_on: Mapped[date]
+    left_on: Mapped[date | None]
+    fixed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class AlertFiring(Base):
     """An alert that fired: once per alert, metric, rule, repository and occurrence (the milestone, or the
     ISO week of a weekly or rank rule), so a restart never repeats one. `delivered_at` stays NULL until

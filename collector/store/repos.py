@@ -176,3 +176,51 @@ def mark_gone(session: Session, repo_id: int, reason: str) -> None:
     row = session.get(RepoRow, repo_id)
     if row is not None:
         row.gone_reason = reason
+
+
+def save_discovered(session: Session, repos: Sequence[domain.Repository]) -> dict[int, int]:
+    """Track repositories a group rule found; returns store ids by GitHub id. Rows already known under
+    the same name are looked up in bulk (a topic can bring thousands), the rest go through
+    save_repository (renames, placeholders)."""
+    known: dict[int, RepoRow] = {}
+    github_ids = [r.github_id for r in repos]
+    for start in range(0, len(github_ids), 500):
+        chunk = github_ids[start : start + 500]
+        for row in session.scalars(select(RepoRow).where(RepoRow.github_id.in_(chunk))):
+            assert row.github_id is not None
+            known[row.github_id] = row
+    ids: dict[int, int] = {}
+    for repo in repos:
+        found = known.get(repo.github_id)
+        if found is not None and found.name_key == repo.full_name.lower():
+            found.tracked = True
+            found.archived = repo.archived
+            found.description = repo.description
+            ids[repo.github_id] = found.id
+        else:
+            ids[repo.github_id] = save_repository(session, repo, tracked=True).id
+    session.flush()
+    return ids
+
+
+def save_fixed_names(session: Session, names: Sequence[RepoName]) -> list[int]:
+    """Store ids of a group's fixed `repos`, tracking the ones not seen yet (collect resolves them)."""
+    return [save_tracked_name(session, name)[0].id for name in names]
+
+
+def load_current_names(session: Session, names: Sequence[RepoName]) -> dict[str, str]:
+    """The current full name of each known name (former names resolve), by the asked name's key, in one
+    query whatever the number of names."""
+    keys = sorted({name.key for name in names})
+    out: dict[str, str] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        stmt = (
+            select(RepoAlias.name_key, RepoRow.full_name)
+            .join(RepoRow, RepoRow.id == RepoAlias.repo_id)
+            .where(RepoAlias.name_key.in_(chunk))
+        )
+        out.update({key: full for key, full in session.execute(stmt)})
+        rows = select(RepoRow.name_key, RepoRow.full_name).where(RepoRow.name_key.in_(chunk))
+        out.update({key: full for key, full in session.execute(rows)})
+    return out
