@@ -10,7 +10,7 @@ from sqlalchemy import inspect, text
 from collector.store import migrate
 from collector.store.engine import make_engine
 
-VIEWS = {"repo_latest", "repo_daily", "repo_weekly"}
+VIEWS = {"repo_latest", "repo_daily", "repo_weekly", "group_membership"}
 
 
 def test_upgrade_twice_is_a_no_op(empty_url: str) -> None:
