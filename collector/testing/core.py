@@ -16,6 +16,7 @@ from datetime import date
 from typing import Unpack
 from urllib.parse import parse_qsl, urlsplit
 
+from collector.testing.account_routes import AccountRoutes
 from collector.testing.app_auth import NOT_DECODED, AppAuth, looks_like_jwt
 from collector.testing.app_routes import app_template, route_app, route_installation
 from collector.testing.faults import (
@@ -33,6 +34,7 @@ from collector.testing.model import Scenario
 from collector.testing.options import SimOptionArgs, SimOptions
 from collector.testing.replies import Ctx, SimResponse, SimStats, etag_matches, to_json, unsupported_version
 from collector.testing.rest import DOCS, Reply, RestApi, RestRequest
+from collector.testing.search_api import SearchApi
 
 
 class SimulatorApp:
@@ -53,6 +55,8 @@ class SimulatorApp:
             linked_email_cap=o.linked_email_cap,
             star_history_timezone=o.star_history_timezone,
         )
+        self.search = SearchApi(self.rest, incomplete_rate=o.search_incomplete_rate, seed=o.seed)
+        self.directory = AccountRoutes(self.rest)
         self.api_versions = o.supported_versions()
         self.default_api_version = o.default_api_version()
         self.limits = Limits(
@@ -64,6 +68,9 @@ class SimulatorApp:
             points_per_minute=o.points_per_minute,
             graphql_points_per_minute=o.graphql_points_per_minute,
             clock=o.clock,
+            search_limit=o.search_limit,
+            unauth_search_limit=o.unauth_search_limit,
+            search_reset_seconds=o.search_reset_seconds,
         )
         self.answers = LimitAnswers(self.limits, o)
         self.latency = o.latency_ms / 1000
@@ -178,13 +185,14 @@ class SimulatorApp:
         graphql = path in ("/graphql", "/api/graphql")
         prefix = "/api/v3" if path == "/api/v3" or path.startswith("/api/v3/") else ""
         rest_path = path[len(prefix) :] or "/"
+        searching = rest_path == "/search" or rest_path.startswith("/search/")
         ctx = Ctx(
             self.stats,
             self.clock(),
             method,
             path if graphql else rest_path,
             rid,
-            "graphql" if graphql else "core",
+            "graphql" if graphql else "search" if searching else "core",
             headers,
             rate_headers=self.options.rate_limit_headers,
             api_version=headers.get("x-github-api-version") or self.default_api_version,
@@ -262,7 +270,12 @@ class SimulatorApp:
         if ctx.resource == "graphql":
             resp = self._graphql(ctx, key, body)
         else:
-            reply = route_installation(req, self.app_auth, key, self.rest) or self.rest.route(req)
+            reply = (
+                route_installation(req, self.app_auth, key, self.rest)
+                or self.search.route(req)
+                or self.directory.route(req)
+                or self.rest.route(req)
+            )
             ctx.template = reply.template or req.path
             resp = self._rest(ctx, key, reply)
         if fault == "malformed":
@@ -306,15 +319,15 @@ class SimulatorApp:
     def _rest(self, ctx: Ctx, key: str, reply: Reply) -> SimResponse:
         etag: str | None = None
         payload = b"" if reply.body is None else to_json(reply.body)
-        if ctx.method in ("GET", "HEAD") and reply.status == 200:
+        if ctx.method in ("GET", "HEAD") and reply.status == 200 and reply.cacheable:
             digest = hashlib.sha256(payload).hexdigest()
             etag = f'W/"{digest[:32]}"' if reply.weak_etag else f'"{digest}"'
             if etag_matches(ctx.headers.get("if-none-match"), etag):
                 # A 304 costs no budget and carries the unchanged remaining (recordings; D-BP).
                 self.stats.not_modified += 1
-                budget = self.limits.budget(key, "core")
+                budget = self.limits.budget(key, ctx.resource)
                 return ctx.finish(304, None, budget, extra={"etag": etag}, etag=False)
-        budget = self.limits.charge(key, "core", 1)
+        budget = self.limits.charge(key, ctx.resource, 1)
         return ctx.finish(
             reply.status,
             reply.body,

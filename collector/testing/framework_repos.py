@@ -85,6 +85,27 @@ _FRAMEWORKS = (
 )  # fmt: skip
 
 
+# Topics as the repositories' GitHub pages show them, to our knowledge (the history data has none);
+# the older ones never set any.
+_TOPICS = {
+    "tensorflow/tensorflow": ("deep-learning", "deep-neural-networks", "distributed", "machine-learning",
+                              "ml", "neural-network", "python", "tensorflow"),
+    "BVLC/caffe": ("deep-learning", "machine-learning", "vision"),
+    "keras-team/keras": ("data-science", "deep-learning", "jax", "machine-learning", "neural-networks",
+                         "python", "pytorch", "tensorflow"),
+    "microsoft/CNTK": ("c-plus-plus", "c-sharp", "cntk", "cognitive-toolkit", "deep-learning",
+                       "deep-neural-networks", "distributed", "java", "machine-learning", "neural-network",
+                       "python"),
+    "apache/mxnet": ("mxnet",),
+    "deeplearning4j/deeplearning4j": ("artificial-intelligence", "deeplearning", "deeplearning4j", "java",
+                                      "jvm", "neural-nets", "python", "scala"),
+    "Lasagne/Lasagne": ("deep-learning-library", "neural-networks", "python", "theano"),
+    "chainer/chainer": ("chainer", "cupy", "deep-learning", "gpu", "machine-learning", "neural-network",
+                        "python"),
+    "NVIDIA/DIGITS": ("caffe", "deep-learning", "gpu", "machine-learning", "nvidia", "torch"),
+}  # fmt: skip
+
+
 @functools.cache
 def _framework_anchors() -> dict[str, dict[str, list[Anchor]]]:
     """repo -> metric -> anchors, from the shipped table."""
@@ -117,7 +138,7 @@ def build_frameworks(today: date, seed: int) -> list[SimRepo]:
                  commits=max(fw.real_commits // COMMIT_SCALE, math.ceil(1.3 * identities)),
                  last_commit=last, archived=fw.archived, description=fw.description,
                  language=fw.language, former_names=fw.former_names, watchers=fw.watchers,
-                 open_issues=fw.open_issues)
+                 open_issues=fw.open_issues, topics=_TOPICS.get(fw.full_name, ()))
         )  # fmt: skip
     for i, spec in enumerate(specs):  # made-up ids after the real ones are reserved
         if not spec.github_id:

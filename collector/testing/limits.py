@@ -1,7 +1,8 @@
 """Primary and secondary rate limits of the simulator, per token (or per IP without one).
 
 Primary: a budget per resource (`core`, `graphql`) that resets `reset_seconds` after the window's first
-request, as GitHub's rolling hour does. Secondary: in-flight requests per token and points per minute
+request, as GitHub's rolling hour does; `search` has its own, 30 a minute with a token and 10 without
+(docs: rest/search/search "Rate limit"). Secondary: in-flight requests per token and points per minute
 per resource, answered with `retry-after` (github/docs secondary-rate-limit-rest-graphql.md).
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 SEARCH_LIMIT = 30  # recorded X-RateLimit-Limit of /search (PyGithub SpecificExceptions recordings)
 UNAUTH_SEARCH_LIMIT = 10
+SEARCH_RESET_SECONDS = 60.0  # a minute (docs; the /rate_limit recording resets search 60 s ahead)
 
 
 @dataclass
@@ -43,10 +45,14 @@ class Limits:
         points_per_minute: int,
         graphql_points_per_minute: int,
         clock: Callable[[], float],
+        search_limit: int = SEARCH_LIMIT,
+        unauth_search_limit: int = UNAUTH_SEARCH_LIMIT,
+        search_reset_seconds: float = SEARCH_RESET_SECONDS,
     ) -> None:
-        self._limits = {"core": rate_limit, "graphql": graphql_limit, "search": SEARCH_LIMIT}
-        self._unauth = {"core": unauth_limit, "graphql": 0, "search": UNAUTH_SEARCH_LIMIT}
-        self._reset_seconds = reset_seconds
+        self._limits = {"core": rate_limit, "graphql": graphql_limit, "search": search_limit}
+        self._unauth = {"core": unauth_limit, "graphql": 0, "search": unauth_search_limit}
+        self._reset_seconds = {"search": search_reset_seconds}
+        self._default_reset_seconds = reset_seconds
         self.max_concurrency = max_concurrency
         self._per_minute = {"core": points_per_minute, "graphql": graphql_points_per_minute}
         self._clock = clock
@@ -60,7 +66,8 @@ class Limits:
         found = self._budgets.get((key, resource))
         if found is None or now >= found.reset_at:
             table = self._unauth if key.startswith("ip:") else self._limits
-            found = Budget(table.get(resource, 0), 0, math.ceil(now + self._reset_seconds))
+            seconds = self._reset_seconds.get(resource, self._default_reset_seconds)
+            found = Budget(table.get(resource, 0), 0, math.ceil(now + seconds))
             self._budgets[(key, resource)] = found
         return found
 

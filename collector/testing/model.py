@@ -53,6 +53,10 @@ class SimRepo:
     open_issues: int = 0
     status: str = "ok"  # ok | deleted (404) | blocked (451 DMCA)
     contributors_too_large: bool = False  # 403 "too large to list contributors"
+    topics: tuple[str, ...] = ()  # lower-case, as GitHub stores them
+    # A fork that is a repository of the scenario: the github_id of the repository it was forked from
+    # (which lists it among its forks, as a SimFork with the same id).
+    fork_parent: int | None = None
 
     @property
     def full_name(self) -> str:
@@ -67,6 +71,15 @@ class SimRepo:
         return sum(self.star_days.values())
 
 
+@dataclass(frozen=True)
+class SimAccount:
+    """A user or organization account; owners the scenario does not declare are organizations."""
+
+    login: str
+    kind: str = "Organization"  # or "User"
+    github_id: int | None = None  # None: a stable made-up id
+
+
 @dataclass
 class Scenario:
     """A set of repositories, and the simulator's notion of today (stats and history end here)."""
@@ -74,3 +87,4 @@ class Scenario:
     name: str
     repos: list[SimRepo]
     today: date
+    accounts: list[SimAccount] = field(default_factory=list)

@@ -6,8 +6,10 @@ API URL in a body points back at the same server.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from collector.testing.accounts import Account, owner_id
 from collector.testing.model import SimCommit, SimFork
 from collector.testing.views import RepoView, iso
 
@@ -37,11 +39,6 @@ def user_object(api: str, login: str, user_id: int, *, kind: str = "User") -> di
         "type": kind,
         "site_admin": False,
     }
-
-
-def owner_id(login: str) -> int:
-    """A stable fake account id for an owner login (the model does not carry one)."""
-    return 1_000_000 + sum((i + 1) * ord(ch) for i, ch in enumerate(login.lower())) % 8_000_000
 
 
 def _repo_urls(api: str, full_name: str) -> dict[str, Any]:
@@ -112,23 +109,22 @@ def _caller_keys() -> dict[str, Any]:
     }
 
 
-def repository_object(api: str, view: RepoView, *, authenticated: bool) -> dict[str, Any]:
-    """`GET /repos/{o}/{r}`: the full repository object, same keys as the 2022 octokit recording."""
+def _repository_core(api: str, view: RepoView, owner: Account) -> dict[str, Any]:
+    """The keys every repository object has, wherever it appears (full, listed, searched)."""
     repo = view.repo
-    owner = user_object(api, repo.owner, owner_id(repo.owner), kind="Organization")
     created, pushed = iso(repo.created_at), iso(view.pushed_at)
     # forks_count counts the whole fork network, like GraphQL forkCount; for a root repository it equals
     # network_count (recordings). /forks lists only the direct ones.
     stars, forks = view.stars, len(view.network)
-    body: dict[str, Any] = {
+    return {
         "id": repo.github_id,
         "node_id": repo.node_id,
         "name": repo.name,
         "full_name": repo.full_name,
         "private": False,
-        "owner": owner,
+        "owner": user_object(api, owner.login, owner.github_id, kind=owner.kind),
         "description": repo.description,
-        "fork": False,
+        "fork": repo.fork_parent is not None,
         **_repo_urls(api, repo.full_name),
         "created_at": created,
         "updated_at": pushed,
@@ -153,19 +149,59 @@ def repository_object(api: str, view: RepoView, *, authenticated: bool) -> dict[
         "allow_forking": True,
         "is_template": False,
         "web_commit_signoff_required": False,
-        "topics": [],
+        "topics": list(repo.topics),
         "visibility": "public",
         "forks": forks,
         "open_issues": repo.open_issues,
         "watchers": stars,
         "default_branch": repo.default_branch,
     }
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """A fork's family, for its full object: the repository it was forked from and its network's root."""
+
+    parent: dict[str, Any]
+    source: dict[str, Any]
+    network_count: int
+
+
+def repository_object(
+    api: str, view: RepoView, owner: Account, *, authenticated: bool, lineage: Lineage | None = None
+) -> dict[str, Any]:
+    """`GET /repos/{o}/{r}`: the full repository object, same keys as the 2022 octokit recording.
+
+    `organization` only for an organization's repository; `parent` and `source` only for a fork.
+    """
+    body = _repository_core(api, view, owner)
     if authenticated:
         body.update(_caller_keys())
-    body["organization"] = owner
-    body["network_count"] = forks
-    body["subscribers_count"] = repo.watchers
+    if owner.is_org:
+        body["organization"] = body["owner"]
+    if lineage is not None:
+        body["parent"], body["source"] = lineage.parent, lineage.source
+    body["network_count"] = lineage.network_count if lineage is not None else body["forks_count"]
+    body["subscribers_count"] = view.repo.watchers
     return body
+
+
+def repository_part(api: str, view: RepoView, owner: Account) -> dict[str, Any]:
+    """A repository as embedded in another (a fork's `parent` and `source`)."""
+    return _repository_core(api, view, owner)
+
+
+def repository_item(api: str, view: RepoView, owner: Account, *, authenticated: bool) -> dict[str, Any]:
+    """One item of a repository list (`/orgs/{org}/repos`, `/users/{u}/repos`, `/forks`)."""
+    body = _repository_core(api, view, owner)
+    if authenticated:
+        body["permissions"] = _caller_keys()["permissions"]
+    return body
+
+
+def search_item(api: str, view: RepoView, owner: Account, score: float) -> dict[str, Any]:
+    """One item of `/search/repositories`: the listed keys plus the best-match `score`."""
+    return {**_repository_core(api, view, owner), "score": score}
 
 
 def fork_object(api: str, view: RepoView, fork: SimFork) -> dict[str, Any]:

@@ -48,12 +48,22 @@ class SimOptions:
     # `installation_token_seconds`; every token of one installation shares its rate limit.
     github_app: SimApp | None = field(default=None, repr=False)
     installation_token_seconds: float = 3600.0
+    # The `search` resource: its own budget per token (per IP without one) and window.
+    search_limit: int = 30
+    unauth_search_limit: int = 10
+    search_reset_seconds: float = 60.0
+    # Share of /search answers that come back as a timed-out search does: `incomplete_results: true`
+    # with only the matches found before the timeout (docs: rest/search/search "Timeouts and incomplete
+    # results"). Drawn from its own generator seeded with `seed`.
+    search_incomplete_rate: float = 0.0
 
     def __post_init__(self) -> None:
         if self.graphql_rate_limit_type not in ("RATE_LIMIT", "RATE_LIMITED"):
             raise ValueError("graphql_rate_limit_type must be RATE_LIMIT or RATE_LIMITED")
         if self.api_versions is not None and not self.api_versions:
             raise ValueError("api_versions must name at least one version")
+        if not 0.0 <= self.search_incomplete_rate <= 1.0:
+            raise ValueError("search_incomplete_rate must be between 0 and 1")
         unknown = set(self.fault_kinds) - set(FAULTS)
         if unknown or not self.fault_kinds:
             raise ValueError(f"fault_kinds must be a non-empty subset of {FAULTS}, not {sorted(unknown)}")
@@ -103,3 +113,7 @@ class SimOptionArgs(TypedDict, total=False):
     linked_email_cap: int
     github_app: SimApp | None
     installation_token_seconds: float
+    search_limit: int
+    unauth_search_limit: int
+    search_reset_seconds: float
+    search_incomplete_rate: float

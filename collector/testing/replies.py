@@ -113,7 +113,7 @@ class Ctx:
     method: str
     template: str
     rid: str
-    resource: str  # core | graphql
+    resource: str  # core | search | graphql
     headers: dict[str, str]  # the request's, lower-cased
     rate_headers: bool = True  # False: GHES with rate limiting off sends no x-ratelimit-* at all
     api_version: str = "2022-11-28"  # the version selected for this request

@@ -44,6 +44,7 @@ class Spec:
     contributors_too_large: bool = False
     default_branch: str = "master"
     linked_share: float = 0.78  # identities linked to a GitHub user; the rest are bare emails
+    topics: tuple[str, ...] = ()
 
 
 def _stable(text: str) -> int:
@@ -307,4 +308,5 @@ def build_repo(spec: Spec, today: date, ids: Ids, seed: int) -> SimRepo | None:
         open_issues=spec.open_issues,
         status=spec.status,
         contributors_too_large=spec.contributors_too_large,
+        topics=spec.topics,
     )

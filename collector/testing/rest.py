@@ -14,8 +14,18 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from collector.testing.model import Scenario, SimRepo
-from collector.testing.objects import commit_object, fork_object, repository_object, user_object
+from collector.testing.accounts import Accounts
+from collector.testing.model import Scenario, SimFork, SimRepo
+from collector.testing.objects import (
+    Lineage,
+    commit_object,
+    fork_object,
+    repository_item,
+    repository_object,
+    repository_part,
+    user_object,
+)
+from collector.testing.repo_index import Entry, build_entries
 from collector.testing.views import RepoView, iso, page_of, standing_stars, unix_day
 
 DOCS = "https://docs.github.com/rest"
@@ -55,6 +65,7 @@ class Reply:
     template: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     weak_etag: bool = False
+    cacheable: bool = True  # False: no ETag, so no 304 either (GitHub's search answers carry none)
 
 
 def bounded_int(value: str | None, default: int, low: int, high: int) -> int:
@@ -64,6 +75,27 @@ def bounded_int(value: str | None, default: int, low: int, high: int) -> int:
     except ValueError:
         n = default
     return min(max(n, low), high)
+
+
+def page_links(base: str, query: Sequence[tuple[str, str]], page: int, last: int) -> dict[str, str]:
+    """The Link header of a page (`prev, next, last, first` as in the 2022 octokit recording), or none
+    when everything fits on one page; `page` goes last, after the request's other parameters."""
+    if last <= 1 and page == 1:
+        return {}
+    kept = [(k, v) for k, v in query if k != "page"]
+
+    def link(n: int) -> str:
+        return f"{base}?{urlencode([*kept, ('page', str(n))])}"
+
+    rels: list[str] = []
+    if page > 1:
+        rels.append(f'<{link(min(page - 1, last))}>; rel="prev"')
+    if page < last:
+        rels.append(f'<{link(page + 1)}>; rel="next"')
+        rels.append(f'<{link(last)}>; rel="last"')
+    if page > 1:
+        rels.append(f'<{link(1)}>; rel="first"')
+    return {"link": ", ".join(rels)}
 
 
 def _stamp(d: str | None) -> datetime | None:
@@ -103,9 +135,11 @@ class RestApi:
         for r in scenario.repos:
             for old in r.former_names:
                 self.former.setdefault(old.lower(), r)
+        self.accounts = Accounts(scenario)
         self._views: dict[int, RepoView] = {}
         self._withdrawn: dict[int, Counter[date]] = {}
         self._computing: Counter[tuple[int, str, str]] = Counter()  # 202s served per (repo, stats, head)
+        self._entries: list[Entry] | None = None
 
     def view(self, repo: SimRepo) -> RepoView:
         """The repository's views as of today (cached until today moves or stars are withdrawn)."""
@@ -123,6 +157,7 @@ class RestApi:
         """Move today (e.g. so that a new week begins between two passes); every view is recomputed."""
         self.today = day
         self._views.clear()
+        self._entries = None
 
     def withdraw_stars(self, full_name: str, given_on: date, count: int) -> None:
         """Withdraw `count` of the stars given on `given_on`: that old day shrinks, every count drops."""
@@ -135,6 +170,40 @@ class RestApi:
             raise ValueError(f"{full_name} has {standing} standing stars given on {given_on}, not {count}")
         already[given_on] += count
         self._views.pop(repo.github_id, None)
+        self._entries = None
+
+    def set_topics(self, full_name: str, topics: tuple[str, ...]) -> None:
+        """Give a repository new topics (its owner edited them): searches see the change at once."""
+        repo = self.by_name.get(full_name.lower())
+        if repo is None:
+            raise KeyError(full_name)
+        repo.topics = tuple(t.lower() for t in topics)
+        self._views.pop(repo.github_id, None)
+        self._entries = None
+
+    def entries(self) -> list[Entry]:
+        """Every repository visible today, as search and the listings see it (cached like the views)."""
+        if self._entries is None:
+            self._entries = build_entries(self.scenario.repos, self.today, self._withdrawn)
+        return self._entries
+
+    def item(self, req: RestRequest, repo: SimRepo) -> dict[str, Any]:
+        """The repository as a list shows it."""
+        owner = self.accounts.owner(repo.owner)
+        return repository_item(req.api, self.view(repo), owner, authenticated=req.token is not None)
+
+    def _lineage(self, req: RestRequest, repo: SimRepo) -> Lineage | None:
+        """A fork's parent and source (the root of its network), or None for a repository that is no fork."""
+        parent = self.by_id.get(repo.fork_parent) if repo.fork_parent is not None else None
+        if parent is None:
+            return None
+        source = parent
+        while source.fork_parent is not None and source.fork_parent in self.by_id:
+            source = self.by_id[source.fork_parent]
+        parts = [
+            repository_part(req.api, self.view(r), self.accounts.owner(r.owner)) for r in (parent, source)
+        ]
+        return Lineage(parts[0], parts[1], len(self.view(source).network))
 
     def find(self, owner: str, name: str) -> tuple[SimRepo | None, bool]:
         """(repository, moved): current names win over former ones."""
@@ -204,25 +273,21 @@ class RestApi:
         last = max(1, -(-len(items) // per_page))
         if last == 1 and page == 1:
             return items, {}, page
-        kept = [(k, v) for k, v in req.query if k != "page"]
-
-        def link(n: int) -> str:
-            return f"{req.api}/repositories/{repo.github_id}{rest}?{urlencode([*kept, ('page', str(n))])}"
-
-        rels: list[str] = []
-        if page > 1:
-            rels.append(f'<{link(min(page - 1, last))}>; rel="prev"')
-        if page < last:
-            rels.append(f'<{link(page + 1)}>; rel="next"')
-            rels.append(f'<{link(last)}>; rel="last"')
-        if page > 1:
-            rels.append(f'<{link(1)}>; rel="first"')
-        return page_of(items, page, per_page), {"link": ", ".join(rels)}, page
+        base = f"{req.api}/repositories/{repo.github_id}{rest}"
+        return page_of(items, page, per_page), page_links(base, req.query, page, last), page
 
     # --- endpoints --------------------------------------------------------------------------------
 
     def repository(self, req: RestRequest, repo: SimRepo) -> Reply:
-        return Reply(200, repository_object(req.api, self.view(repo), authenticated=req.token is not None))
+        owner = self.accounts.owner(repo.owner)
+        body = repository_object(
+            req.api,
+            self.view(repo),
+            owner,
+            authenticated=req.token is not None,
+            lineage=self._lineage(req, repo),
+        )
+        return Reply(200, body)
 
     def contributors(self, req: RestRequest, repo: SimRepo) -> Reply:
         if repo.contributors_too_large:
@@ -298,7 +363,15 @@ class RestApi:
         if (req.param("sort") or "newest") != "oldest":
             items = items[::-1]
         shown, headers, _ = self.paginate(req, repo, "/forks", items, default=30, maximum=100)
-        return Reply(200, [fork_object(req.api, view, f) for f in shown], headers=headers, weak_etag=True)
+        body = [self._fork_item(req, view, f) for f in shown]
+        return Reply(200, body, headers=headers, weak_etag=True)
+
+    def _fork_item(self, req: RestRequest, view: RepoView, fork: SimFork) -> dict[str, Any]:
+        """A fork that is itself one of the scenario's repositories shows as that repository."""
+        repo = self.by_id.get(fork.github_id)
+        if repo is None:
+            return fork_object(req.api, view, fork)
+        return repository_part(req.api, self.view(repo), self.accounts.owner(repo.owner))
 
     def commits(self, req: RestRequest, repo: SimRepo) -> Reply:
         view = self.view(repo)

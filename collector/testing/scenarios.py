@@ -1,7 +1,8 @@
-"""The simulator's built-in worlds: the 2017 article's frameworks, N synthetic repositories, edge cases.
+"""The simulator's built-in worlds: the 2017 article's frameworks, N synthetic repositories, edge cases,
+and N light repositories with users, organizations, topics and forks for search (catalog-N).
 
-Each family builds its repositories in its own module (framework_repos, synthetic_repos, edge_repos) with
-repo_builder; this module names the worlds, caches the slow ones and looks them up by name.
+Each family builds its repositories in its own module (framework_repos, synthetic_repos, edge_repos,
+catalog_repos); this module names the worlds, caches the slow ones and looks them up by name.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
+from collector.testing.catalog_repos import build_catalog
 from collector.testing.edge_repos import build_edge
 from collector.testing.framework_repos import build_frameworks
-from collector.testing.model import Scenario
+from collector.testing.model import Scenario, SimAccount
 from collector.testing.synthetic_repos import build_synthetic
 
 
@@ -28,7 +30,9 @@ def frameworks_scenario(today: date | None = None, seed: int = 2017) -> Scenario
 
 @functools.lru_cache(maxsize=4)
 def _frameworks_cached(today: date, seed: int) -> Scenario:
-    return Scenario(name="frameworks", repos=build_frameworks(today, seed), today=today)
+    # Keras lived under its author's user account before it moved to keras-team.
+    accounts = [SimAccount("fchollet", "User")]
+    return Scenario(name="frameworks", repos=build_frameworks(today, seed), today=today, accounts=accounts)
 
 
 def synthetic_scenario(n: int, today: date | None = None, seed: int = 1) -> Scenario:
@@ -39,6 +43,21 @@ def synthetic_scenario(n: int, today: date | None = None, seed: int = 1) -> Scen
 @functools.lru_cache(maxsize=4)
 def _synthetic_cached(n: int, today: date, seed: int) -> Scenario:
     return Scenario(name=f"synthetic-{n}", repos=build_synthetic(n, today, seed), today=today)
+
+
+def catalog_scenario(n: int, today: date | None = None, seed: int = 1) -> Scenario:
+    """N light repositories for search and listings; every fourth has the topic "deep-learning".
+
+    catalog-10000 has 2,500 repositories with that topic (more than a search reaches), organizations
+    and user accounts, forks and archived repositories; see catalog_repos. Deterministic.
+    """
+    return _catalog_cached(n, _today(today), seed)
+
+
+@functools.lru_cache(maxsize=2)
+def _catalog_cached(n: int, today: date, seed: int) -> Scenario:
+    repos, accounts = build_catalog(n, today, seed)
+    return Scenario(name=f"catalog-{n}", repos=repos, today=today, accounts=accounts)
 
 
 def edge_scenario(today: date | None = None) -> Scenario:
@@ -57,11 +76,12 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
 
 
 def load_scenario(name: str, today: date | None = None) -> Scenario:
-    """The named scenario ("frameworks", "edge", "synthetic-N"); ValueError names the known ones."""
+    """The named scenario (frameworks, edge, synthetic-N, catalog-N); ValueError names the known ones."""
     if name in SCENARIOS:
         return SCENARIOS[name](today=today)
-    match = re.fullmatch(r"synthetic-([1-9][0-9]{0,5})", name)
+    match = re.fullmatch(r"(synthetic|catalog)-([1-9][0-9]{0,5})", name)
     if match:
-        return synthetic_scenario(int(match.group(1)), today)
-    known = ", ".join([*SCENARIOS, "synthetic-N (N from 1 to 999999)"])
+        family = synthetic_scenario if match.group(1) == "synthetic" else catalog_scenario
+        return family(int(match.group(2)), today)
+    known = ", ".join([*SCENARIOS, "synthetic-N (N from 1 to 999999)", "catalog-N (N from 1 to 999999)"])
     raise ValueError(f"unknown scenario {name!r}; known scenarios: {known}")

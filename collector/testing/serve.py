@@ -16,13 +16,19 @@ def serve(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m collector.testing.simulator", description=serve.__doc__)
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--scenario", default="frameworks", help="frameworks, edge or synthetic-N")
+    p.add_argument("--scenario", default="frameworks", help="frameworks, edge, synthetic-N or catalog-N")
     p.add_argument("--latency-ms", type=float, default=0)
     p.add_argument("--fault-rate", type=float, default=0.0)
     p.add_argument("--rate-limit", type=int, default=5000)
     p.add_argument("--graphql-limit", type=int, default=5000)
     p.add_argument("--reset-seconds", type=float, default=3600)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--search-incomplete-rate",
+        type=float,
+        default=0.0,
+        help="share of /search answers that time out: incomplete_results true, fewer matches",
+    )
     args = p.parse_args(argv)
     from collector.testing.scenarios import load_scenario  # only the CLI needs the built-in data
 
@@ -38,6 +44,7 @@ def serve(argv: Sequence[str] | None = None) -> int:
         fault_rate=args.fault_rate,
         reset_seconds=args.reset_seconds,
         seed=args.seed,
+        search_incomplete_rate=args.search_incomplete_rate,
     )
     load_schema()
     with running_simulator(app, port=args.port, host=args.host) as base_url:

@@ -5,8 +5,10 @@
     with running_simulator(app) as base_url: ...      # a real server on 127.0.0.1
     python -m collector.testing.simulator --port 8765 --scenario frameworks
 
-REST is served at the root and under /api/v3 (GHES); GraphQL at /graphql and /api/graphql. The app
-lives in core, its options in options, the transports in transport and the command line in serve.
+REST is served at the root and under /api/v3 (GHES), with repository search (its own `search` rate
+limit) and the account listings (/users/{u}/repos, /orgs/{org}/repos); GraphQL at /graphql and
+/api/graphql. The app lives in core, its options in options, the transports in transport and the
+command line in serve.
 """
 
 from __future__ import annotations

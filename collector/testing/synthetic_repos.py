@@ -9,9 +9,30 @@ from collector.testing.model import SimRepo
 from collector.testing.repo_builder import Ids, Spec, build_repo
 
 _LANGUAGES = ("Python", "Go", "Rust", "TypeScript", "C++", "Java", "JavaScript", None)
+TOPICS = (
+    "deep-learning",
+    "machine-learning",
+    "neural-network",
+    "python",
+    "computer-vision",
+    "nlp",
+    "data-science",
+    "pytorch",
+    "tensorflow",
+    "reinforcement-learning",
+)
 
 
-def _synthetic_spec(index: int, orgs: int, today: date, rng: random.Random, ids: Ids) -> Spec:
+def pick_topics(rng: random.Random) -> tuple[str, ...]:
+    """None to four topics, sorted; the common ones more often."""
+    count = rng.choice((0, 0, 1, 1, 2, 2, 3, 4))
+    weights = [1.0 / (rank + 1) for rank in range(len(TOPICS))]
+    return tuple(sorted(set(rng.choices(TOPICS, weights=weights, k=count))))
+
+
+def _synthetic_spec(
+    index: int, orgs: int, today: date, rng: random.Random, ids: Ids, topics: tuple[str, ...]
+) -> Spec:
     """One synthetic repository: most small, a handful large, a few archived or renamed."""
     org = f"synth-org-{rng.randrange(orgs):03d}"
     age = rng.randint(30, 5000)
@@ -46,13 +67,15 @@ def _synthetic_spec(index: int, orgs: int, today: date, rng: random.Random, ids:
         watchers=max(1, stars // rng.randint(20, 60)),
         open_issues=rng.randint(0, max(1, stars // 50)),
         default_branch="main",
+        topics=topics,
     )
 
 
 def build_synthetic(n: int, today: date, seed: int) -> list[SimRepo]:
     """N repositories (`synth-org-017/repo-00042`); the same arguments give the same ones."""
     rng = random.Random(f"synthetic/{seed}/{n}")
+    topic_rng = random.Random(f"synthetic-topics/{seed}/{n}")  # its own, so the rest stays as it was
     ids = Ids()
     orgs = max(1, n // 10)
-    specs = [_synthetic_spec(index, orgs, today, rng, ids) for index in range(n)]
+    specs = [_synthetic_spec(index, orgs, today, rng, ids, pick_topics(topic_rng)) for index in range(n)]
     return [repo for spec in specs if (repo := build_repo(spec, today, ids, seed)) is not None]
