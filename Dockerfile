@@ -2,10 +2,17 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
-COPY pyproject.toml README.md alembic.ini ./
+RUN useradd --create-home --uid 1000 collector && mkdir -p /app/reports && chown collector /app/reports
+# The dependencies and the build backend first, from pyproject.toml alone: a change to the code then rebuilds
+# only the layers below, in seconds rather than the minute the dependencies take.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb')); \
+print(*p['project']['dependencies'], *p['build-system']['requires'], sep='\n')" >/tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt && rm /tmp/requirements.txt
+COPY README.md alembic.ini ./
 COPY collector ./collector
 COPY migrations ./migrations
-RUN pip install . && useradd --create-home --uid 1000 collector && mkdir -p /app/reports && chown collector /app/reports
+RUN pip install --no-deps --no-build-isolation .
 USER collector
 EXPOSE 8080
 CMD ["sh", "-c", "collector db upgrade && exec collector daemon --listen 0.0.0.0:8080"]

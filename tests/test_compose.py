@@ -1,19 +1,33 @@
-"""docker compose cannot run here: check the file's structure and the image's command instead."""
+"""The compose file's structure and the image's command, without docker (test_compose_up.py runs it)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from collector.config import DEFAULT_GROUP, load_config
+
 ROOT = Path(__file__).resolve().parent.parent
+DEMO_SERVICES = {"simulator", "db-demo", "collector-demo"}
 
 
 def compose() -> dict[str, Any]:
     data = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     assert isinstance(data, dict)
     return data
+
+
+def mounts(service: dict[str, Any]) -> dict[str, str]:
+    """A service's volumes as {container path: host path, volume name or `${VAR:-default}`}."""
+    out = {}
+    for volume in service.get("volumes", []):
+        spec = volume.removesuffix(":ro").removesuffix(":rw")
+        host, _, container = spec.rpartition(":")
+        out[container] = host
+    return out
 
 
 def test_db_is_postgres_16_with_volume_and_healthcheck() -> None:
@@ -30,7 +44,8 @@ def test_collector_waits_for_healthy_db_and_runs_upgrade_then_daemon() -> None:
     assert c["depends_on"]["db"]["condition"] == "service_healthy"
     assert c["restart"] == "unless-stopped"
     assert c["command"][-1] == "collector db upgrade && exec collector daemon --listen 0.0.0.0:8080"
-    assert "/healthz" in " ".join(c["healthcheck"]["test"]) and c["ports"] == ["127.0.0.1:8080:8080"]
+    assert "/healthz" in " ".join(c["healthcheck"]["test"])
+    assert c["ports"] == ["127.0.0.1:${COLLECTOR_PORT:-8080}:8080"]
     assert c["environment"]["GITHUB_TOKEN"] == "${GITHUB_TOKEN:-}"  # from .env, never written here
     assert c["environment"]["COLLECTOR_DATABASE_URL"].startswith("postgresql+psycopg://")
     assert "@db:5432/" in c["environment"]["COLLECTOR_DATABASE_URL"]
@@ -45,13 +60,51 @@ def test_demo_profile_points_a_collector_at_the_simulator() -> None:
     port = sim["command"][sim["command"].index("--port") + 1]
     assert demo["environment"]["GITHUB_API_URL"] == f"http://simulator:{port}"
     assert "collector" not in [p for s in services.values() for p in s.get("profiles", [])]
+    assert sim["stop_signal"] == "SIGINT"  # it stops on KeyboardInterrupt, and ignores SIGTERM as PID 1
+    assert demo["ports"] == ["127.0.0.1:${COLLECTOR_DEMO_PORT:-8081}:8080"]
+
+
+def test_the_demo_services_start_alone() -> None:
+    """`up simulator db-demo collector-demo` starts nothing else: no dependency leaves the demo."""
+    services = compose()["services"]
+    for name in DEMO_SERVICES:
+        assert services[name]["profiles"] == ["demo"]
+        assert set(services[name].get("depends_on", {})) <= DEMO_SERVICES, name
+
+
+def test_the_demo_config_tracks_the_default_group_on_short_schedules() -> None:
+    demo = compose()["services"]["collector-demo"]
+    assert mounts(demo)["/app/reports"] == "${COLLECTOR_DEMO_REPORTS:-./reports}"
+    config = load_config(ROOT / mounts(demo)["/app/collector.toml"], required=True)
+    assert [str(r) for r in config.all_repos()] == list(DEFAULT_GROUP)
+    collect, backfill = config.schedules["collect"], config.schedules["backfill"]
+    assert collect.interval_seconds and collect.interval_seconds <= 600
+    assert backfill.interval_seconds and backfill.interval_seconds <= 3600
+    (job,) = config.reports.values()
+    assert job.output.startswith("reports/")  # the mounted directory, relative to the image's /app
+    assert job.schedule is not None and job.schedule.interval_seconds == 60
+
+
+def test_every_port_is_on_localhost_and_can_be_moved() -> None:
+    for name, service in compose()["services"].items():
+        for port in service.get("ports", []):
+            assert re.fullmatch(r"127\.0\.0\.1:\$\{[A-Z_]+:-\d+\}:\d+", port), (name, port)
+
+
+def test_every_mounted_repository_file_exists() -> None:
+    for name, service in compose()["services"].items():
+        for host in mounts(service).values():
+            if host.startswith("./deploy/"):
+                assert (ROOT / host).exists(), (name, host)
 
 
 def test_dockerfile_runs_the_same_command() -> None:
     text = (ROOT / "Dockerfile").read_text()
     assert 'CMD ["sh", "-c", "collector db upgrade && exec collector daemon --listen 0.0.0.0:8080"]' in text
-    for needed in ("COPY collector", "COPY migrations", "pip install ."):
+    for needed in ("COPY collector", "COPY migrations", "pip install --no-deps --no-build-isolation ."):
         assert needed in text
+    # The dependencies install from pyproject.toml before the code is copied (a code change is a fast build).
+    assert text.index("COPY pyproject.toml") < text.index("pip install -r") < text.index("COPY collector")
 
 
 def test_the_containers_command_runs_against_local_postgresql(tmp_path: Path, pg_url: str) -> None:

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector.alerts.evaluate import run_alerts
@@ -28,7 +29,7 @@ from collector.jobs.daemon import Daemon, DaemonJob
 from collector.jobs.discover import run_discover, save_config_rules
 from collector.jobs.plan import plan_backfill, render_plan
 from collector.jobs.progress import NullReporter, make_reporter
-from collector.logs import get_logger, setup_logging
+from collector.logs import event, get_logger, setup_logging
 from collector.reports.output import run_report_job
 from collector.store import leases, migrate
 from collector.store.engine import transaction
@@ -172,14 +173,22 @@ def backfill(app: App, since_text: str | None, plan_only: bool, names: tuple[str
         raise SystemExit(1)
 
 
-def _track_default_group(app: App) -> None:
+DEFAULT_GROUP_NOTE = (
+    f"nothing tracked and no groups configured: tracking the default group {DEFAULT_GROUP_NAME} "
+    f"({len(DEFAULT_GROUP)} repositories from the 2017 article)"
+)
+
+
+def track_default_group_if_idle(app: App) -> bool:
+    """With nothing tracked and no groups in the config, track the 2017 article's frameworks (sync and
+    the daemon both: a first `docker compose up` without a config collects something)."""
+    with app.sessions() as s:
+        if load_repos(s) or app.config.groups:
+            return False
     with transaction(app.sessions) as s:
         for text in DEFAULT_GROUP:
             save_tracked_name(s, parse_repo_name(text))
-    click.echo(
-        f"nothing tracked and no groups configured: tracking the default group {DEFAULT_GROUP_NAME} "
-        f"({len(DEFAULT_GROUP)} repositories from the 2017 article)"
-    )
+    return True
 
 
 @click.command("sync")
@@ -193,10 +202,8 @@ def sync(app: App) -> None:
         click.echo(f"store upgraded from revision {before or 'none'} to {after}")
     track_config_repos(app)
     discover_failed = rule_groups_exist(app) and any(o.error for o in discover_all(app))
-    with app.sessions() as s:
-        nothing_tracked = not load_repos(s)
-    if nothing_tracked and not app.config.groups:
-        _track_default_group(app)
+    if track_default_group_if_idle(app):
+        click.echo(DEFAULT_GROUP_NOTE)
     count, failed, usage = run(collect_once(app))
     click.echo(f"collected {count - failed}/{count} repositories; {usage}")
     b_count, b_failed, b_usage = run(backfill_once(app, None, None, show_progress=sys.stdout.isatty()))
@@ -291,6 +298,13 @@ class _DaemonJobs:
         return DaemonJob(f"report:{job.name}", job.schedule, body)
 
 
+def _rule_groups_or_unknown(app: App) -> bool:
+    try:
+        return rule_groups_exist(app)
+    except (CollectorError, SQLAlchemyError):
+        return True  # the store is down at start: schedule discovery; with no groups it does nothing
+
+
 @click.command("daemon")
 @click.option(
     "--listen", metavar="HOST:PORT", help="Serve HTTP here (default: [server] listen, 127.0.0.1:8080)."
@@ -300,13 +314,18 @@ def daemon(app: App, listen: str | None) -> None:
     """Run collection, backfill and report jobs on their schedules until SIGTERM or SIGINT, and serve the
     HTTP endpoints (health, metrics, badges, charts) meanwhile."""
     log = setup_logging(app.settings.log_format, app.secrets())
+    try:
+        if track_default_group_if_idle(app):
+            event(log, "default_group", group=DEFAULT_GROUP_NAME, repositories=len(DEFAULT_GROUP))
+    except (CollectorError, SQLAlchemyError) as exc:  # the store is down: the jobs retry and say so
+        event(log, "default_group_skipped", logging.WARNING, reason=str(exc).splitlines()[0])
     bodies = _DaemonJobs(app)
     schedules = app.config.schedules
     jobs: list[DaemonJob] = [
         DaemonJob("collect", schedules["collect"], bodies.collect, run_at_start=True),
         DaemonJob("backfill", schedules["backfill"], bodies.backfill),
     ]
-    if rule_groups_exist(app):
+    if _rule_groups_or_unknown(app):
         jobs.append(DaemonJob("discover", schedules["discover"], bodies.discover, run_at_start=True))
     jobs.extend(bodies.report(job) for job in app.config.reports.values() if job.schedule is not None)
     with serving(app, listen):

@@ -65,6 +65,8 @@ async def run_discover(
     log = logger or logging.getLogger("collector.discover")
     with transaction(sessions) as session:
         groups = [g for g in load_groups(session) if only is None or g.name in only]
+        if not groups:
+            return []
         run_id = start_run(session, JOB)
     outcomes = []
     for group in groups:

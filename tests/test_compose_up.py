@@ -1,0 +1,212 @@
+"""`docker-compose --profile demo up simulator db-demo collector-demo` for real, as a project of its own.
+
+The demo daemon (deploy/demo/collector.toml) collects at start and writes a report every minute; the test
+waits for both, then reads what a user would: /healthz and /metrics on the published port, `repo_latest` in
+the demo's PostgreSQL, the report file. It skips when no docker engine answers or the base images are
+missing: ../shared/compose/standin-images.sh starts the engine and builds local stand-ins for them (no
+registry is reachable here), and .ci/run runs it. Everything is torn down even on failure: containers,
+network, volumes and the images built under the project's name (their layers stay as build cache).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from collector.config import DEFAULT_GROUP, load_config
+from tests.conftest import REPO_ROOT
+
+# The fixture builds the image (about a minute with a cold cache) and waits for a collect and a report.
+pytestmark = [pytest.mark.compose, pytest.mark.timeout(900)]
+
+DEMO_SERVICES = ("simulator", "db-demo", "collector-demo")
+DEMO_CONFIG = load_config(REPO_ROOT / "deploy" / "demo" / "collector.toml", required=True)
+REPORT_JOB = next(iter(DEMO_CONFIG.reports.values()))
+BASE_IMAGES = ("python:3.11-slim", "postgres:16")
+WAIT_SECONDS = 360  # for the first collect and the first report, after `up`
+COMPARED = ("stars", "forks", "contributors")  # what the dashboard draws, in _stored's column order
+PSQL = ("psql", "-U", "collector", "-d", "collector", "-At", "-F", "|", "-c")
+
+
+def _docker_problem() -> str | None:
+    """Why the test cannot run here, or None."""
+    for tool in ("docker", "docker-compose"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (../shared/compose/standin-images.sh installs it)"
+    try:
+        info = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return "no usable docker engine: `docker info` did not answer in 30s"
+    if info.returncode != 0:
+        reason = (info.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"no usable docker engine: `docker info` failed ({reason})"
+    missing = [
+        image
+        for image in BASE_IMAGES
+        if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0
+    ]
+    if missing:
+        return (
+            f"base images {', '.join(missing)} are not present and no registry can be reached: "
+            "run ../shared/compose/standin-images.sh"
+        )
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Demo:
+    """The running demo project: how to reach it and how to call docker-compose on it."""
+
+    project: str
+    base: str
+    reports: Path
+    env: dict[str, str]
+
+    def compose(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        command = ["docker-compose", "-f", str(REPO_ROOT / "docker-compose.yml"), "-p", self.project]
+        return subprocess.run(
+            [*command, "--profile", "demo", *args],
+            cwd=REPO_ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def checked(self, *args: str, timeout: float = 120) -> str:
+        done = self.compose(*args, timeout=timeout)
+        assert done.returncode == 0, f"docker-compose {' '.join(args)}:\n{done.stderr[-3000:]}"
+        return done.stdout
+
+    def logs(self) -> str:
+        return self.compose("logs", "--no-color", "--tail", "200", *DEMO_SERVICES).stdout
+
+    def sql(self, query: str) -> list[list[str]]:
+        out = self.checked("exec", "-T", "db-demo", *PSQL, query)
+        return [line.split("|") for line in out.splitlines() if line]
+
+    def wait_for_jobs(self, jobs: tuple[str, ...]) -> None:
+        """Until the daemon logged `job_finished` for each of `jobs` (a bounded wait)."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            log = self.compose("logs", "--no-color", "collector-demo").stdout
+            if all(f"event=job_finished job={job} " in log for job in jobs):
+                return
+            time.sleep(3)
+        pytest.fail(f"no job_finished for all of {jobs} within {WAIT_SECONDS}s:\n{self.logs()[-6000:]}")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    problem = _docker_problem()
+    if problem:
+        pytest.skip(problem)
+    reports = tmp_path_factory.mktemp("demo-reports")
+    reports.chmod(0o777)  # the image runs as uid 1000
+    port = _free_port()
+    env = {**os.environ, "COLLECTOR_DEMO_PORT": str(port), "COLLECTOR_DEMO_REPORTS": str(reports)}
+    running = Demo(f"collectortest{uuid.uuid4().hex[:10]}", f"http://127.0.0.1:{port}", reports, env)
+    try:
+        running.checked("build", "simulator", "collector-demo", timeout=600)
+        running.checked("up", "-d", *DEMO_SERVICES, timeout=180)
+        running.wait_for_jobs(("collect", f"report:{REPORT_JOB.name}"))
+        yield running
+    finally:
+        running.compose("down", "-v", "--remove-orphans", "-t", "10", timeout=180)
+        _remove_images(running.project)
+
+
+def _remove_images(project: str) -> None:
+    """The images built under the project's name; their layers stay as the next run's build cache."""
+    listed = subprocess.run(
+        ["docker", "images", "--filter", f"reference={project}*", "--format", "{{.Repository}}:{{.Tag}}"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    if listed:
+        subprocess.run(["docker", "rmi", "--no-prune", *listed], capture_output=True)
+
+
+def test_only_the_demo_services_run(demo: Demo) -> None:
+    label = f"label=com.docker.compose.project={demo.project}"
+    listed = subprocess.run(
+        ["docker", "ps", "-a", "--filter", label, "--format", '{{.Label "com.docker.compose.service"}}'],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert sorted(listed) == sorted(DEMO_SERVICES)  # not the real-GitHub `collector`, nor its `db`
+
+
+def test_health_and_readiness_on_the_published_port(demo: Demo) -> None:
+    assert httpx.get(demo.base + "/healthz", timeout=10).status_code == 200
+    ready = httpx.get(demo.base + "/readyz", timeout=10)
+    assert ready.status_code == 200, ready.text
+
+
+def test_the_store_holds_the_default_frameworks(demo: Demo) -> None:
+    rows = demo.sql("SELECT repo, stars FROM repo_latest WHERE stars IS NOT NULL ORDER BY repo")
+    assert sorted(repo for repo, _ in rows) == sorted(DEFAULT_GROUP)
+    runs = demo.sql("SELECT status FROM runs WHERE job = 'collect' AND finished_at IS NOT NULL")
+    assert runs and all(status == "ok" for (status,) in runs), runs
+
+
+def _scraped(demo: Demo) -> dict[tuple[str, str], float]:
+    """The repository gauges on /metrics: (metric, repo) -> value."""
+    response = httpx.get(demo.base + "/metrics", timeout=10)
+    assert response.status_code == 200, response.text
+    assert "demo-token-for-the-simulator" not in response.text
+    families = {f.name: f for f in text_string_to_metric_families(response.text)}
+    return {
+        (metric, s.labels["repo"]): s.value
+        for metric in COMPARED
+        for s in families[f"collector_repo_{metric}"].samples
+    }
+
+
+def _stored(demo: Demo) -> dict[tuple[str, str], float]:
+    """The same from `repo_latest` (NULL: not observed, so not exported)."""
+    rows = demo.sql("SELECT repo, stars, forks, contributors FROM repo_latest")
+    return {
+        (metric, repo): float(value)
+        for repo, *values in rows
+        for metric, value in zip(COMPARED, values, strict=True)
+        if value != ""
+    }
+
+
+def test_metrics_show_what_the_store_holds(demo: Demo) -> None:
+    # The scrape and the query are two reads: a collect may land between them, so a few tries agree.
+    for _ in range(3):
+        scraped, stored = _scraped(demo), _stored(demo)
+        if scraped == stored:
+            break
+        time.sleep(2)
+    assert {repo for metric, repo in scraped if metric == "stars"} == set(DEFAULT_GROUP)
+    assert scraped == stored
+
+
+def test_the_report_job_wrote_its_file(demo: Demo) -> None:
+    pattern = Path(REPORT_JOB.output).name.replace("{date}", "*")
+    written = sorted(demo.reports.glob(pattern))
+    assert written, f"nothing matching {pattern} in {demo.reports}:\n{demo.logs()[-3000:]}"
+    html = written[-1].read_text(encoding="utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html") and "tensorflow/tensorflow" in html
