@@ -7,12 +7,13 @@ never touch GitHub, and a command that needs no store never opens one.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cached_property
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from collector.alerts.webhook import webhook_url
+from collector.alerts.webhook import bind_webhooks, webhook_url
 from collector.config import Config, load_config
 from collector.domain import Holder
 from collector.errors import StoreUnavailable
@@ -33,7 +34,9 @@ class App:
     def __init__(self, settings: Settings | None = None, config: Config | None = None) -> None:
         self.settings = settings or load_settings()
         # Read the config up front so that a broken file is reported by every command, not only some.
-        self.config = config or load_config(self.settings.config_path, required=self.settings.config_explicit)
+        config = config or load_config(self.settings.config_path, required=self.settings.config_explicit)
+        # An alert's webhook_env names a variable: its value comes from the settings, here and only here.
+        self.config = replace(config, alerts=bind_webhooks(config.alerts, self.settings.environment))
         self.client_options = ClientOptions(**self.config.client)
         self.holder = Holder.for_this_process()  # this process's name in leases and runs
 

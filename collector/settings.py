@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -57,6 +57,30 @@ class AppKey:
 
     def __repr__(self) -> str:
         return "AppKey(***)"
+
+    __str__ = __repr__
+
+
+class Environment(Mapping[str, str]):
+    """The environment as the settings were read from it, read-only: where a variable that the config
+    names is looked up (an alert's `webhook_env`). Its values may be secrets, so `repr()` shows none."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, str] | None = None) -> None:
+        self._values = dict(values or {})
+
+    def __getitem__(self, name: str) -> str:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Environment({len(self._values)} variables)"
 
     __str__ = __repr__
 
@@ -175,6 +199,8 @@ class Settings:
     star_history_api_version: str = "2026-03-10"
     log_format: str = "kv"
     github_app: AppCredentials | None = None
+    # Not compared: two settings alike in every value above are the same settings whatever else is set.
+    environment: Environment = field(default_factory=Environment, compare=False)
 
     def secrets(self) -> list[str]:
         """Every secret configured (tokens, the App's key), for the log formatter to mask."""
@@ -238,4 +264,5 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
         api_version=api_version,
         log_format=log_format,
         github_app=_parse_app(env, here),
+        environment=Environment(env),
     )

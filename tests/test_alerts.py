@@ -23,7 +23,7 @@ from sqlalchemy import select, text
 from collector.alerts.evaluate import AlertsOutcome, evaluate_alerts, run_alerts
 from collector.alerts.messages import render_payload, sample_firing
 from collector.alerts.rules import Firing, RepoValues, compute_ranks, compute_repo_values, iso_week
-from collector.alerts.webhook import WebhookSender
+from collector.alerts.webhook import WebhookSender, bind_webhooks, webhook_url
 from collector.app import App
 from collector.cli.jobs import _DaemonJobs
 from collector.config import Config, load_config
@@ -124,9 +124,13 @@ def seed(store: Store, points: dict[str, list[tuple[datetime, int]]]) -> None:
                 save_snapshot(s, row.id, Snapshot(when, v, v, v, 0, contributors=v))
 
 
-def evaluate(store: Store, config: Config, now: datetime = NOW, **kw: Any) -> AlertsOutcome:
+def evaluate(
+    store: Store, config: Config, now: datetime = NOW, environ: dict[str, str] | None = None, **kw: Any
+) -> AlertsOutcome:
+    """Evaluate the config's alerts, their webhook_env variables bound from `environ` as the App does."""
     kw.setdefault("sender", WebhookSender(sleep=Sleeps()))
-    return asyncio.run(evaluate_alerts(store.sessions, config.alerts, now=now, **kw))
+    alerts = bind_webhooks(config.alerts, environ or {})
+    return asyncio.run(evaluate_alerts(store.sessions, alerts, now=now, **kw))
 
 
 def firings(store: Store) -> list[AlertFiring]:
@@ -620,3 +624,54 @@ webhook = "{receiver.url}"
     assert unset.returncode == 1 and "environment variable LIVE_HOOK is not set" in unset.stderr
     for out in (listed, sent, failed, unknown, unset):
         assert SECRET not in out.stdout + out.stderr
+
+
+# --- webhook_env: from the settings, bound once ------------------------------------------------------------
+
+
+LIVE = '[alerts.live]\nrepos = ["o/a"]\nmilestones = [100]\nwebhook_env = "LIVE_HOOK"\n'
+
+
+def test_webhook_env_is_delivered_to_from_the_environment_the_cli_was_given(
+    store: Store, receiver: Receiver, tmp_path: Path
+) -> None:
+    """The variable reaches the command only through the environment it was started with (click's
+    CliRunner sets it for the one call): the settings read it, the App binds it, the sample is delivered."""
+    from click.testing import CliRunner
+
+    from collector.cli import cli
+
+    path = tmp_path / "collector.toml"
+    path.write_text(LIVE, encoding="utf-8")
+    env = {"COLLECTOR_DATABASE_URL": store.url, "COLLECTOR_CONFIG": str(path), "LIVE_HOOK": receiver.url}
+    sent = CliRunner().invoke(cli, ["alerts", "test", "live"], env=env)
+    assert sent.exit_code == 0, sent.output
+    assert sent.stdout.strip() == "alert live: test message delivered (json format, 1 try)"
+    [body] = receiver.delivered
+    assert body["alert"] == "live" and body["rule"] == "test"
+    unset = CliRunner().invoke(cli, ["alerts", "test", "live"], env={**env, "LIVE_HOOK": None})
+    assert unset.exit_code == 1 and "environment variable LIVE_HOOK is not set" in unset.stderr
+    assert len(receiver.posts) == 1 and SECRET not in sent.output + unset.output
+
+
+def test_the_daemon_step_sends_to_the_settings_variable_and_reads_nothing_else(
+    store: Store, receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, daemon_log: io.StringIO
+) -> None:
+    """`run_alerts` with the App's alerts, as the daemon calls it: the URL is the one the settings were
+    loaded with; the process environment, changed afterwards or set only there, is not consulted."""
+    seed(store, {"o/a": [(utc_now() - timedelta(days=7), 90), (utc_now(), 120)]})
+    config = config_file(tmp_path, LIVE)
+    monkeypatch.setenv("LIVE_HOOK", receiver.url + "/from-os-environ")
+    unbound = App(load_settings({"COLLECTOR_DATABASE_URL": store.url}, cwd=tmp_path), config)
+    assert webhook_url(unbound.config.alerts["live"]) is None  # set in os.environ only: not a setting
+    settings = load_settings({"COLLECTOR_DATABASE_URL": store.url, "LIVE_HOOK": receiver.url}, cwd=tmp_path)
+    app = App(settings, config)
+    monkeypatch.delenv("LIVE_HOOK")  # bound when the App was built
+    assert webhook_url(app.config.alerts["live"]) == receiver.url
+    assert receiver.url not in repr(settings) + repr(settings.environment) + repr(app.config.alerts)
+    done = asyncio.run(run_alerts(app.sessions, app.config.alerts, get_logger()))
+    app.engine.dispose()
+    assert done == {"alerts_fired": 1, "alerts_delivered": 1, "alerts_undelivered": 0}
+    [body] = receiver.delivered
+    assert body["alert"] == "live" and body["repo"] == "o/a"
+    assert SECRET not in daemon_log.getvalue()

@@ -79,7 +79,6 @@ async def deliver_pending(
     sender: WebhookSender,
     now: datetime,
     log: logging.Logger,
-    environ: Mapping[str, str] | None = None,
 ) -> tuple[int, int]:
     """Send every undelivered firing of `alerts` nobody else is sending; (delivered, still undelivered)."""
     with transaction(sessions) as s:
@@ -88,7 +87,7 @@ async def deliver_pending(
     for name, spec in alerts.items():
         mine = [f for f in claimed if f.alert == name]
         if mine:
-            sent = await _deliver(sessions, spec, mine, sender, log, environ)
+            sent = await _deliver(sessions, spec, mine, sender, log)
             delivered, undelivered = delivered + sent, undelivered + len(mine) - sent
     return delivered, undelivered
 
@@ -99,11 +98,10 @@ async def _deliver(
     firings: Sequence[Firing],
     sender: WebhookSender,
     log: logging.Logger,
-    environ: Mapping[str, str] | None,
 ) -> int:
     """Send one alert's firings in order; after a failure the webhook is taken to be down and the rest
     wait for the next evaluation. Returns how many were delivered."""
-    url = webhook_url(spec, environ)
+    url = webhook_url(spec)
     if url is None:
         reason = missing_reason(spec)
         event(
@@ -139,7 +137,6 @@ async def evaluate_alerts(
     now: datetime | None = None,
     sender: WebhookSender | None = None,
     log: logging.Logger | None = None,
-    environ: Mapping[str, str] | None = None,
 ) -> AlertsOutcome:
     """Fire what the rules say (once each) and deliver everything undelivered."""
     now = now or utc_now()
@@ -156,7 +153,7 @@ async def evaluate_alerts(
             }
             event(log, "alert_fired", alert=f.alert, previous=f.previous, **fields)
     outcome.delivered, outcome.undelivered = await deliver_pending(
-        sessions, alerts, sender or WebhookSender(), now, log, environ
+        sessions, alerts, sender or WebhookSender(), now, log
     )
     return outcome
 

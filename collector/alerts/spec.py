@@ -32,8 +32,8 @@ def is_http_url(text: str) -> bool:
 
 
 class Webhook:
-    """Where an alert goes: a URL written in the file, or the environment variable holding one. Neither
-    `repr()` nor `str()` shows the URL."""
+    """Where an alert goes: a URL written in the file, or the environment variable holding one (its value
+    bound from the settings by `bind`). Neither `repr()` nor `str()` shows the URL."""
 
     __slots__ = ("_url", "env")
 
@@ -41,11 +41,17 @@ class Webhook:
         self._url = url
         self.env = env  # the variable's name (not a secret)
 
-    def reveal(self, environ: Mapping[str, str]) -> str | None:
-        """The URL: call only where the request is sent. None when the variable is unset or empty."""
-        if self._url is not None:
-            return self._url
-        return (environ.get(self.env or "") or "").strip() or None
+    def bind(self, environ: Mapping[str, str]) -> Webhook:
+        """This webhook with its variable's value from `environ` (the settings' environment); unset or
+        empty leaves it without a URL. A URL written in the file stays as it is."""
+        if self.env is None:
+            return self
+        return Webhook((environ.get(self.env) or "").strip() or None, self.env)
+
+    def reveal(self) -> str | None:
+        """The URL: call only where the request is sent. None when the variable is unset or empty (or the
+        webhook was never bound)."""
+        return self._url
 
     def __repr__(self) -> str:
         return f"Webhook(env={self.env})" if self.env else "Webhook(***)"

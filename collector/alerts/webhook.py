@@ -7,9 +7,8 @@ to the logs and the store) is a short reason such as "HTTP 500" or "ConnectError
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,11 +31,17 @@ class Delivery:
     reason: str | None = None
 
 
-def webhook_url(spec: AlertSpec, environ: Mapping[str, str] | None = None) -> str | None:
-    """The alert's webhook URL: the file's, or the value of its `webhook_env` variable (None: unset)."""
-    # Read when sending, not when the config is loaded: an unset variable stops this alert's deliveries
-    # (logged, retried later), not every command that reads the config.
-    return spec.webhook.reveal(os.environ if environ is None else environ)
+def bind_webhooks(alerts: Mapping[str, AlertSpec], environ: Mapping[str, str]) -> dict[str, AlertSpec]:
+    """The alerts with each `webhook_env` variable's value taken from `environ`: the settings' environment,
+    bound once where the App is built, so that nothing else reads the environment."""
+    # An unset variable is not an error here: it stops that alert's deliveries (logged at each evaluation),
+    # not every command that reads the config.
+    return {name: replace(spec, webhook=spec.webhook.bind(environ)) for name, spec in alerts.items()}
+
+
+def webhook_url(spec: AlertSpec) -> str | None:
+    """The alert's webhook URL: the file's, or its `webhook_env` variable's as bound (None: unset)."""
+    return spec.webhook.reveal()
 
 
 def missing_reason(spec: AlertSpec) -> str:
