@@ -186,4 +186,5 @@ def test_the_example_config_and_the_readme_config_load(tmp_path: Path) -> None:
         "graphql_batch",
         "rest_points_per_minute",
         "graphql_points_per_minute",
+        "search_requests_per_minute",
     }
