@@ -11,11 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from collector.domain import Repository, Snapshot
 from collector.reports.output import write_atomic
 from collector.store import migrate
-from collector.store.engine import make_engine
+from collector.store.engine import make_engine, session_factory, transaction
+from collector.store.history import save_snapshot
+from collector.store.repos import save_repository
 from tests.conftest import run_cli
-from tests.test_reports_formats import expected_ranking, fill, samples
+from tests.test_reports_formats import expected_ranking, fill, samples, terminal_tables
 
 
 def run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -81,7 +84,13 @@ def test_job_writes_the_configured_report(filled: Path) -> None:
     alpha = {r["period"]: r for r in document["rows"] if r["repo"] == "deep/alpha"}
     sample = samples()[0]
     assert alpha["2016-02"]["stars"] == sample.value("stars", datetime(2016, 2, 29).date())
-    assert document["notes"] == ["not in the store yet: later/gamma"]
+    assert document["notes"][0] == "not in the store yet: later/gamma"
+    totals = {r["period"]: r for r in document["rows"] if r["row_type"] == "group_total"}
+    assert totals["2016-02"]["repo"] == "(group total)" and totals["2016-02"]["stars"] == sum(
+        r["stars"] or 0
+        for r in document["rows"]
+        if r["period"] == "2016-02" and r["row_type"] == "repository"
+    )
     missing = run(filled, "--job", "nightly")
     assert missing.returncode == 2 and "trends" in missing.stderr
 
@@ -104,3 +113,76 @@ def test_an_empty_store_says_how_to_start(tmp_path: Path) -> None:
     out = run(tmp_path)
     assert out.returncode == 0, out.stderr
     assert "no repositories are tracked yet" in out.stdout and "collector repos add" in out.stdout
+
+
+@pytest.fixture
+def many(tmp_path: Path) -> Path:
+    """30 tracked repositories, observed once with 100 + 10 x i stars (many/r29 has the most)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'collector.db'}")
+    migrate.upgrade(engine)
+    at = datetime(2016, 3, 1, 12, tzinfo=UTC)
+    with transaction(session_factory(engine)) as s:
+        for i in range(30):
+            row = save_repository(s, Repository(5000 + i, f"many/r{i:02d}", created_at=at), tracked=True)
+            save_snapshot(s, row.id, Snapshot(at, 100 + 10 * i, i, 1, 1))
+    engine.dispose()
+    return tmp_path
+
+
+def test_terminal_tables_show_the_top_25_and_say_how_to_see_all(many: Path) -> None:
+    out = run(many, "--at", "2016-03-02")
+    assert out.returncode == 0, out.stderr
+    (table,) = terminal_tables(out.stdout)
+    assert [r[:3] for r in table[1:4]] == [
+        ["1", "many/r29", "390"],
+        ["2", "many/r28", "380"],
+        ["3", "many/r27", "370"],
+    ]
+    assert len(table) == 1 + 25 and table[-1][1] == "many/r05"
+    assert (
+        "note: showing the top 25 of 30 repositories by stars; 5 left out: see them all with --top 30 or"
+        " --format csv" in out.stdout
+    )
+    trend = run(many, "--since", "2016-02", "--until", "2016-03", "--metric", "stars")
+    assert trend.returncode == 0, trend.stderr
+    stars = terminal_tables(trend.stdout)[0]
+    assert len(stars) == 1 + 25 and stars[1][0] == "many/r29"
+    assert "showing the top 25 of 30 repositories by stars in 2016-03; 5 left out" in trend.stdout
+    # The file formats keep every row unless told.
+    assert (
+        len(list(csv.DictReader(io.StringIO(run(many, "--at", "2016-03-02", "--format", "csv").stdout))))
+        == 30
+    )
+
+
+def test_top_in_the_terminal_and_in_csv(many: Path) -> None:
+    table = run(many, "--at", "2016-03-02", "--top", "3")
+    assert table.returncode == 0, table.stderr
+    assert [r[1] for r in terminal_tables(table.stdout)[0][1:]] == ["many/r29", "many/r28", "many/r27"]
+    assert "showing the top 3 of 30 repositories by stars" in table.stdout and "left out" not in table.stdout
+    rows = list(
+        csv.DictReader(io.StringIO(run(many, "--at", "2016-03-02", "--top", "3", "--format", "csv").stdout))
+    )
+    assert [(r["rank"], r["repo"], r["stars"]) for r in rows] == [
+        ("1", "many/r29", "390"),
+        ("2", "many/r28", "380"),
+        ("3", "many/r27", "370"),
+    ]
+    trend = run(many, "--since", "2016-03", "--top", "2", "--format", "csv", "--metric", "stars")
+    assert sorted({r["repo"] for r in csv.DictReader(io.StringIO(trend.stdout))}) == ["many/r28", "many/r29"]
+    everyone = run(many, "--at", "2016-03-02", "--top", "100")  # more than there are: all, no note
+    assert len(terminal_tables(everyone.stdout)[0]) == 31 and "showing the top" not in everyone.stdout
+    for bad in ("0", "-2", "many"):
+        refused = run(many, "--top", bad)
+        assert refused.returncode == 2 and refused.stderr.strip().count("\n") == 0, refused.stderr
+        assert "top:" in refused.stderr and "positive whole number" in refused.stderr
+
+
+def test_a_job_takes_top(many: Path) -> None:
+    (many / "collector.toml").write_text(
+        '[reports.leaders]\noutput = "out/leaders.csv"\nat = "2016-03-02"\ntop = 2\n', encoding="utf-8"
+    )
+    out = run(many, "--job", "leaders")
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.DictReader(io.StringIO((many / "out" / "leaders.csv").read_text(encoding="utf-8"))))
+    assert [r["repo"] for r in rows] == ["many/r29", "many/r28"]

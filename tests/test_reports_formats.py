@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from html import unescape
 from html.parser import HTMLParser
 
+import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,7 @@ from collector.reports import (
     render_table,
 )
 from collector.reports.build import make_report
+from collector.reports.model import RANKING_COLUMNS, Footnotes
 from collector.store.engine import session_factory, transaction
 from collector.store.history import save_history_daily, save_history_weekly, save_snapshot
 from collector.store.models import SeriesState
@@ -223,7 +225,7 @@ def terminal_tables(text: str) -> list[list[list[str]]]:
                 current = []
                 tables.append(current)
             current.append(cells)
-        elif line.startswith(("└", "Trend", "Popularity")) or not line.startswith(("┏", "┡", "┣")):
+        elif line.startswith(("└", "Trend", "Popularity")) or not line.startswith(("┏", "┡", "┣", "├")):
             current = None
     return tables
 
@@ -480,3 +482,33 @@ def test_former_name_resolves_and_html_escapes_github_text(store: Store) -> None
     assert "<script>" not in markdown and "&lt;script&gt;" in markdown
     terminal = render_table(report, width=100)
     assert "…" in terminal  # the long description is truncated to fit
+
+
+def test_csv_fields_round_trip_and_formulas_are_defused() -> None:
+    texts = ['comma, "quote"\nnew line', "=1+2", "-5", "", "back\rreturn", "plain"]
+    table = pd.DataFrame(
+        {
+            "rank": pd.array([1, 2, 3, 4, 5, None], dtype="Int64"),
+            "repo": [f"o/r{k}" for k in range(6)],
+            **{m: pd.array([7, None, 0, 1, 2, 3], dtype="Int64") for m in ("stars", "forks", "contributors")},
+            "language": ["C", None, "C++", "", "Go", "Go"],
+            "archived": [False, True, False, False, False, False],
+            "description": texts,
+            **{c: ["observed", None, None, None, None, None] for c in RANKING_COLUMNS[8:12]},
+            "notes": [""] * 6,
+            "exists": [True] * 6,
+        }
+    )
+    rows = list(csv.DictReader(io.StringIO(render_csv(Ranking(TODAY, table, Footnotes())))))
+    assert [r["description"] for r in rows] == [
+        'comma, "quote"\nnew line',
+        "'=1+2",
+        "-5",
+        "",
+        "back\rreturn",
+        "plain",
+    ]
+    assert [(r["rank"], r["stars"], r["language"], r["archived"]) for r in rows[:2]] == [
+        ("1", "7", "C", "false"),
+        ("2", "", "", "true"),
+    ]

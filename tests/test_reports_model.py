@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-import pandas as pd
+import numpy as np
 import pytest
 
 from collector.errors import InvalidRepoName
@@ -13,11 +13,11 @@ from collector.reports.model import (
     ReportOptionError,
     compute_periods,
     compute_ranks,
-    compute_row_sources,
     format_for_path,
     parse_request,
 )
 from collector.reports.tables import compute_change, compute_rank_move
+from collector.store.report_grid import SOURCES, compute_row_sources
 
 TODAY = date(2026, 11, 27)
 
@@ -57,29 +57,30 @@ def test_ranks_change_and_movement() -> None:
     ]
 
 
-def row_source(*sources: object) -> object:
+def codes(words: list[str | None]) -> np.ndarray:  # type: ignore[type-arg]
+    """Source words as the grid's codes (None for no value)."""
+    return np.array([SOURCES.index(w) for w in words], dtype=np.int8)
+
+
+def row_source(*sources: str | None) -> object:
     """The rule for a single row whose values came from `sources`."""
-    columns = [f"m{k}_source" for k in range(len(sources))]
-    (word,) = compute_row_sources(pd.DataFrame([sources], columns=columns)).tolist()
+    (word,) = compute_row_sources([codes([s]) for s in sources]).tolist()
     return word
 
 
 def test_row_source_observed_beats_reconstructed_beats_carried() -> None:
     assert row_source("observed", "observed", None) == "observed"
     assert row_source("observed", "reconstructed", "carried") == "reconstructed"
-    assert row_source("carried", float("nan"), None) == "carried"  # pandas may hand NaN for missing
+    assert row_source("carried", None, None) == "carried"
     assert row_source(None, None) is None
 
 
-def test_row_sources_of_a_frame_are_decided_row_by_row() -> None:
-    sources = pd.DataFrame(
-        {
-            "stars_source": ["observed", "observed", None, "carried", "observed", None, "reconstructed"],
-            "forks_source": ["observed", "carried", None, "carried", None, None, "carried"],
-            "contributors_source": ["observed", None, None, None, "reconstructed", None, "observed"],
-        },
-        index=[10, 11, 12, 13, 14, 15, 16],  # not 0..n: the result goes by position
-    )
+def test_row_sources_of_a_grid_are_decided_cell_by_cell() -> None:
+    sources = [
+        codes(["observed", "observed", None, "carried", "observed", None, "reconstructed"]),
+        codes(["observed", "carried", None, "carried", None, None, "carried"]),
+        codes(["observed", None, None, None, "reconstructed", None, "observed"]),
+    ]
     assert compute_row_sources(sources).tolist() == [
         "observed",
         "carried",
@@ -89,7 +90,9 @@ def test_row_sources_of_a_frame_are_decided_row_by_row() -> None:
         None,
         "reconstructed",
     ]
-    assert compute_row_sources(sources.iloc[:0]).tolist() == []
+    assert compute_row_sources([c[:0] for c in sources]).tolist() == []
+    grid = compute_row_sources([c.reshape(1, 7) for c in sources])  # any shape: repositories x periods
+    assert grid.shape == (1, 7) and grid[0, 4] == "reconstructed"
 
 
 def test_request_defaults_and_refusals() -> None:

@@ -390,8 +390,12 @@ SQL_SINKS = {"text", "exec_driver_sql", "literal_column", "execute", "executescr
 
 # (file, function): why building SQL there is safe. Each entry must still be needed (checked below).
 ALLOWED = {
-    ("collector/store/reports.py", "run"): (
-        "text() of _report_sql: fixed SQL, only BUCKET_COLUMNS values go in"
+    ("collector/store/reports.py", "_report_sql"): (
+        "fills the fixed report templates with BUCKET_COLUMNS values and CUMULATIVE_METRICS names only"
+    ),
+    ("collector/store/columns.py", "fetch_columns"): "text() of the report queries above; values are bound",
+    ("collector/store/columns.py", "_packed_columns"): (
+        "wraps the same fixed query in array_agg columns c0..cN; values are bound by psycopg"
     ),
     ("collector/store/roles.py", "ensure_reader_role"): "identifiers checked by pattern, quoted by dialect",
     ("collector/store/roles.py", "_create_role"): "identifier checked by pattern, quoted by the dialect",

@@ -13,7 +13,15 @@ from collector.app import App
 from collector.cli.common import pass_app
 from collector.domain import METRICS, utc_now
 from collector.reports.build import make_report
-from collector.reports.model import EVERY, FORMATS, ReportOptionError, format_for_path, parse_request
+from collector.reports.model import (
+    EVERY,
+    FORMATS,
+    TERMINAL_ROWS,
+    ReportOptionError,
+    cap_for_format,
+    format_for_path,
+    parse_request,
+)
 from collector.reports.output import render_report, run_report_job, write_atomic
 
 
@@ -25,7 +33,18 @@ from collector.reports.output import render_report, run_report_job, write_atomic
 @click.option(
     "--metric", "metrics", multiple=True, type=click.Choice(METRICS), help="Trend metric (repeatable)."
 )
-@click.option("--group", metavar="NAME", help="The repositories of this config group.")
+@click.option("--group", metavar="NAME", help="The repositories of this group (config list or rule group).")
+@click.option(
+    "--top",
+    metavar="N",
+    help=f"Only the top N by the latest value of the first metric (stars for --at); a terminal table shows"
+    f" the top {TERMINAL_ROWS} unless told.",
+)
+@click.option(
+    "--totals/--no-totals",
+    default=None,
+    help="With --group: the group's total, biggest movers and joins per period (default: shown).",
+)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: from --output).")
 @click.option("--output", metavar="PATH", help="Write to this file (atomically) instead of printing.")
 @click.option("--job", metavar="NAME", help="Run the [reports.NAME] job of the config file.")
@@ -39,6 +58,8 @@ def report(
     every: str | None,
     metrics: tuple[str, ...],
     group: str | None,
+    top: str | None,
+    totals: bool | None,
     fmt: str | None,
     output: str | None,
     job: str | None,
@@ -47,7 +68,7 @@ def report(
     """Print or write the ranking at a day (--at) or trends over time (--since); reads the store only."""
     today = utc_now().date()
     if job is not None:
-        if any((at, since, until, every, metrics, group, fmt, output, names)):
+        if any((at, since, until, every, metrics, group, top, totals is not None, fmt, output, names)):
             raise ReportOptionError("--job runs a configured report; give its options in the config instead")
         if job not in app.config.reports:
             raise ReportOptionError(
@@ -65,9 +86,12 @@ def report(
         "group": group,
         "format": fmt,
         "repos": list(names),
+        "top": top,
+        "totals": totals,
     }
     request = parse_request(options, today)  # refuses bad names before any query
     chosen = format_for_path(output, fmt) if output else (fmt or "table")
+    request = cap_for_format(request, chosen)
     with app.sessions() as session:
         result = make_report(session, request, app.config)
     if output:

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sqlalchemy.orm import Session
 
 from collector.config import Config
 from collector.domain import METRICS
 from collector.errors import CollectorError
+from collector.reports.grid import ShownGrid
+from collector.reports.group_build import TrendContext, load_join_rule, make_group_summary
+from collector.reports.groups import GroupSummary
 from collector.reports.model import (
     CUMULATIVE,
     RANKING_COLUMNS,
     TREND_COLUMNS,
     Footnotes,
+    Period,
     Ranking,
     RepoFacts,
     Report,
@@ -25,11 +31,19 @@ from collector.reports.model import (
     Trend,
     compute_periods,
     compute_ranks,
-    compute_row_sources,
+    compute_top,
+    describe_cut,
+    period_start,
 )
 from collector.store.groups import load_group, load_group_members, load_groups
-from collector.store.reports import ReportRepo, load_period_values, load_report_repos, load_unavailable
-from collector.store.repos import find_repo, load_repos
+from collector.store.reports import (
+    ReportRepo,
+    load_period_grid,
+    load_report_repos,
+    load_tracked_ids,
+    load_unavailable,
+)
+from collector.store.repos import find_repo
 
 
 class UnknownRepos(CollectorError):
@@ -55,7 +69,7 @@ def select_repos(session: Session, request: ReportRequest, config: Config) -> tu
         return ids, []
     if request.group is not None:
         return select_group(session, config, request.group)
-    tracked = [r.id for r in load_repos(session)]
+    tracked = load_tracked_ids(session)
     if not tracked:
         hint = "no repositories are tracked yet: add them with `collector repos add OWNER/NAME`, then collect"
         return [], [hint]
@@ -88,80 +102,79 @@ def select_group(session: Session, config: Config, group: str) -> tuple[list[int
 
 
 def make_report(session: Session, request: ReportRequest, config: Config) -> Report:
-    """The ranking (`request.at`) or the trends (`request.since`) for the selected repositories."""
+    """The ranking (`request.at`) or the trends (`request.since`) for the selected repositories; for a
+    group (unless `request.totals` is off) with its total, biggest movers and joins per period."""
     ids, notes = select_repos(session, request, config)
-    if request.at is not None:
-        return _make_ranking(session, ids, request.at, notes)
-    assert request.since is not None and request.until is not None
-    return _make_trend(session, ids, request, notes)
-
-
-def _load_frame(
-    session: Session, ids: Sequence[int], every: str, first: date, until: date, metrics: Sequence[str]
-) -> tuple[pd.DataFrame, Footnotes, dict[int, ReportRepo]]:
-    """Period values with names, `exists` flags, blanks before the first data, n/a notes and sources."""
+    group = _Group(request.group if request.totals else None, config)
     repos = {r.id: r for r in load_report_repos(session, ids)}
-    frame = load_period_values(session, ids, every, first, until)
-    unavailable = load_unavailable(session, ids)
-    _add_names_and_existence(frame, repos)
-    _blank_before_data(frame)
-    _add_sources(frame)
-    footnotes = _note_unavailable(frame, unavailable, repos, metrics)
-    return frame, footnotes, repos
+    if request.at is not None:
+        return _make_ranking(session, ids, repos, request, notes, group)
+    return _make_trend(session, ids, repos, request, notes, group)
 
 
-def _add_names_and_existence(frame: pd.DataFrame, repos: Mapping[int, ReportRepo]) -> None:
-    """Each row's repository name, and whether the repository existed (from its creation day) at `as_of`."""
-    # Looked up once per repository and spread over its rows (121,000 rows for a 10-year monthly trend of
-    # 1,000 repositories: no Python loop over rows).
-    row_ids, at = np.unique(frame["repo_id"].to_numpy(dtype=np.int64), return_inverse=True)
-    owners = [repos[i] for i in row_ids.tolist()]
-    frame["repo"] = np.array([r.full_name for r in owners], dtype=object)[at]
-    created = [r.created_at.date() if r.created_at is not None else date.min for r in owners]
-    starts = np.array(created, dtype=object)[at]
-    frame["exists"] = (frame["as_of"].to_numpy(dtype=object) >= starts).astype(bool)
+@dataclass(frozen=True)
+class _Group:
+    """The group whose summary a report shows (name None: none) and the config that may define it."""
+
+    name: str | None
+    config: Config
 
 
-def _blank_before_data(frame: pd.DataFrame) -> None:
-    """Blank the values before a repository existed or had its first known data."""
-    as_of = frame["as_of"].to_numpy(dtype=object)
-    first_day = np.array([d if d is not None else date.max for d in frame["first_day"]], dtype=object)
-    hidden = ~(frame["exists"].to_numpy(dtype=bool) & (as_of >= first_day).astype(bool))
-    for metric in METRICS:
-        frame[metric] = frame[metric].mask(hidden)
+def _load(
+    session: Session,
+    ids: Sequence[int],
+    repos: Mapping[int, ReportRepo],
+    every: str,
+    span: tuple[date, date, bool],
+    metrics: Sequence[str],
+) -> ShownGrid:
+    """The grid of `ids` over `span` (first, until, whether until is today) as the report shows it."""
+    first, until, through_today = span
+    grid = load_period_grid(session, ids, every, first, until, metrics, through_today)
+    return ShownGrid.of(
+        grid, {i: (r.full_name, r.created_at.date() if r.created_at else None) for i, r in repos.items()}
+    )
 
 
-def _add_sources(frame: pd.DataFrame) -> None:
-    """Drop the source of each blank value, then give each row its one-word source."""
-    columns = [f"{metric}_source" for metric in CUMULATIVE]
-    for metric, column in zip(CUMULATIVE, columns, strict=True):
-        frame[column] = frame[column].where(frame[metric].notna(), None)
-    frame["source"] = compute_row_sources(frame[columns])
+def _frame(
+    session: Session, shown: ShownGrid, metrics: Sequence[str], labels: Sequence[str] | None = None
+) -> tuple[pd.DataFrame, Footnotes]:
+    """The tidy rows of the repositories shown, in their order: names, `exists` flags, sources and n/a
+    notes (`labels`: the periods' labels instead of their first days)."""
+    frame = shown.grid.frame()
+    periods = len(shown.grid.starts)
+    if labels is not None:
+        frame["period"] = np.tile(np.array(labels, dtype=object), len(shown.names))
+    frame["repo"] = np.repeat(np.array(shown.names, dtype=object), periods)
+    frame["exists"] = shown.exists.ravel()
+    frame["source"] = shown.row_sources(metrics).ravel()
+    unavailable = load_unavailable(session, shown.grid.repo_ids.tolist())
+    notes, footnotes = _note_unavailable(shown, unavailable, metrics)
+    frame["notes"] = notes.ravel()
+    return frame, footnotes
 
 
 def _note_unavailable(
-    frame: pd.DataFrame,
-    unavailable: Mapping[tuple[int, str], str],
-    repos: Mapping[int, ReportRepo],
-    metrics: Sequence[str],
-) -> Footnotes:
+    shown: ShownGrid, unavailable: Mapping[tuple[int, str], str], metrics: Sequence[str]
+) -> tuple[npt.NDArray[np.object_], Footnotes]:
     """Notes where a value is missing because the backfill found its series unavailable, and footnotes."""
-    notes = np.full(len(frame), "", dtype=object)
-    firsts: list[tuple[int, int, str, str, str]] = []  # first row, metric position, repo, metric, why
-    repo_ids = frame["repo_id"].to_numpy(dtype=np.int64)
-    exists = frame["exists"].to_numpy(dtype=bool)
+    notes = np.full(shown.exists.shape, "", dtype=object)
+    firsts: list[tuple[int, int, str, str, str]] = []  # first cell, metric position, repo, metric, why
+    row_of = {repo_id: row for row, repo_id in enumerate(shown.grid.repo_ids.tolist())}
+    periods = shown.exists.shape[1]
     for position, metric in enumerate(metrics):
-        missing = frame[metric].isna().to_numpy() & exists
+        missing = shown.grid.missing[metric] & shown.exists
         for (repo_id, series), reason in unavailable.items():
-            if series != metric:
+            row = row_of.get(repo_id)
+            if series != metric or row is None:
                 continue
-            rows = np.flatnonzero(missing & (repo_ids == repo_id))
-            if len(rows):
+            columns = np.flatnonzero(missing[row])
+            if len(columns):
                 part = f"{metric} n/a: {reason}"
-                notes[rows] = [f"{n}; {part}" if n else part for n in notes[rows]]
-                firsts.append((int(rows[0]), position, repos[repo_id].full_name, metric, reason))
-    frame["notes"] = notes
-    return _number_footnotes(firsts)
+                notes[row, columns] = [f"{n}; {part}" if n else part for n in notes[row, columns]]
+                first = row * periods + int(columns[0])
+                firsts.append((first, position, shown.names[row], metric, reason))
+    return notes, _number_footnotes(firsts)
 
 
 def _number_footnotes(firsts: Sequence[tuple[int, int, str, str, str]]) -> Footnotes:
@@ -178,41 +191,65 @@ def _number_footnotes(firsts: Sequence[tuple[int, int, str, str, str]]) -> Footn
     return Footnotes(marks=marks, texts=tuple(texts))
 
 
-def _make_ranking(session: Session, ids: Sequence[int], at: date, notes: list[str]) -> Ranking:
-    frame, footnotes, repos = _load_frame(session, ids, "day", at, at, CUMULATIVE)
-    stars = frame["stars"].astype(object).where(frame["stars"].notna(), None)
-    ranks = compute_ranks({str(r): v for r, v in zip(frame["repo"], stars, strict=True)})
+def _make_ranking(
+    session: Session,
+    ids: Sequence[int],
+    repos: Mapping[int, ReportRepo],
+    request: ReportRequest,
+    notes: list[str],
+    group: _Group,
+) -> Ranking:
+    at, limit = request.at, request.limit
+    assert at is not None
+    span = (at, at, request.through_today)
+    # Cut to its top N, a ranking reads the stars of everyone first, then the rest of those N only; a
+    # group's total needs all of everyone's.
+    few = group.name is None and limit is not None and limit < len(ids)
+    everyone = _load(session, ids, repos, "day", span, ("stars",) if few else CUMULATIVE)
+    stars = everyone.column("stars", -1)
+    ranks = compute_ranks(dict(zip(everyone.names, stars, strict=True)))
+    order = compute_top(everyone.names, stars, limit or len(stars))
+    summary = None
+    if group.name is not None:
+        summary, more = make_group_summary(group.name, everyone, CUMULATIVE)
+        notes = [*notes, *more]
+    cut = describe_cut(request, len(order), len(stars), "stars")
+    shown = everyone.take(order)
+    if few:
+        top = shown.grid.repo_ids.tolist()
+        shown = _load(session, top, repos, "day", span, CUMULATIVE).take(_positions(top))
+    frame, footnotes = _frame(session, shown, CUMULATIVE)
     frame["rank"] = pd.array([ranks.get(str(r)) for r in frame["repo"]], dtype="Int64")
     frame["language"] = [repos[i].primary_language for i in frame["repo_id"]]
     frame["archived"] = [repos[i].archived for i in frame["repo_id"]]
     frame["description"] = [repos[i].description for i in frame["repo_id"]]
-    frame["_order"] = [ranks.get(str(r), len(ranks) + 1) for r in frame["repo"]]
-    frame["_name"] = frame["repo"].str.lower()
-    frame = frame.sort_values(["_order", "_name"], kind="stable")
     table = frame.loc[:, [*RANKING_COLUMNS, "exists"]].reset_index(drop=True)
     return Ranking(
         at=at,
         table=table,
-        footnotes=Footnotes(marks=footnotes.marks, texts=footnotes.texts, notes=tuple(notes)),
+        footnotes=Footnotes(footnotes.marks, footnotes.texts, tuple(notes + ([cut] if cut else []))),
+        group=summary,
     )
 
 
-def _make_trend(session: Session, ids: Sequence[int], request: ReportRequest, notes: list[str]) -> Trend:
+def _make_trend(
+    session: Session,
+    ids: Sequence[int],
+    repos: Mapping[int, ReportRepo],
+    request: ReportRequest,
+    notes: list[str],
+    group: _Group,
+) -> Trend:
     assert request.since is not None and request.until is not None
     periods = compute_periods(request.every, request.since, request.until)
-    frame, footnotes, repos = _load_frame(
-        session, ids, request.every, periods[0].start, request.until, request.metrics
+    shown, summary, notes = _trend_grid(session, ids, repos, request, periods, notes, group)
+    # By name, then period: sorting the repositories of the grid sorts the rows.
+    shown = shown.take(sorted(range(len(shown.names)), key=lambda i: shown.names[i].lower()))
+    frame, footnotes = _frame(session, shown, request.metrics, [p.label for p in periods])
+    facts = tuple(
+        RepoFacts(r.full_name, r.primary_language, r.archived, r.description)
+        for r in (repos[i] for i in shown.grid.repo_ids.tolist())
     )
-    facts = sorted(
-        (RepoFacts(r.full_name, r.primary_language, r.archived, r.description) for r in repos.values()),
-        key=lambda f: f.repo.lower(),
-    )
-    labels = {p.start: p.label for p in periods}
-    frame["period"] = frame["period"].map(labels)
-    # By name, then period: the rows come by repository, then period, so a stable sort by name suffices.
-    codes, names = pd.factorize(frame["repo"])
-    rank = np.argsort(np.argsort(np.array([n.lower() for n in names], dtype=object), kind="stable"))
-    frame = frame.take(np.argsort(rank[codes], kind="stable"))
     columns = [c for c in TREND_COLUMNS if c not in METRICS or c in request.metrics]
     table = frame.loc[:, [*columns, "exists"]].reset_index(drop=True)
     return Trend(
@@ -221,5 +258,77 @@ def _make_trend(session: Session, ids: Sequence[int], request: ReportRequest, no
         metrics=request.metrics,
         table=table,
         footnotes=Footnotes(marks=footnotes.marks, texts=footnotes.texts, notes=tuple(notes)),
-        repositories=tuple(facts),
+        repositories=facts,
+        group=summary,
     )
+
+
+def _trend_grid(
+    session: Session,
+    ids: Sequence[int],
+    repos: Mapping[int, ReportRepo],
+    request: ReportRequest,
+    periods: Sequence[Period],
+    notes: list[str],
+    group: _Group,
+) -> tuple[ShownGrid, GroupSummary | None, list[str]]:
+    """The grid of the repositories a trend shows, its group's summary and the notes.
+
+    A group's summary needs every member's values anyway; otherwise a report cut to its top N ranks
+    everyone by the last period alone (one period of each) and loads all periods for those N only.
+    """
+    assert request.until is not None
+    every, first, until, metric = request.every, periods[0].start, request.until, request.metrics[0]
+    today = request.through_today
+    limit, summary = request.limit, None
+    if group.name is not None:
+        everyone, context = _load_group(session, ids, repos, request, periods, group)
+        summary, more = make_group_summary(group.name, everyone, request.metrics, context)
+        notes = [*notes, *more]
+        ranked = everyone
+    elif limit is not None and len(ids) > limit:
+        ranked = _load(session, ids, repos, every, (periods[-1].start, until, today), (metric,))
+    else:
+        return _load(session, ids, repos, every, (first, until, today), request.metrics), None, notes
+    if limit is None or len(ranked.names) <= limit:
+        return ranked, summary, notes
+    top = compute_top(ranked.names, ranked.column(metric, -1), limit)
+    cut = describe_cut(request, len(top), len(ranked.names), f"{metric} in {periods[-1].label}")
+    notes = [*notes, *([cut] if cut else [])]
+    if group.name is not None:
+        return ranked.take(top), summary, notes
+    shown = _load(
+        session, ranked.grid.repo_ids[top].tolist(), repos, every, (first, until, today), request.metrics
+    )
+    return shown, summary, notes
+
+
+def _load_group(
+    session: Session,
+    ids: Sequence[int],
+    repos: Mapping[int, ReportRepo],
+    request: ReportRequest,
+    periods: Sequence[Period],
+    group: _Group,
+) -> tuple[ShownGrid, TrendContext]:
+    """Every member's values, and what the group's joins need: with a min_stars rule, the stars of each
+    member, from one period before the first (whether it had joined before the report's range)."""
+    assert group.name is not None and request.until is not None
+    rule = load_join_rule(session, group.config, group.name)
+    if not rule.min_stars:
+        span = (periods[0].start, request.until, request.through_today)
+        everyone = _load(session, ids, repos, request.every, span, request.metrics)
+        return everyone, TrendContext(periods, request.every, rule, None)
+    prior = period_start(periods[0].start - timedelta(days=1), request.every)
+    metrics = tuple(dict.fromkeys((*request.metrics, "stars")))
+    everyone = _load(
+        session, ids, repos, request.every, (prior, request.until, request.through_today), metrics
+    )
+    context = TrendContext(periods, request.every, rule, everyone.column("stars", 0))
+    return everyone.since(1), context
+
+
+def _positions(ids: Sequence[int]) -> list[int]:
+    """Row positions that put a grid loaded for `ids` (which comes by id) in the order of `ids`."""
+    by_id = {repo_id: k for k, repo_id in enumerate(sorted(ids))}
+    return [by_id[repo_id] for repo_id in ids]

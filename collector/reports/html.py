@@ -9,11 +9,13 @@ from html import escape
 import pandas as pd
 
 from collector.reports.charts import PALETTE, render_svg_line_chart, render_svg_scaled_chart
-from collector.reports.model import Ranking, Report
+from collector.reports.groups import TOTAL_ROW
+from collector.reports.model import Ranking, Report, Trend
 from collector.reports.tables import (
     ABOUT_HEADER,
     RANKING_HEADER,
     compute_about_rows,
+    compute_group_tables,
     compute_metric_tables,
     compute_ranking_rows,
     describe,
@@ -32,6 +34,7 @@ th { background: #f3f3f3; white-space: nowrap; }
 .wide th:first-child { background: #f3f3f3; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.na { color: #a00; }
+tr.total td { font-weight: bold; border-top: 2px solid #888; }
 .chart { margin: 0.5em 0 1.5em; }
 .chart .hover rect:hover { fill-opacity: 0.12; }
 .scaled label { font-size: 0.85em; color: #444; margin-left: 0.25em; }
@@ -68,6 +71,8 @@ def render_svg_bar_chart(title: str, bars: Mapping[str, int | None], width: int 
 
 __all__ = ["PALETTE", "render_html", "render_svg_bar_chart", "render_svg_line_chart"]
 
+# More lines than this make a tangle (and megabytes of SVG): a chart shows the top ones, the table all.
+CHART_LINES = 25
 _PLAIN = re.compile(r"[\w ,.%+=-]*")  # cells that need no escaping: numbers, "(n/a)" aside
 
 
@@ -88,9 +93,24 @@ def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
             + "</td>"
             for i, value in enumerate(row)
         ]
-        out.append("<tr>" + "".join(cells) + "</tr>")
+        opening = '<tr class="total">' if TOTAL_ROW in row[:2] else "<tr>"
+        out.append(opening + "".join(cells) + "</tr>")
     out.append("</tbody></table></div>")
     return "\n".join(out)
+
+
+def _group_section(trend: Trend) -> list[str]:
+    """A group trend's total (its own chart: the members' charts would be flattened by it), the
+    repositories joining it and its biggest movers."""
+    group = trend.group
+    if group is None:
+        return []
+    heading = f"Group {group.name}: total of its {group.members:,} repositories"
+    labels = [p.label for p in trend.periods]
+    out = [f"<h2>{escape(heading)}</h2>", render_svg_scaled_chart(heading, labels, group.totals, "log-total")]
+    for title, header, rows in compute_group_tables(trend):
+        out += [f"<h2>{escape(title)}</h2>", _html_table(header, rows)]
+    return out
 
 
 def render_html(report: Report) -> str:
@@ -110,8 +130,11 @@ def render_html(report: Report) -> str:
         for table in compute_metric_tables(report):
             heading = describe_metric(table.metric, report.every)
             body.append(f"<h2>{escape(heading)}</h2>")
-            body.append(render_svg_scaled_chart(heading, labels, table.values, f"log-{table.metric}"))
+            lines = dict(list(table.values.items())[:CHART_LINES])  # by rank at the end
+            title = heading if len(lines) == len(table.values) else f"{heading}: the top {CHART_LINES}"
+            body.append(render_svg_scaled_chart(title, labels, lines, f"log-{table.metric}"))
             body.append(_html_table(table.header, table.rows))
+        body += _group_section(report)
         if report.repositories:
             body.append("<h2>Repositories</h2>")
             body.append(_html_table(ABOUT_HEADER, compute_about_rows(report)))

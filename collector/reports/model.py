@@ -6,17 +6,17 @@ The tables that the human formats show are laid out in tables.py.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from collector.domain import METRICS, RepoName, parse_repo_name, week_start
 from collector.errors import CollectorError
+from collector.reports.groups import GroupSummary
 
 EVERY = ("week", "month", "quarter", "year")
 FORMATS = ("table", "markdown", "csv", "json", "html")
@@ -30,7 +30,21 @@ EXTENSIONS = {
     ".html": "html",
     ".htm": "html",
 }
-OPTION_KEYS = ("at", "since", "until", "every", "metric", "metrics", "group", "format", "repos")
+OPTION_KEYS = (
+    "at",
+    "since",
+    "until",
+    "every",
+    "metric",
+    "metrics",
+    "group",
+    "format",
+    "repos",
+    "top",
+    "totals",
+)
+# A terminal table of more repositories than this shows the top ones and says how to see all of them.
+TERMINAL_ROWS = 25
 
 _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
@@ -54,6 +68,21 @@ class ReportRequest:
     group: str | None = None
     format: str | None = None
     repos: tuple[RepoName, ...] = ()
+    top: int | None = None  # only the top N by the latest value of the first metric (stars for a ranking)
+    totals: bool = True  # a group report's total, biggest movers and joins per period
+    cap: int | None = None  # the top N a format shows when `top` is not given (see cap_for_format)
+    through_today: bool = False  # it ends today: the store holds nothing later (a cheaper read)
+
+    @property
+    def limit(self) -> int | None:
+        """How many repositories to show at most (None: all)."""
+        return self.top if self.top is not None else self.cap
+
+
+def cap_for_format(request: ReportRequest, fmt: str) -> ReportRequest:
+    """The request as `fmt` shows it: a terminal table shows the top TERMINAL_ROWS unless --top is given;
+    the file formats keep every repository."""
+    return replace(request, cap=TERMINAL_ROWS if fmt == "table" and request.top is None else None)
 
 
 def parse_day(text: str, option: str) -> date:
@@ -92,6 +121,26 @@ def _as_list(value: Any, option: str) -> list[str]:
     if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
         raise ReportOptionError(f"{option}: {value!r} is not a list of names")
     return list(items)
+
+
+def _parse_top(value: Any) -> int | None:
+    """A positive whole number (from the command line it comes as text)."""
+    if value is None:
+        return None
+    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not text.isdigit() or int(text) < 1:
+        raise ReportOptionError(f"top: {value!r} is not a positive whole number; expected e.g. --top 50")
+    return int(text)
+
+
+def _parse_totals(value: Any, group: str | None) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, bool):
+        raise ReportOptionError(f"totals: {value!r} is not true or false")
+    if value and group is None:
+        raise ReportOptionError("totals: only a --group report has a group total, movers and joins")
+    return value
 
 
 def parse_request(options: Mapping[str, Any], today: date) -> ReportRequest:
@@ -144,6 +193,9 @@ def parse_request(options: Mapping[str, Any], today: date) -> ReportRequest:
         group=group,
         format=fmt,
         repos=repos,
+        top=_parse_top(options.get("top")),
+        totals=_parse_totals(options.get("totals"), group),
+        through_today=(at or until) == today,
     )
 
 
@@ -234,6 +286,7 @@ class Ranking:
     at: date
     table: pd.DataFrame
     footnotes: Footnotes
+    group: GroupSummary | None = None  # a group report's total (of all members, not only those shown)
 
 
 @dataclass(frozen=True)
@@ -256,6 +309,7 @@ class Trend:
     table: pd.DataFrame
     footnotes: Footnotes
     repositories: tuple[RepoFacts, ...] = ()  # by name
+    group: GroupSummary | None = None  # a group report's total, movers and joins (of all members)
 
 
 Report = Ranking | Trend
@@ -291,21 +345,6 @@ TREND_COLUMNS = (
 )
 
 
-def compute_row_sources(sources: pd.DataFrame) -> npt.NDArray[np.object_]:
-    """One word per row: observed when all its values were, reconstructed when any was, else carried.
-
-    `sources` has a column of sources per metric, None (or NaN) where a value is missing; a row without
-    values gets None. Whole columns at a time: a 10-year monthly trend of 1,000 repositories is 121,000 rows.
-    """
-    present = sources.notna().sum(axis=1).to_numpy()
-    observed = (sources == "observed").sum(axis=1).to_numpy()
-    reconstructed = (sources == "reconstructed").any(axis=1).to_numpy()
-    rule = np.where(reconstructed, "reconstructed", "carried").astype(object)
-    rule[observed == present] = "observed"
-    rule[present == 0] = None
-    return rule
-
-
 def compute_ranks(values: Mapping[str, int | None]) -> dict[str, int]:
     """Competition ranks (1, 2, 2, 4) by value, highest first; repositories without a value get none."""
     ordered = sorted(((v, k) for k, v in values.items() if v is not None), reverse=True)
@@ -317,3 +356,22 @@ def compute_ranks(values: Mapping[str, int | None]) -> dict[str, int]:
             rank, previous = position, value
         ranks[name] = rank
     return ranks
+
+
+def compute_top(names: Sequence[str], values: Sequence[int | None], limit: int) -> list[int]:
+    """Positions of the `limit` largest values (none last), ties by name: the order of a ranking."""
+    known = np.array([v is not None for v in values], dtype=bool)
+    numbers = np.array([v or 0 for v in values], dtype=np.int64)
+    by_name = np.argsort(np.argsort(np.array([n.lower() for n in names], dtype=object), kind="stable"))
+    order: list[int] = np.lexsort((by_name, -numbers, ~known))[:limit].tolist()
+    return order
+
+
+def describe_cut(request: ReportRequest, shown: int, total: int, by: str) -> str | None:
+    """The note on a report cut to its top repositories (`by`: what ranked them), None when it shows all."""
+    if shown >= total:
+        return None
+    note = f"showing the top {shown:,} of {total:,} repositories by {by}"
+    if request.top is None:  # the terminal's default cap: say how to see the rest
+        note += f"; {total - shown:,} left out: see them all with --top {total} or --format csv"
+    return note

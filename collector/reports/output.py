@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from collector.config import Config, ReportJob
 from collector.reports.build import make_report
 from collector.reports.html import render_html
-from collector.reports.model import FORMATS, Report, ReportOptionError, format_for_path, parse_request
+from collector.reports.model import (
+    FORMATS,
+    Report,
+    ReportOptionError,
+    cap_for_format,
+    format_for_path,
+    parse_request,
+)
 from collector.reports.render import render_csv, render_json, render_markdown, render_table
 
 
@@ -59,7 +66,7 @@ def run_report_job(sessions: sessionmaker[Session], config: Config, job: ReportJ
     try:
         output = Path(job.output.replace("{date}", today.isoformat()))
         fmt = format_for_path(str(output), job.options.get("format"))
-        request = parse_request(dict(job.options), today)
+        request = cap_for_format(parse_request(dict(job.options), today), fmt)
         with sessions() as session:
             report = make_report(session, request, config)
     except ReportOptionError as exc:

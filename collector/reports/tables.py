@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from collector.reports.groups import MIN_BASE, TOTAL_ROW, GroupSummary, Mover
 from collector.reports.model import CUMULATIVE, Footnotes, Ranking, Report, Trend, compute_ranks
 
 
@@ -146,9 +147,71 @@ def compute_metric_tables(trend: Trend) -> list[MetricTable]:
                     compute_rank_move(firsts.get(repo), lasts.get(repo)),
                 )
             )
+        if trend.group is not None:  # the last line: the whole group's, whatever the rows shown
+            totals = trend.group.totals[metric]
+            change, pct = compute_change(totals)
+            out.append(
+                (TOTAL_ROW, *map(format_number, totals), format_number(change), format_percent(pct), "")
+            )
         header = ("repository", *labels, "change", "change %", "rank move")
         tables.append(MetricTable(metric, header, tuple(out), {r: values[r] for r in order}))
     return tables
+
+
+Grid = tuple[str, tuple[str, ...], tuple[tuple[str, ...], ...]]  # title, header, rows
+
+
+def compute_group_tables(trend: Trend) -> list[Grid]:
+    """A group trend's own tables: members joining per period, then its biggest movers (absolute and
+    relative change), as display strings."""
+    group = trend.group
+    if group is None:
+        return []
+    labels = [p.label for p in trend.periods]
+    first, last = labels[0], labels[-1]
+    joins = (
+        f"Repositories of group {group.name}: joined in each {trend.every}, members at its end",
+        ("repositories", *labels),
+        (
+            ("joined", *map(format_number, group.joined)),
+            ("members", *map(format_number, group.member_counts)),
+        ),
+    )
+    header = ("rank", "repository", first, last, "change", "change %")
+    none = (("", f"none had at least {MIN_BASE:,} {group.metric} in {first}", "", "", "", ""),)
+    return [
+        joins,
+        (
+            f"Biggest movers of group {group.name} by {group.metric}: change",
+            header,
+            _mover_rows(group.absolute),
+        ),
+        (
+            f"Biggest movers of group {group.name} by {group.metric}: change % (from at least {MIN_BASE:,})",
+            header,
+            _mover_rows(group.relative) or none,
+        ),
+    ]
+
+
+def _mover_rows(movers: tuple[Mover, ...]) -> tuple[tuple[str, ...], ...]:
+    return tuple(
+        (
+            str(n),
+            m.repo,
+            format_number(m.first),
+            format_number(m.last),
+            f"{m.change:+,}",
+            format_percent(m.percent),
+        )
+        for n, m in enumerate(movers, start=1)
+    )
+
+
+def compute_total_cells(group: GroupSummary) -> tuple[str, ...]:
+    """A ranking's group total as display strings, in RANKING_HEADER order."""
+    totals = [group.totals[m][0] if m in group.totals else None for m in CUMULATIVE]
+    return ("", TOTAL_ROW, *map(format_number, totals), "", "", f"all {group.members:,} members")
 
 
 RANKING_HEADER = (
@@ -178,6 +241,8 @@ def compute_ranking_rows(ranking: Ranking) -> tuple[tuple[str, ...], ...]:
                 "" if row.description is None else " ".join(str(row.description).split()),
             )
         )
+    if ranking.group is not None:
+        rows.append(compute_total_cells(ranking.group))
     return tuple(rows)
 
 
@@ -199,10 +264,18 @@ def compute_about_rows(trend: Trend) -> tuple[tuple[str, ...], ...]:
 
 def describe(report: Report) -> str:
     """A one-line title for the report."""
+    of = (
+        ""
+        if report.group is None
+        else f" of group {report.group.name} ({report.group.members:,} repositories)"
+    )
     if isinstance(report, Ranking):
-        return f"Popularity at the end of {report.at.isoformat()} (UTC), ranked by stars"
+        return f"Popularity{of} at the end of {report.at.isoformat()} (UTC), ranked by stars"
     first, last = report.periods[0], report.periods[-1]
-    return f"Trends per {report.every}, {first.label} to {last.label} (values as of {last.as_of.isoformat()})"
+    return (
+        f"Trends{of} per {report.every}, {first.label} to {last.label}"
+        f" (values as of {last.as_of.isoformat()})"
+    )
 
 
 def describe_metric(metric: str, every: str) -> str:

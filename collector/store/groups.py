@@ -69,11 +69,12 @@ def _stored(row: RepoGroup) -> StoredGroup:
 
 def load_group_members(session: Session, name: str, current_only: bool = True) -> list[GroupMember]:
     """Members of a rule group (only those that have not left, unless told otherwise), by join day."""
-    stmt = select(GroupMemberRow).where(GroupMemberRow.group_name == name)
+    m = GroupMemberRow
+    stmt = select(m.repo_id, m.joined_on, m.left_on, m.fixed).where(m.group_name == name)
     if current_only:
-        stmt = stmt.where(GroupMemberRow.left_on.is_(None))
-    rows = session.scalars(stmt.order_by(GroupMemberRow.joined_on, GroupMemberRow.repo_id))
-    return [GroupMember(r.repo_id, r.joined_on, r.left_on, r.fixed) for r in rows]
+        stmt = stmt.where(m.left_on.is_(None))
+    rows = session.execute(stmt.order_by(m.joined_on, m.repo_id))  # plain rows: a group can hold 10,000
+    return [GroupMember(repo_id, joined, left, fixed) for repo_id, joined, left, fixed in rows]
 
 
 def load_current_memberships(session: Session) -> dict[str, list[str]]:
