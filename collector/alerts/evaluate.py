@@ -30,6 +30,8 @@ from collector.store.alerts import (
     save_firing,
 )
 from collector.store.engine import transaction
+from collector.store.groups import load_group_members
+from collector.store.models import RepoRow
 from collector.store.repos import find_repo
 
 DEADLINE_SECONDS = 120.0  # the most a daemon's collect waits for its alerts; the rest go next time
@@ -52,12 +54,18 @@ class AlertsOutcome:
 
 
 def _alert_repos(session: Session, spec: AlertSpec) -> list[tuple[int, str]]:
-    """(id, current name) of the alert's repositories the store knows (former names resolve)."""
+    """(id, current name) of the alert's repositories the store knows (former names resolve), and the
+    current members of its group when that is a rule group."""
     out: dict[int, str] = {}
     for name in spec.repos:
         row = find_repo(session, name)
         if row is not None:
             out.setdefault(row.id, row.full_name)
+    if spec.group is not None:
+        for member in load_group_members(session, spec.group):
+            repo = session.get(RepoRow, member.repo_id)
+            if repo is not None:
+                out.setdefault(repo.id, repo.full_name)
     return list(out.items())
 
 
