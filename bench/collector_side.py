@@ -2,10 +2,21 @@
 
 Exactly what `collector collect` and `collector backfill` run (`run_collect`, `run_backfill`, the shared
 `GitHubAPI` over a client with its conditional cache in the store), minus the command-line wiring.
+
+    python bench/collector_side.py collect BASE_URL TOKEN DATABASE_URL CONCURRENCY
+
+runs one collect pass in a process of its own and prints one JSON line: repositories done, wall seconds,
+and the process's resident memory before the pass and at its peak (what the 10,000-repository case reports,
+apart from the simulator, which serves from the benchmark's process).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import resource
+import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -83,3 +94,39 @@ async def collect_pass(base_url: str, token: str, database_url: str, concurrency
 async def backfill(base_url: str, token: str, database_url: str, concurrency: int) -> JobResult:
     """One `collector backfill` of every tracked repository (all four series, from creation)."""
     return await _run_job(run_backfill, base_url, token, database_url, concurrency)
+
+
+def _memory_mb(field: str) -> float:
+    """VmRSS (resident now) or VmHWM (peak) of this process from /proc, in MiB; elsewhere ru_maxrss.
+
+    Not ru_maxrss on Linux: it carries the parent's peak across fork and exec, and the parent here is the
+    benchmark, which holds the simulator and its scenario.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def main(argv: list[str]) -> int:
+    """One collect pass in this process; its result as a JSON line on stdout."""
+    if len(argv) != 5 or argv[0] != "collect":
+        print(__doc__, file=sys.stderr)
+        return 2
+    _, base_url, token, database_url, concurrency = argv
+    before = _memory_mb("VmRSS")
+    began = time.perf_counter()
+    result = asyncio.run(collect_pass(base_url, token, database_url, int(concurrency)))
+    wall = time.perf_counter() - began
+    out = {"ok": result.ok, "total": result.total, "wall_s": round(wall, 2)}
+    print(json.dumps(out | {"start_rss_mb": round(before, 1), "peak_rss_mb": round(_memory_mb("VmHWM"), 1)}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,48 +1,51 @@
 """Every benchmark in one command: the collector against a plain PyGithub loop, on the same simulator.
 
-    python bench/run_all.py [--short] [--pg-url ADMIN_URL] [--markdown docs/benchmarks.md] [--json OUT]
+    python bench/run_all.py [--short] [--only PART[,PART...]] [--pg-url ADMIN_URL]
+                            [--markdown docs/benchmarks.md] [--json OUT]
 
 Both sides talk HTTP to the GitHub simulator on loopback (`running_simulator`) with 50 ms injected latency;
 each side gets its own fresh instance of the same scenario and settings, so both see the same 202s and the
 counts separate. The simulator counts requests, 304s, REST budget charged and GraphQL points. The
 collector runs its real jobs into a throwaway PostgreSQL database; the baseline (bench/baseline_pygithub.py)
 keeps its results in memory. `--short` (what CI runs) uses smaller sizes and says so in the table.
+`--only` runs some parts alone (see PARTS), e.g. `--only collect10k`.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import baseline_pygithub as baseline
-import collector_side
+import http_cases
 import store_bench
+from measure import CONCURRENCY, LATENCY_MS, UNPAUSED, Case, Measure
 from sqlalchemy import create_engine, text
 
 from collector.config import DEFAULT_GROUP
 from collector.testing.graphql_api import load_schema
-from collector.testing.model import Scenario
 from collector.testing.scenarios import load_scenario
-from collector.testing.simulator import SimulatorApp
-from collector.testing.transport import running_simulator
 
-TOKEN = "ghp_benchmarkToken000000000000000000"  # the simulator accepts any token
-LATENCY_MS = 50
-CONCURRENCY = 4  # the client's default (`[client] concurrency`)
-UNLIMITED = 10**9
-UNPAUSED = "baseline without its pause"  # PyGithub with seconds_between_requests=None
 # The smallest default repositories: a short backfill that still walks every series.
 SHORT_BACKFILL = ["autumnai/leaf", "amazon-archives/amazon-dsstne"]
+SCALE = 10_000  # the scale case: collect only, the collector in a process of its own
+PARTS = {
+    "collect14": "collect the 14 frameworks",
+    "collectmany": "collect the mode's synthetic-N (1,000; 100 with --short)",
+    "collect10k": f"collect synthetic-{SCALE:,} (also wall time and the collector's peak memory)",
+    "backfill": "backfill the default repositories (2 small ones with --short)",
+    "reports": "report latency",
+    "writes": "store write rates",
+}
 
 
 @dataclass(frozen=True)
@@ -57,169 +60,12 @@ class Mode:
     unpaused_backfill: bool  # also time the baseline's backfill without PyGithub's pause
     report: tuple[int, int, int]  # repositories, years, runs
     writes: tuple[int, int]  # repositories, years
+    default_parts: tuple[str, ...]  # what runs without --only
 
 
-FULL = Mode("full", 1000, 100, None, False, True, (1000, 10, 5), (40, 10))
-SHORT = Mode("short", 100, 10, SHORT_BACKFILL, True, False, (100, 10, 3), (4, 3))
-
-
-@dataclass
-class Measure:
-    """What one side cost in one case, as the simulator counted it; `scale` > 1 when extrapolated."""
-
-    requests: int
-    rest_charged: int
-    graphql_points: int
-    not_modified: int
-    wall_s: float
-    ok: int
-    repos: int
-    scale: float = 1.0
-
-    @property
-    def budget(self) -> int:
-        return self.rest_charged + self.graphql_points
-
-    def value(self, metric: str) -> float:
-        """A metric, extrapolated to the whole case."""
-        if metric == "304 share":
-            return self.not_modified / self.requests if self.requests else 0.0
-        raw = {
-            "requests": self.requests,
-            "REST charged": self.rest_charged,
-            "GraphQL points": self.graphql_points,
-            "budget (REST + points)": self.budget,
-            "wall s": self.wall_s,
-        }[metric]
-        return raw * self.scale
-
-
-@dataclass
-class Case:
-    """One benchmark case: the collector, and the baseline where there is one."""
-
-    name: str
-    collector: Measure
-    baseline: Measure | None
-    notes: list[str] = field(default_factory=list)
-
-
-class Meter:
-    """Deltas of the simulator's counters around one side's work."""
-
-    def __init__(self, app: SimulatorApp) -> None:
-        self.app = app
-        self.start = self._now()
-
-    def _now(self) -> tuple[int, int, int, int, float]:
-        stats, limits = self.app.stats, self.app.limits
-        core = limits.budget(TOKEN, "core").used
-        return stats.total, stats.not_modified, core, stats.graphql_points, time.perf_counter()
-
-    def measure(self, ok: int, repos: int, scale: float = 1.0) -> Measure:
-        """What happened since the last call."""
-        end = self._now()
-        d = [b - a for a, b in zip(self.start, end, strict=True)]
-        self.start = end
-        return Measure(int(d[0]), int(d[2]), int(d[3]), int(d[1]), round(d[4], 2), ok, repos, scale)
-
-
-def make_app(scenario: Scenario, warm_stats: bool) -> SimulatorApp:
-    """The simulator for one side: 50 ms latency; limits raised so neither side waits for a reset."""
-    # GitHub's 900 points/min per endpoint would pause both sides for a minute at a time (the collector
-    # sends ~25 requests/s); the primary limits would stop the baseline's 1,000-repository passes.
-    return SimulatorApp(
-        scenario,
-        latency_ms=LATENCY_MS,
-        rate_limit=UNLIMITED,
-        graphql_limit=UNLIMITED,
-        points_per_minute=UNLIMITED,
-        graphql_points_per_minute=UNLIMITED,
-        stats_compute_requests=0 if warm_stats else 1,  # warm: GitHub has the statistics cached already
-    )
-
-
-def sample_of(names: list[str], cap: int) -> list[str]:
-    """Evenly spaced names, at most `cap`."""
-    if len(names) <= cap:
-        return names
-    step = len(names) / cap
-    return [names[int(i * step)] for i in range(cap)]
-
-
-def collect_cases(label: str, scenario: Scenario, mode: Mode, pg_url: str) -> list[Case]:
-    """Two collection passes (the second over unchanged data) by each side."""
-    names = [r.full_name for r in scenario.repos]
-    app = make_app(scenario, mode.warm_stats)
-    with store_bench.throwaway_database(pg_url) as db, running_simulator(app) as base:
-        collector_side.track(db, names)
-        meter = Meter(app)
-        passes = []
-        for _ in range(2):
-            result = asyncio.run(collector_side.collect_pass(base, TOKEN, db, CONCURRENCY))
-            passes.append(meter.measure(result.ok, result.total))
-
-    sample = sample_of(names, mode.sample) if len(names) > 14 else names
-    scale = len(names) / len(sample)
-    app = make_app(scenario, mode.warm_stats)
-    with running_simulator(app) as base:
-        gh = baseline.make_github(base, TOKEN)
-        meter = Meter(app)
-        base_passes = []
-        for _ in range(2):
-            rows, _errors = baseline.collect_pass(gh, sample)
-            base_passes.append(meter.measure(len(rows), len(sample), scale))
-        gh.close()
-    notes = [f"{len(names)} repositories ({label})"]
-    if scale > 1:
-        notes.append(
-            f"baseline measured on {len(sample)} evenly spaced repositories, extrapolated x{scale:g}"
-        )
-    notes.append("statistics already computed" if mode.warm_stats else "first request per repo answers 202")
-    cases = [
-        Case(f"collect {len(names)}, pass 1", passes[0], base_passes[0], notes),
-        Case(f"collect {len(names)}, pass 2 (unchanged)", passes[1], base_passes[1], []),
-    ]
-    if scale == 1:
-        # How much of the baseline's time is PyGithub's default 0.25 s pause between requests.
-        app = make_app(scenario, mode.warm_stats)
-        with running_simulator(app) as base:
-            gh = baseline.make_github(base, TOKEN, seconds_between_requests=None)
-            meter = Meter(app)
-            rows, _errors = baseline.collect_pass(gh, names)
-            unpaused = meter.measure(len(rows), len(names))
-            gh.close()
-        cases.append(Case(f"collect {len(names)}, pass 1, {UNPAUSED}", passes[0], unpaused, []))
-    return cases
-
-
-def backfill_cases(scenario: Scenario, names: list[str], mode: Mode, pg_url: str) -> list[Case]:
-    """A full backfill (stars, forks, weekly commits, contributors) by each side."""
-    app = make_app(scenario, mode.warm_stats)
-    with store_bench.throwaway_database(pg_url) as db, running_simulator(app) as base:
-        collector_side.track(db, names)
-        meter = Meter(app)
-        result = asyncio.run(collector_side.backfill(base, TOKEN, db, CONCURRENCY))
-        ours = meter.measure(result.ok, result.total)
-    app = make_app(scenario, mode.warm_stats)
-    with running_simulator(app) as base:
-        gh = baseline.make_github(base, TOKEN)
-        meter = Meter(app)
-        histories, _errors = baseline.backfill(gh, names)
-        theirs = meter.measure(len(histories), len(names))
-        gh.close()
-    label = "the 14 default repositories" if len(names) == 14 else f"{len(names)} small default repositories"
-    cases = [Case(f"backfill {len(names)}", ours, theirs, [label])]
-    if mode.unpaused_backfill:
-        app = make_app(scenario, mode.warm_stats)
-        with running_simulator(app) as base:
-            gh = baseline.make_github(base, TOKEN, seconds_between_requests=None)
-            meter = Meter(app)
-            histories, _errors = baseline.backfill(gh, names)
-            unpaused = meter.measure(len(histories), len(names))
-            gh.close()
-        cases.append(Case(f"backfill {len(names)}, {UNPAUSED}", ours, unpaused))
-    return cases
+FULL = Mode("full", 1000, 100, None, False, True, (1000, 10, 5), (40, 10), tuple(PARTS))
+SMALL_PARTS = tuple(p for p in PARTS if p != "collect10k")
+SHORT = Mode("short", 100, 10, SHORT_BACKFILL, True, False, (100, 10, 3), (4, 3), SMALL_PARTS)
 
 
 def efficiency(m: Measure, concurrency: int) -> float:
@@ -249,53 +95,47 @@ def fmt(value: float | None, metric: str) -> str:
     return f"{value:,.0f}"
 
 
-def table_rows(cases: list[Case], reports: dict[str, Any], writes: dict[str, Any]) -> list[list[str]]:
-    """[case, metric, collector, baseline, collector / baseline] rows."""
+def case_rows(case: Case) -> list[list[str]]:
+    """[case, metric, collector, baseline, collector / baseline] rows of one HTTP case."""
     out: list[list[str]] = []
-    for case in cases:
-        metrics = BACKFILL_METRICS if case.name.startswith("backfill") else COLLECT_METRICS
-        if UNPAUSED in case.name:
-            metrics = ["wall s"]  # the requests are the same as with the pause
-        for metric in metrics:
-            ours = case.collector.value(metric)
-            theirs = case.baseline.value(metric) if case.baseline else None
-            ratio = f"{ours / theirs:.3f}" if theirs else "—"
-            cell = fmt(theirs, metric)
-            if case.baseline and case.baseline.scale > 1 and metric != "304 share":
-                cell += " (extrapolated)"
-            out.append([case.name, metric, fmt(ours, metric), cell, ratio])
-        ok = f"{case.collector.ok}/{case.collector.repos}"
-        base_ok = f"{case.baseline.ok}/{case.baseline.repos}" if case.baseline else "—"
-        if UNPAUSED not in case.name:
-            out.append([case.name, "repositories done", ok, base_ok, "—"])
-        if case.name.startswith("backfill") and case.baseline:
-            metric = "wall / (requests x 50 ms / concurrency)"
-            ours, theirs = efficiency(case.collector, CONCURRENCY), efficiency(case.baseline, 1)
-            out.append(
-                [
-                    case.name,
-                    metric + f" ({CONCURRENCY} vs 1)",
-                    f"{ours:.2f}",
-                    f"{theirs:.2f}",
-                    f"{ours / theirs:.3f}",
-                ]
-            )
-    size = f"{reports['repos']:,} repos x {reports['years']} years"
-    for key, label in (("monthly_trend", "monthly trend"), ("ranking", "ranking")):
-        r = reports[key]
+    metrics = BACKFILL_METRICS if case.name.startswith("backfill") else COLLECT_METRICS
+    if UNPAUSED in case.name:
+        metrics = ["wall s"]  # the requests are the same as with the pause
+    elif case.collector.peak_rss_mb is not None:
+        metrics = [*metrics, "RSS before the pass MB", "peak RSS MB"]
+    for metric in metrics:
+        ours = case.collector.value(metric)
+        theirs = case.baseline.value(metric) if case.baseline else None
+        ratio = f"{ours / theirs:.3f}" if theirs and ours is not None else "—"
+        cell = fmt(theirs, metric)
+        if theirs is not None and case.baseline and case.baseline.scale > 1 and metric != "304 share":
+            cell += " (extrapolated)"
+        out.append([case.name, metric, fmt(ours, metric), cell, ratio])
+    ok = f"{case.collector.ok}/{case.collector.repos}"
+    base_ok = f"{case.baseline.ok}/{case.baseline.repos}" if case.baseline else "—"
+    if UNPAUSED not in case.name:
+        out.append([case.name, "repositories done", ok, base_ok, "—"])
+    if case.name.startswith("backfill") and case.baseline:
+        metric = f"wall / (requests x 50 ms / concurrency) ({CONCURRENCY} vs 1)"
+        ours_e, theirs_e = efficiency(case.collector, CONCURRENCY), efficiency(case.baseline, 1)
+        out.append([case.name, metric, f"{ours_e:.2f}", f"{theirs_e:.2f}", f"{ours_e / theirs_e:.3f}"])
+    return out
+
+
+def store_rows(reports: dict[str, Any] | None, writes: dict[str, Any] | None) -> list[list[str]]:
+    """Rows of the collector-only store benchmarks that ran."""
+    out: list[list[str]] = []
+    if reports is not None:
+        size = f"{reports['repos']:,} repos x {reports['years']} years"
         runs = reports["runs"]
-        query = f"{label}: query, median s of {runs}"
-        out.append([f"report, {size}", query, f"{r['median_s']:.3f}", "—", "—"])
-        out.append(
-            [
-                f"report, {size}",
-                f"{label}: query + terminal table, median s of {runs}",
-                f"{r['printed_median_s']:.3f}",
-                "—",
-                "—",
-            ]
-        )
-    for label, w in writes.items():
+        for key, label in (("monthly_trend", "monthly trend"), ("ranking", "ranking")):
+            r = reports[key]
+            out.append(
+                [f"report, {size}", f"{label}: query, median s of {runs}", f"{r['median_s']:.3f}", "—", "—"]
+            )
+            printed = f"{label}: query + terminal table, median s of {runs}"
+            out.append([f"report, {size}", printed, f"{r['printed_median_s']:.3f}", "—", "—"])
+    for label, w in (writes or {}).items():
         out.append(["store writes (PostgreSQL)", f"{label}: rows/s", f"{w['rows_per_s']:,.0f}", "—", "—"])
     return out
 
@@ -329,9 +169,9 @@ def machine(pg_url: str) -> str:
     return f"{os.cpu_count()} CPUs ({cpu}), {system}, Python {platform.python_version()}, PostgreSQL {pg}"
 
 
-def write_markdown(path: Path, mode: Mode, body: str) -> None:
-    """Replace this mode's generated section of `path` (between markers), or append it."""
-    begin, end = f"<!-- run_all:{mode.name}:begin -->", f"<!-- run_all:{mode.name}:end -->"
+def write_markdown(path: Path, section_name: str, body: str) -> None:
+    """Replace this run's generated section of `path` (between markers), or append it."""
+    begin, end = f"<!-- run_all:{section_name}:begin -->", f"<!-- run_all:{section_name}:end -->"
     section = f"{begin}\n{body}\n{end}"
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     if begin in old and end in old:
@@ -349,10 +189,15 @@ def _step(label: str, action: Callable[[], Any]) -> Any:
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run every benchmark, print one table, optionally write it as Markdown and JSON."""
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line (see the module docstring)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--short", action="store_true", help="smaller sizes (CI): see SHORT in this file")
+    p.add_argument(
+        "--only",
+        type=lambda text: [part.strip() for part in text.split(",") if part.strip()],
+        help="comma-separated parts to run alone: " + "; ".join(f"{k}: {v}" for k, v in PARTS.items()),
+    )
     p.add_argument(
         "--pg-url",
         default=os.environ.get("COLLECTOR_TEST_PG_URL", store_bench.DEFAULT_ADMIN_URL),
@@ -361,49 +206,104 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--markdown", type=Path, help="write the table into this file's generated section")
     p.add_argument("--json", type=Path, help="write every measurement as JSON")
     args = p.parse_args(argv)
+    unknown = [part for part in args.only or () if part not in PARTS]
+    if unknown:
+        p.error(f"unknown part(s) {', '.join(unknown)}; known: {', '.join(PARTS)}")
+    return args
+
+
+@dataclass
+class Results:
+    """What the parts measured (None: the part did not run)."""
+
+    cases: list[Case]
+    reports: dict[str, Any] | None = None
+    writes: dict[str, dict[str, float]] | None = None
+
+
+def run_parts(mode: Mode, parts: list[str], pg_url: str) -> Results:
+    """Run the chosen parts in their usual order."""
+    out = Results([])
+    if "collect14" in parts:
+        frameworks = load_scenario("frameworks")
+        out.cases += _step(
+            "collect, 14 frameworks",
+            lambda: http_cases.collect_cases(
+                "frameworks", frameworks, mode.warm_stats, pg_url, sample_cap=14
+            ),
+        )
+    for part, n, cap, alone in (
+        ("collectmany", mode.many, mode.sample, False),
+        ("collect10k", SCALE, 100, True),
+    ):
+        if part not in parts:
+            continue
+        many = _step(f"build synthetic-{n}", partial(load_scenario, f"synthetic-{n}"))
+        collect = partial(
+            http_cases.collect_cases,
+            f"synthetic-{n}",
+            many,
+            mode.warm_stats,
+            pg_url,
+            sample_cap=cap,
+            own_process=alone,
+        )
+        out.cases += _step(f"collect, {n} synthetic", collect)
+    if "backfill" in parts:
+        names = mode.backfill or list(DEFAULT_GROUP)
+        frameworks = load_scenario("frameworks")
+        out.cases += _step(
+            f"backfill, {len(names)}",
+            lambda: http_cases.backfill_cases(
+                frameworks, names, mode.warm_stats, mode.unpaused_backfill, pg_url
+            ),
+        )
+    if "reports" in parts:
+        repos, years, runs = mode.report
+        out.reports = _step("report latency", lambda: store_bench.report_latency(pg_url, repos, years, runs))
+    if "writes" in parts:
+        w_repos, w_years = mode.writes
+
+        def writes() -> dict[str, dict[str, float]]:
+            with store_bench.throwaway_database(pg_url) as db:
+                return store_bench.write_rates(db, w_repos, w_years)
+
+        out.writes = _step("store write rates", writes)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every benchmark (or the parts named), print one table, optionally write Markdown and JSON."""
+    args = parse_args(argv)
     mode = SHORT if args.short else FULL
+    parts = args.only or list(mode.default_parts)
     began = time.perf_counter()
     load_schema()  # the simulator builds GitHub's schema once per process: not part of anyone's time
-
-    frameworks = load_scenario("frameworks")
-    many = load_scenario(f"synthetic-{mode.many}")
-    cases = _step(
-        "collect, 14 frameworks", lambda: collect_cases("frameworks", frameworks, mode, args.pg_url)
-    )
-    cases += _step(
-        f"collect, {mode.many} synthetic",
-        lambda: collect_cases(f"synthetic-{mode.many}", many, mode, args.pg_url),
-    )
-    names = mode.backfill or list(DEFAULT_GROUP)
-    cases += _step(f"backfill, {len(names)}", lambda: backfill_cases(frameworks, names, mode, args.pg_url))
-    repos, years, runs = mode.report
-    reports = _step("report latency", lambda: store_bench.report_latency(args.pg_url, repos, years, runs))
-    w_repos, w_years = mode.writes
-
-    def writes() -> dict[str, dict[str, float]]:
-        with store_bench.throwaway_database(args.pg_url) as db:
-            return store_bench.write_rates(db, w_repos, w_years)
-
-    write = _step("store write rates", writes)
-
-    rows = table_rows(cases, reports, write)
+    got = run_parts(mode, parts, args.pg_url)
+    rows = [row for case in got.cases for row in case_rows(case)] + store_rows(got.reports, got.writes)
     print(render_text(rows))
     took = time.perf_counter() - began
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    only = f" --only {','.join(parts)}" if args.only else ""
     notes = [
-        f"Mode `{mode.name}`, measured {when} in {took:.0f}s on {machine(args.pg_url)}.",
-        f"Command: `.venv/bin/python bench/run_all.py{' --short' if args.short else ''}"
+        f"Mode `{mode.name}`{f' (parts: {only[8:]})' if only else ''}, measured {when} in {took:.0f}s on "
+        f"{machine(args.pg_url)}.",
+        f"Command: `.venv/bin/python bench/run_all.py{' --short' if args.short else ''}{only}"
         f" --markdown docs/benchmarks.md`.",
-        *(f"`{c.name}`: {'; '.join(c.notes)}." for c in cases if c.notes),
-        f"Store writes: {w_repos} repositories x {w_years} years of series; report: {repos:,} repositories"
-        f" x {years} years.",
+        *(f"`{c.name}`: {'; '.join(c.notes)}." for c in got.cases if c.notes),
     ]
+    if got.writes is not None:
+        notes.append(f"Store writes: {mode.writes[0]} repositories x {mode.writes[1]} years of series.")
+    if got.reports is not None:
+        notes.append(f"Report: {mode.report[0]:,} repositories x {mode.report[1]} years.")
     print("\n" + "\n".join(notes))
     if args.markdown:
-        write_markdown(args.markdown, mode, "\n".join(notes) + "\n\n" + render_markdown(rows))
+        section = mode.name + (f":{'+'.join(parts)}" if args.only else "")
+        write_markdown(args.markdown, section, "\n".join(notes) + "\n\n" + render_markdown(rows))
     if args.json:
         payload = {
             "mode": mode.name,
+            "parts": parts,
             "cases": [
                 {
                     "name": c.name,
@@ -411,10 +311,10 @@ def main(argv: list[str] | None = None) -> int:
                     "baseline": asdict(c.baseline) if c.baseline else None,
                     "notes": c.notes,
                 }
-                for c in cases
+                for c in got.cases
             ],
-            "reports": reports,
-            "writes": write,
+            "reports": got.reports,
+            "writes": got.writes,
             "latency_ms": LATENCY_MS,
             "concurrency": CONCURRENCY,
             "seconds": took,

@@ -34,7 +34,7 @@ from collector.store.checkpoints import (
     save_identities,
 )
 from collector.store.engine import make_engine, session_factory, transaction
-from collector.store.history import save_history_daily, save_history_weekly
+from collector.store.history import add_history_weekly, fill_history_weekly, save_history_daily
 from collector.store.repos import save_tracked_name
 
 PARTIAL = SeriesStatus.PARTIAL  # every checkpoint the benchmark writes is mid-walk
@@ -140,16 +140,24 @@ def write_rates(url: str, repos: int, years: int, seed: int = 7) -> dict[str, di
         return rows
 
     def commits() -> int:
-        # GraphQL weekly counts: 50 weeks a query, upserted with the checkpoint.
+        # The commit walk's weekly counts: each 100-commit page adds to the weeks it touched, with the
+        # walk's checkpoint (the first page drops the weeks it recounts); the gaps become zeros at the end.
         rows = 0
         weeks = [start + timedelta(days=7 * i) for i in range(52 * years)]
+        per_page = max(1, len(weeks) // 10)
         for repo_id in ids:
-            for i in range(0, len(weeks), 50):
-                chunk = weeks[i : i + 50]
-                points = [HistoryPoint("commits", w, rng.randint(0, 90), "graphql_history") for w in chunk]
+            for page in range(10):
+                touched = weeks[len(weeks) - (page + 1) * per_page : len(weeks) - page * per_page]
+                counts = {w: rng.randint(0, 12) for w in touched if rng.random() < 0.8}
                 with transaction(sessions) as s:
-                    rows += save_history_weekly(s, repo_id, points)
-                    save_checkpoint(s, repo_id, "commits", Checkpoint(PARTIAL, None, start, chunk[-1], None))
+                    reset = weeks[0] if page == 0 else None
+                    add_history_weekly(s, repo_id, "commits", "commit_walk", counts, reset_from=reset)
+                    save_checkpoint(
+                        s, repo_id, "contributors", Checkpoint(PARTIAL, f"c{page}", None, None, None)
+                    )
+                rows += len(counts)
+            with transaction(sessions) as s:
+                fill_history_weekly(s, repo_id, "commits", "commit_walk", weeks[0], weeks[-1])
         return rows
 
     def bulk_daily() -> int:
@@ -170,7 +178,7 @@ def write_rates(url: str, repos: int, years: int, seed: int = 7) -> dict[str, di
             ("stars: replace_daily per 30-week page", stars),
             ("forks: save_forks per 100-fork page + rebuild", forks),
             ("contributors: save_identities per 100 commits + rebuild", contributors),
-            ("commits: save_history_weekly per 50 weeks", commits),
+            ("commits: add_history_weekly per 100-commit walk page", commits),
             ("save_history_daily, one transaction per repository", bulk_daily),
         ):
             rows, seconds = _timed(action)

@@ -29,7 +29,7 @@ def test_plan_fetches_only_counters_and_matches_what_the_backfill_costs(tmp_path
         plan = run_cli(tmp_path, env, "backfill", "--plan")
         assert plan.returncode == 0, plan.stderr
         planned_requests = app.stats.total - before
-        stars, forks, week_queries, walk = totals(plan.stdout)
+        stars, forks, walk = totals(plan.stdout)
 
         before_rest = app.stats.count(method="GET")
         before_points = app.stats.graphql_points
@@ -43,15 +43,17 @@ def test_plan_fetches_only_counters_and_matches_what_the_backfill_costs(tmp_path
     assert planned_requests == 2
     assert app.stats.count(template="/rate_limit") == 2
     for name in names:
-        assert re.search(rf"^{re.escape(name)}\s+\d+\s+\d+\s+\d+\s+\d+$", plan.stdout, re.M), plan.stdout
+        assert re.search(rf"^{re.escape(name)}\s+\d+\s+\d+\s+\d+$", plan.stdout, re.M), plan.stdout
     assert "REST requests:" in plan.stdout and "GraphQL points:" in plan.stdout
-    # The estimate is what the backfill then cost (REST: star and fork pages; points: weeks and walk).
+    # The estimate is what the backfill then cost (REST: star and fork pages; points: the commit walk's
+    # pages, which give weekly commits and contributors alike).
     assert rest == stars + forks
-    assert abs(points - (week_queries + walk)) <= len(names)
+    assert points == walk
     # Not on a terminal: one plain line per step, and a summary.
     assert re.search(r"^keras-team/keras stars: page 1", run.stdout, re.M), run.stdout[:500]
     assert "keras-team/keras contributors: complete" in run.stdout
+    assert "keras-team/keras commits: complete" in run.stdout
     assert "backfilled 3/3 repositories" in run.stdout
     # After a complete backfill the plan is small: about one page per series and repository, and (never
     # observed: no collect ran) the star count check.
-    assert sum(totals(again.stdout)) <= 5 * len(names) + 2
+    assert sum(totals(again.stdout)) <= 4 * len(names) + 2

@@ -11,13 +11,14 @@ from typing import Any, TypeVar
 
 import pytest
 
-from collector.domain import RepoName, parse_repo_name, week_start
-from collector.github.api import GitHubAPI
+from collector.domain import RepoName, parse_repo_name
+from collector.github.api import GitHubAPI, stats_year_start
 from collector.github.cache import MemoryCache
 from collector.github.client import GitHubClient
 from collector.github.errors import BadCredentials, Blocked, NotFound, TooLarge
 from collector.github.options import ClientOptions
 from collector.github.types import RepoCounters
+from collector.jobs.commit_history import compute_weekly_commits
 from collector.settings import Settings, Token
 from collector.testing.model import Scenario
 from collector.testing.scenarios import load_scenario
@@ -89,9 +90,10 @@ def frameworks_app(**kw: Any) -> SimulatorApp:
 def test_counters_for_the_14_frameworks_in_one_query_of_one_point() -> None:
     app = frameworks_app()
     names = [parse_repo_name(r.full_name) for r in scenario("frameworks").repos]
-    result, gh = run_sim(app, lambda gh: gh.fetch_repo_counters(names), "tok")
+    result, gh = run_sim(app, lambda gh: gh.fetch_repo_counters(names, today=TODAY), "tok")
     assert len(names) == 14 and gh.stats.graphql_queries == 1 and gh.stats.graphql_points == 1
     assert app.stats.graphql_points == 1
+    since = stats_year_start(TODAY)
     for repo in scenario("frameworks").repos:
         counters = result[repo.full_name.lower()]
         assert isinstance(counters, RepoCounters)
@@ -101,6 +103,7 @@ def test_counters_for_the_14_frameworks_in_one_query_of_one_point() -> None:
             len(repo.forks),
         )
         assert counters.repo.archived == repo.archived
+        assert counters.commits_52w == sum(1 for c in repo.commits if c.authored_at >= since)
 
 
 def test_former_names_resolve_to_the_current_name_and_id() -> None:
@@ -130,14 +133,21 @@ def test_all_views_of_one_repository_agree() -> None:
         async for fork_page in gh.fetch_forks(KERAS):
             forks += len(fork_page.forks)
         activity = await gh.fetch_commit_activity(KERAS)
-        weeks = [w.week_start for w in activity[-8:]]
-        weekly = await gh.fetch_weekly_commit_counts(KERAS, weeks)
+        counters = (await gh.fetch_repo_counters([KERAS], today=TODAY))[KERAS.key]
+        assert isinstance(counters, RepoCounters)
+        # The walk's weeks, counted as the backfill counts them, for /stats' 52 weeks.
+        first, last = activity[0].week_start, activity[-1].week_start
+        weekly: dict[date, int] = {}
+        async for page in gh.fetch_commits(KERAS, since=stats_year_start(TODAY)):
+            for week, n in compute_weekly_commits(page.commits, first, last).items():
+                weekly[week] = weekly.get(week, 0) + n
         return {
             "stars": stars,
             "forks": forks,
             "contributors": await gh.fetch_contributor_count(KERAS),
-            "activity": {w.week_start: w.total for w in activity[-8:]},
+            "activity": {w.week_start: w.total for w in activity if w.total},
             "weekly": weekly,
+            "commits_52w": counters.commits_52w,
         }
 
     got, gh = run_sim(app, views, "tok")
@@ -157,7 +167,8 @@ def test_all_views_of_one_repository_agree() -> None:
     assert got["stars"] == repo.stars
     assert got["forks"] == len(repo.forks)
     assert got["contributors"] == len(identities)
-    assert got["weekly"] == got["activity"]
+    assert got["weekly"] == got["activity"] and len(got["activity"]) > 8
+    assert got["commits_52w"] == sum(got["activity"].values())
     assert gh.stats.requests["GET /repos/{owner}/{repo}/stats/commit_activity 202"] == 1  # then retried
 
 
@@ -255,8 +266,9 @@ def test_end_to_end_over_loopback() -> None:
         async def main() -> dict[str, Any]:
             async with GitHubAPI(GitHubClient(sim_settings("tok", base=base))) as gh:
                 counters = await gh.fetch_repo_counters(names)
-                weeks = [week_start(TODAY) - timedelta(weeks=i) for i in range(3)]
-                await gh.fetch_weekly_commit_counts(KERAS, weeks)
+                async for page in gh.fetch_commits(KERAS, since=stats_year_start(TODAY)):
+                    assert page.commits
+                    break
                 return counters
 
         result = asyncio.run(main())

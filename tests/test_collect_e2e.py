@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
 from collector.domain import Holder, parse_repo_name
-from collector.github.api import GitHubAPI
+from collector.github.api import GitHubAPI, stats_year_start
 from collector.github.client import GitHubClient
 from collector.github.options import ClientOptions
 from collector.jobs.collect import PassOutcome, run_collect
@@ -92,8 +93,8 @@ def test_token_exhausted_mid_pass_waits_for_the_reset_and_completes(tmp_path: Pa
     url = f"sqlite:///{tmp_path / 'c.db'}"
     scenario = load_scenario("frameworks")
     track(url, [r.full_name for r in scenario.repos])
-    # 14 repositories need 28 REST requests: a budget of 10 per 2-second window runs out twice.
-    app = SimulatorApp(scenario, rate_limit=10, reset_seconds=2)
+    # 14 repositories need 14 REST requests: a budget of 5 per 2-second window runs out twice.
+    app = SimulatorApp(scenario, rate_limit=5, reset_seconds=2)
     with running_simulator(app) as base:
         env = {"GITHUB_API_URL": base, "GITHUB_TOKEN": TOKEN, "COLLECTOR_DATABASE_URL": url}
         out = run_cli(tmp_path, env, "collect")
@@ -104,32 +105,81 @@ def test_token_exhausted_mid_pass_waits_for_the_reset_and_completes(tmp_path: Pa
     assert "budget is spent; sending nothing until" in out.stderr  # said so, with the time
 
 
-def test_statistics_that_stay_202_leave_the_value_unknown_for_this_pass_only(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 's.db'}"
-    scenario = load_scenario("frameworks")
-    names = ["keras-team/keras", "BVLC/caffe"]
-    track(url, names)
-    settings = Settings(database_url=url, tokens=(Token(TOKEN, 1),), api_url="https://api.github.com")
-    engine = make_engine(url)
-    sessions = session_factory(engine)
+STATS = "/repos/{owner}/{repo}/stats/commit_activity"
 
-    async def collect(app: SimulatorApp) -> PassOutcome:
+
+def _collect(url: str, app: SimulatorApp, *tokens: str) -> PassOutcome:
+    """One pass over the simulator in process, with `tokens` (none: REST counters and /stats)."""
+    settings = Settings(
+        database_url=url,
+        tokens=tuple(Token(t, i) for i, t in enumerate(tokens, start=1)),
+        api_url="https://api.github.com",
+    )
+    engine = make_engine(url)
+
+    async def collect() -> PassOutcome:
         client = GitHubClient(settings, ClientOptions(stats_wait=2.0), transport=SimulatorTransport(app))
         async with GitHubAPI(client) as gh:
-            return await run_collect(sessions, gh, holder=Holder("test", 0, "x"))
+            return await run_collect(session_factory(engine), gh, holder=Holder("test", 0, "x"))
 
-    # GitHub keeps computing /stats/commit_activity (202) longer than the client waits.
-    busy = SimulatorApp(scenario, stats_compute_requests=1_000)
-    first = asyncio.run(collect(busy))
-    assert first.failed == [] and sorted(r.full_name for r in first.incomplete) == sorted(names)
+    try:
+        return asyncio.run(collect())
+    finally:
+        engine.dispose()
+
+
+def _latest(url: str, column: str) -> dict[str, Any]:
+    engine = make_engine(url)
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT repo, stars, commits_52w FROM repo_latest")).all()
-    assert {r.repo: r.commits_52w for r in rows} == dict.fromkeys(names)  # unknown, not 0
-    assert all(r.stars > 0 for r in rows)  # the rest of the observation was stored
-    # The next pass, with the statistics ready, fills it in.
-    second = asyncio.run(collect(SimulatorApp(scenario, stats_compute_requests=0)))
-    assert second.failed == [] and second.incomplete == []
-    with engine.connect() as conn:
-        known = conn.execute(text("SELECT commits_52w FROM repo_latest")).scalars().all()
+        rows = conn.execute(text(f"SELECT repo, {column} FROM repo_latest")).all()  # noqa: S608
     engine.dispose()
-    assert all(isinstance(n, int) for n in known)
+    return {r[0]: r[1] for r in rows}
+
+
+def test_commits_52w_come_with_the_counters_and_statistics_are_never_asked(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    scenario = load_scenario("frameworks")
+    track(url, [r.full_name for r in scenario.repos])
+    # GitHub would keep computing /stats/commit_activity (202) longer than the client waits.
+    app = SimulatorApp(scenario, stats_compute_requests=1_000)
+    done = _collect(url, app, TOKEN)
+    assert done.failed == [] and done.incomplete == []
+    # A contributors request per repository and one GraphQL query of one point: nothing else.
+    assert app.stats.count(template=STATS) == 0
+    assert app.stats.total == len(scenario.repos) + 1 and app.stats.graphql_points == 1
+    # The same 52 weeks as /stats/commit_activity: this week and the 51 before it, Sunday 00:00 UTC.
+    since = stats_year_start(scenario.today)
+    want = {r.full_name: sum(1 for c in r.commits if c.authored_at >= since) for r in scenario.repos}
+    assert _latest(url, "commits_52w") == want
+    assert any(want.values())
+    # The weekly commit series is the backfill's: collect writes none.
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM history_weekly")).scalar() == 0
+    engine.dispose()
+
+
+def test_without_a_token_statistics_that_stay_202_leave_the_value_unknown_for_this_pass_only(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    names = ["keras-team/keras", "BVLC/caffe"]
+    track(url, names)
+    scenario = load_scenario("frameworks")
+    # Without a token there is no GraphQL: the 52 weeks come from /stats/commit_activity, which GitHub
+    # keeps computing (202) longer than the client waits.
+    busy = SimulatorApp(scenario, stats_compute_requests=1_000)
+    first = _collect(url, busy)
+    assert first.failed == [] and sorted(r.full_name for r in first.incomplete) == sorted(names)
+    assert busy.stats.count(template="/graphql") == 0
+    assert _latest(url, "commits_52w") == dict.fromkeys(names)  # unknown, not 0
+    assert all(stars > 0 for stars in _latest(url, "stars").values())  # the rest was stored
+    # The next pass, with the statistics ready, fills it in.
+    second = _collect(url, SimulatorApp(scenario, stats_compute_requests=0))
+    assert second.failed == [] and second.incomplete == []
+    since = stats_year_start(scenario.today)
+    assert _latest(url, "commits_52w") == {
+        r.full_name: sum(1 for c in r.commits if c.authored_at >= since)
+        for r in scenario.repos
+        if r.full_name in names
+    }

@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from collector.domain import RepoName, parse_repo_name
-from collector.github.api import GitHubAPI
+from collector.github.api import GitHubAPI, stats_year_start
 from collector.github.errors import EndpointUnavailable, Forbidden, GitHubError, NotFound
-from collector.github.graphql import counters_query, weekly_commits_query
+from collector.github.graphql import counters_per_query, counters_query, estimate_cost
 from collector.github.options import ClientOptions
 from collector.github.parsers import parse_repository, parse_rest_counters
 from collector.github.responses import ApiResponse
@@ -39,7 +39,7 @@ def gql_node(name: RepoName, github_id: int) -> dict[str, Any]:
         "forkCount": github_id,
         "watchers": {"totalCount": 3},
         "issues": {"totalCount": 4},
-        "defaultBranchRef": {"name": "master"},
+        "defaultBranchRef": {"name": "master", "target": {"history": {"totalCount": github_id + 1}}},
     }
 
 
@@ -86,7 +86,8 @@ def test_counters_use_aliases_in_batches_with_one_point_each_and_per_alias_not_f
     result, gh = run(
         handler, lambda gh: gh.fetch_repo_counters(wanted), "t", options=ClientOptions(graphql_batch=50)
     )
-    assert sorted(sizes) == [20, 50, 50]
+    # 50 repositories would cost 2 points (150 requests / 100, rounded): 49 cost 1.
+    assert sorted(sizes) == [22, 49, 49]
     assert gh.stats.graphql_points == 3 and gh.stats.graphql_queries == 3
     assert set(result) == {n.key for n in wanted}
     missing = result["org5/repo5"]
@@ -101,17 +102,18 @@ def test_counters_use_aliases_in_batches_with_one_point_each_and_per_alias_not_f
     )
     assert (first.watchers, first.open_issues, first.repo.archived) == (3, 4, True)
     assert first.repo.primary_language == "C++" and first.repo.default_branch == "master"
+    assert first.commits_52w == 101
 
 
 def test_a_batch_that_times_out_is_split_and_retried() -> None:
     sizes: list[int] = []
     handler = graphql_handler(set(), fail_above=12, log=sizes)
     result, gh = run(
-        handler, lambda gh: gh.fetch_repo_counters(names(50)), "t", options=ClientOptions(graphql_batch=50)
+        handler, lambda gh: gh.fetch_repo_counters(names(49)), "t", options=ClientOptions(graphql_batch=50)
     )
-    assert all(isinstance(v, RepoCounters) for v in result.values()) and len(result) == 50
-    assert sizes[0] == 50 and max(sizes[1:]) <= 25
-    assert sum(s for s in sizes if s <= 12) == 50
+    assert all(isinstance(v, RepoCounters) for v in result.values()) and len(result) == 49
+    assert sizes[0] == 49 and max(sizes[1:]) <= 25
+    assert sum(s for s in sizes if s <= 12) == 49
 
 
 def test_a_batch_that_keeps_failing_reports_the_error_for_its_repositories_only() -> None:
@@ -149,7 +151,8 @@ def test_without_a_token_counters_fall_back_to_rest() -> None:
 
 
 def test_counters_query_asks_for_every_counter_and_its_cost() -> None:
-    query = counters_query(names(2))
+    since = datetime(2025, 11, 30, tzinfo=UTC)
+    query = counters_query(names(2), since)
     for fragment in (
         "stargazerCount",
         "forkCount",
@@ -161,54 +164,57 @@ def test_counters_query_asks_for_every_counter_and_its_cost() -> None:
         "createdAt",
         "databaseId",
         "nameWithOwner",
-        "defaultBranchRef { name }",
+        "defaultBranchRef { name target { ... on Commit { history(since: $since) { totalCount } } } }",
         "pushedAt",
         "rateLimit { cost remaining resetAt }",
     ):
         assert fragment in query.text
-    assert query.variables == {"o0": "org0", "n0": "repo0", "o1": "org1", "n1": "repo1"}
+    assert query.variables == {
+        "since": "2025-11-30T00:00:00Z",
+        "o0": "org0",
+        "n0": "repo0",
+        "o1": "org1",
+        "n1": "repo1",
+    }
     assert query.estimated_cost == 1
 
 
-def test_weekly_commit_counts_one_alias_per_week() -> None:
-    weeks = [date(2017, 1, 1), date(2017, 1, 8), date(2017, 1, 15)]
-    query = weekly_commits_query(NAME, weeks)
-    assert query.variables["s1"] == "2017-01-08T00:00:00Z" and query.variables["u1"] == "2017-01-14T23:59:59Z"
-    seen: list[dict[str, Any]] = []
+def test_counters_batches_stay_at_one_point() -> None:
+    # Three connections per repository (watchers, issues, history): 49 make 147 requests, 1 point.
+    assert (counters_per_query(50), counters_per_query(100), counters_per_query(10)) == (49, 49, 10)
+    assert estimate_cost(3 * 49) == 1 and estimate_cost(3 * 50) == 2
+    assert counters_per_query(0) == 1
+
+
+def test_the_52_weeks_start_on_the_sunday_51_weeks_before_this_weeks() -> None:
+    # 2026-11-20 is a Friday: its week began on Sunday 2026-11-15; /stats/commit_activity's first
+    # week is 51 weeks before that one.
+    assert stats_year_start(date(2026, 11, 20)) == datetime(2025, 11, 23, tzinfo=UTC)
+    assert stats_year_start(date(2026, 11, 15)) == datetime(2025, 11, 23, tzinfo=UTC)
+    assert stats_year_start(date(2026, 11, 14)) == datetime(2025, 11, 16, tzinfo=UTC)
+    seen: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        variables = json.loads(request.content)["variables"]
-        seen.append(variables)
-        history = {
-            k.replace("s", "w"): {"totalCount": int(v[8:10])} for k, v in variables.items() if k[0] == "s"
-        }
-        data = {"repository": {"defaultBranchRef": {"target": history}}, "rateLimit": {"cost": 1}}
+        seen.append(json.loads(request.content)["variables"]["since"])
+        return graphql_handler(set())(request)
+
+    run(handler, lambda gh: gh.fetch_repo_counters(names(1), today=date(2026, 11, 20)), "t")
+    assert seen == ["2025-11-23T00:00:00Z"]
+
+
+def test_an_empty_repository_has_no_commits_and_a_node_without_the_count_leaves_it_unknown() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        node = gql_node(parse_repo_name("org0/repo0"), 100)
+        node["defaultBranchRef"] = None if "org0" in request.content.decode() else {"name": "main"}
+        data = {"r0": node, "rateLimit": {"cost": 1, "remaining": 4000, "resetAt": "2030-01-01T00:00:00Z"}}
         return httpx.Response(200, json={"data": data})
 
-    many = [date(2016, 1, 3) + (date(2016, 1, 10) - date(2016, 1, 3)) * i for i in range(60)]
-    counts, gh = run(
-        handler,
-        lambda gh: gh.fetch_weekly_commit_counts(NAME, many),
-        "t",
-        options=ClientOptions(graphql_batch=50),
-    )
-    assert len(seen) == 2 and gh.stats.graphql_points == 2
-    assert counts == {week: week.day for week in many}
-
-
-def test_weekly_commit_counts_of_an_empty_repository_are_zero_and_a_missing_one_is_not_found() -> None:
-    def empty(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"data": {"repository": {"defaultBranchRef": None}}})
-
-    counts, _ = run(empty, lambda gh: gh.fetch_weekly_commit_counts(NAME, [date(2020, 1, 5)]), "t")
-    assert counts == {date(2020, 1, 5): 0}
-
-    def missing(request: httpx.Request) -> httpx.Response:
-        err = {"type": "NOT_FOUND", "path": ["repository"], "message": "Could not resolve"}
-        return httpx.Response(200, json={"data": {"repository": None}, "errors": [err]})
-
-    with pytest.raises(NotFound):
-        run(missing, lambda gh: gh.fetch_weekly_commit_counts(NAME, [date(2020, 1, 5)]), "t")
+    result, _ = run(handler, lambda gh: gh.fetch_repo_counters([parse_repo_name("org0/repo0")]), "t")
+    empty = result["org0/repo0"]
+    assert isinstance(empty, RepoCounters) and empty.commits_52w == 0
+    result, _ = run(handler, lambda gh: gh.fetch_repo_counters([parse_repo_name("org1/repo1")]), "t")
+    unknown = result["org1/repo1"]
+    assert isinstance(unknown, RepoCounters) and unknown.commits_52w is None
 
 
 def test_commit_walk_pages_by_cursor_with_identities() -> None:
@@ -221,11 +227,15 @@ def test_commit_walk_pages_by_cursor_with_identities() -> None:
             {
                 "oid": "a" * 40,
                 "authoredDate": "2017-01-03T10:00:00Z",
+                "committedDate": "2017-01-08T01:00:00+02:00",
+                "parents": {"totalCount": 2},
                 "author": {"email": "X@Y.org", "user": None},
             },
             {
                 "oid": "b" * 40,
                 "authoredDate": "2017-01-02T10:00:00+01:00",
+                "committedDate": "2017-01-02T10:00:00+01:00",
+                "parents": {"totalCount": 1},
                 "author": {"user": {"databaseId": 9}},
             },
         ]
@@ -244,6 +254,9 @@ def test_commit_walk_pages_by_cursor_with_identities() -> None:
     assert cursors == [None, "c1"]
     assert [c.identity for c in pages[0].commits] == ["e:x@y.org", "u:9"]
     assert pages[0].commits[1].authored_at == datetime(2017, 1, 2, 9, 0, tzinfo=UTC)
+    merge = pages[0].commits[0]
+    assert merge.committed_at == datetime(2017, 1, 7, 23, 0, tzinfo=UTC) and merge.is_merge
+    assert not pages[0].commits[1].is_merge
     assert pages[-1].has_next is False and pages[0].end_cursor == "c1" and pages[0].total_count == 4
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -31,10 +31,10 @@ from collector.github.errors import (
 from collector.github.graphql import (
     COMMIT_PAGE_SIZE,
     commits_query,
+    counters_per_query,
     counters_query,
     plan_query,
     run_batched,
-    weekly_commits_query,
 )
 from collector.github.parsers import (
     page_number,
@@ -68,6 +68,7 @@ STAR_JSON = "application/vnd.github.star+json"  # adds starred_at to the stargaz
 STAR_WEEKS_PER_PAGE = 30  # /stargazers/history's maximum
 STARGAZERS_PER_PAGE = 100
 FORKS_PER_PAGE = 100
+STATS_WEEKS = 52  # /stats/commit_activity's year: this week and the 51 before it [D-STAT]
 
 
 def _parsed(response: ApiResponse, parse: Callable[[Any], R]) -> R:
@@ -87,6 +88,12 @@ def _as_list(body: Any) -> list[Any]:
     if not isinstance(body, list):
         raise TypeError(f"expected an array, got {type(body).__name__}")
     return body
+
+
+def stats_year_start(today: date) -> datetime:
+    """Where /stats/commit_activity's 52 weeks begin: the Sunday 00:00 UTC 51 weeks before this week's."""
+    first = domain.week_start(today) - timedelta(weeks=STATS_WEEKS - 1)
+    return datetime.combine(first, time(0), tzinfo=UTC)
 
 
 def _int_field(body: Any, key: str) -> int:
@@ -130,13 +137,9 @@ class GitHubAPI:
         return max(1, math.ceil(forks / FORKS_PER_PAGE))
 
     @property
-    def weeks_per_query(self) -> int:
-        """Weekly commit counts asked in one GraphQL query (the client's `graphql_batch`)."""
-        return self.client.options.graphql_batch
-
-    def weekly_commit_queries(self, weeks: int) -> int:
-        """GraphQL queries (a point each) for `weeks` weekly commit counts."""
-        return math.ceil(weeks / self.weeks_per_query)
+    def repos_per_counters_query(self) -> int:
+        """Repositories in one counters query: at most the client's `graphql_batch`, a point's worth."""
+        return counters_per_query(self.client.options.graphql_batch)
 
     def commit_walk_pages(self, commits: int) -> int:
         """GraphQL pages (a point each) to walk `commits` commits (one even for none)."""
@@ -149,13 +152,19 @@ class GitHubAPI:
         path = f"/repositories/{name}" if isinstance(name, int) else _repo_path(name)
         return _parsed(await self.client.get(path, conditional=True), parse_repository)
 
-    async def fetch_repo_counters(self, names: Sequence[RepoName]) -> dict[str, RepoCounters | GitHubError]:
-        """Counters keyed by each requested `name.key`: GraphQL aliases in batches; REST without a token."""
+    async def fetch_repo_counters(
+        self, names: Sequence[RepoName], today: date | None = None
+    ) -> dict[str, RepoCounters | GitHubError]:
+        """Counters keyed by each requested `name.key`, with the commits of /stats/commit_activity's 52 weeks
+        up to `today` (default: UTC today): GraphQL aliases in batches; REST without a token (no commits)."""
         unique = list({name.key: name for name in names}.values())
         if not self.client.authenticated:
             return await self._rest_counters(unique)
+        since = stats_year_start(today or domain.utc_now().date())
+        size = self.repos_per_counters_query
         out: dict[str, RepoCounters | GitHubError] = {}
-        for result in await run_batched(self.client, unique, counters_query):
+        batches = await run_batched(self.client, unique, lambda part: counters_query(part, since), size)
+        for result in batches:
             response = result.response
             if isinstance(response, GitHubError):
                 for name in result.query.aliases.values():
@@ -208,7 +217,7 @@ class GitHubAPI:
 
     async def fetch_commit_activity(self, name: RepoName) -> list[WeekActivity]:
         """The last 52 weeks of commits, oldest first; [] for an empty repository; NotReady while
-        GitHub is still computing them."""
+        GitHub is still computing them. Collect needs it only without a token (no GraphQL)."""
         path = f"{_repo_path(name)}/stats/commit_activity"
         response = await self.client.get(path, conditional=True, wait_computed=True)
         if response.status == 204:
@@ -296,37 +305,6 @@ class GitHubAPI:
             links = response.links
             forks = _parsed(response, parse_forks) if response.status != 204 else ()
             yield ForkPage(forks, links.get("next"), page_number(links.get("last")))
-
-    async def fetch_weekly_commit_counts(
-        self, name: RepoName, weeks: Sequence[date], branch: str | None = None
-    ) -> dict[date, int]:
-        """Commits per week (week start -> count) on the default branch or `branch`, many weeks per query."""
-        counts: dict[date, int] = {}
-        url = self.client.settings.graphql_url
-        results = await run_batched(
-            self.client, list(weeks), lambda part: weekly_commits_query(name, part, branch)
-        )
-        for result in results:
-            response = result.response
-            if isinstance(response, GitHubError):
-                raise response
-            repo = response.data.get("repository")
-            if repo is None:
-                raise self._graphql_missing(name, response.errors)
-            ref = repo.get("ref" if branch is not None else "defaultBranchRef")
-            target = (ref or {}).get("target") or {}
-            for alias, week in result.query.aliases.items():
-                # No branch (an empty repository) or no commits: 0 that week.
-                history = target.get(alias) or {}
-                total = history.get("totalCount", 0)
-                if not isinstance(total, int):
-                    raise MalformedResponse(
-                        f"POST {url}: totalCount for {name} week {week} is {total!r}",
-                        url=url,
-                        status=200,
-                    )
-                counts[week] = total
-        return counts
 
     def _graphql_missing(self, name: RepoName, errors: Sequence[dict[str, Any]]) -> GitHubError:
         url = self.client.settings.graphql_url

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from collector.domain import RepoName, as_utc
@@ -18,11 +18,14 @@ from collector.github.responses import GraphQLResponse
 T = TypeVar("T")
 
 RATE_LIMIT = "rateLimit { cost remaining resetAt }"
+# The 52-week commit count rides along with the counters: the history since a week start, with no `first`
+# (only totalCount), so GitHub counts it as one request like watchers and issues [D-GQL].
 COUNTER_FIELDS = (
     "databaseId id nameWithOwner createdAt pushedAt isArchived description primaryLanguage { name } "
     "stargazerCount forkCount watchers { totalCount } issues(states: OPEN) { totalCount } "
-    "defaultBranchRef { name }"
+    "defaultBranchRef { name target { ... on Commit { history(since: $since) { totalCount } } } }"
 )
+COUNTER_CONNECTIONS = 3  # watchers, issues, history: what one repository adds to a query's cost
 COMMIT_PAGE_SIZE = 100  # GitHub's maximum for `first`
 GATEWAY_TIMEOUTS = (502, 504)  # a query over GitHub's 10 s limit ends like this [D-GQL]
 
@@ -47,9 +50,10 @@ def git_timestamp(value: datetime) -> str:
     return as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def counters_query(names: Sequence[RepoName]) -> Query[RepoName]:
-    """One alias per repository (`r0`, `r1`, ...): current counters and identity."""
-    decls, parts, variables, aliases = [], [], {}, {}
+def counters_query(names: Sequence[RepoName], since: datetime) -> Query[RepoName]:
+    """One alias per repository (`r0`, `r1`, ...): current counters, identity and commits since `since`."""
+    decls, parts, aliases = [], [], {}
+    variables: dict[str, Any] = {"since": git_timestamp(since)}
     for i, name in enumerate(names):
         alias = f"r{i}"
         decls.append(f"$o{i}: String!, $n{i}: String!")
@@ -57,12 +61,20 @@ def counters_query(names: Sequence[RepoName]) -> Query[RepoName]:
         variables[f"o{i}"], variables[f"n{i}"] = name.owner, name.name
         aliases[alias] = name
     text = (
-        f"query Counters({', '.join(decls)}) {{\n  "
+        f"query Counters($since: GitTimestamp!, {', '.join(decls)}) {{\n  "
         + "\n  ".join(parts)
         + f"\n  {RATE_LIMIT}\n}}\nfragment Counters on Repository {{ {COUNTER_FIELDS} }}\n"
     )
-    # Only totalCount connections (no first/last): the whole query costs one request.
-    return Query(text, variables, aliases, estimate_cost(1))
+    return Query(text, variables, aliases, estimate_cost(COUNTER_CONNECTIONS * len(names)))
+
+
+def counters_per_query(limit: int) -> int:
+    """Repositories per counters query: at most `limit`, and no more than one point's worth (GitHub rounds
+    the requests / 100, so 49 repositories of 3 connections cost 1 point where 50 cost 2)."""
+    size = max(1, limit)
+    while size > 1 and estimate_cost(COUNTER_CONNECTIONS * size) > 1:
+        size -= 1
+    return size
 
 
 PLAN_FIELDS = (
@@ -84,38 +96,9 @@ def plan_query(names: Sequence[RepoName]) -> Query[RepoName]:
     return Query(text, variables, aliases, estimate_cost(1 + len(names)))
 
 
-def _branch_selector(branch: str | None) -> tuple[str, str]:
-    if branch is None:
-        return "defaultBranchRef", ""
-    return "ref(qualifiedName: $branch)", ", $branch: String!"
-
-
-def weekly_commits_query(name: RepoName, weeks: Sequence[date], branch: str | None = None) -> Query[date]:
-    """One `history(since:, until:) { totalCount }` alias per week (`w0`, ...) on one branch."""
-    ref, branch_decl = _branch_selector(branch)
-    decls, parts, aliases = [], [], {}
-    variables: dict[str, Any] = {"owner": name.owner, "name": name.name}
-    if branch is not None:
-        variables["branch"] = branch
-    for i, week in enumerate(weeks):
-        start = datetime(week.year, week.month, week.day)
-        decls.append(f"$s{i}: GitTimestamp!, $u{i}: GitTimestamp!")
-        parts.append(f"w{i}: history(since: $s{i}, until: $u{i}) {{ totalCount }}")
-        # until is inclusive in git's sense: stop one second before the next week begins.
-        variables[f"s{i}"] = git_timestamp(start)
-        variables[f"u{i}"] = git_timestamp(start + timedelta(days=7, seconds=-1))
-        aliases[f"w{i}"] = week
-    text = (
-        f"query WeeklyCommits($owner: String!, $name: String!{branch_decl}, {', '.join(decls)}) {{\n"
-        f"  repository(owner: $owner, name: $name) {{ {ref} {{ target {{ ... on Commit {{\n    "
-        + "\n    ".join(parts)
-        + f"\n  }} }} }} }}\n  {RATE_LIMIT}\n}}\n"
-    )
-    return Query(text, variables, aliases, estimate_cost(1 + len(weeks)))
-
-
 def commits_query(name: RepoName, after: str | None = None, since: datetime | None = None) -> Query[RepoName]:
-    """One page (100) of the default branch's history: oid, authored date, author email and user id."""
+    """One page (100) of the default branch's history: oid, both dates, parent count, author email and
+    user id."""
     variables: dict[str, Any] = {"owner": name.owner, "name": name.name, "after": after}
     variables["since"] = git_timestamp(since) if since is not None else None
     text = (
@@ -123,11 +106,13 @@ def commits_query(name: RepoName, after: str | None = None, since: datetime | No
         "  repository(owner: $owner, name: $name) { defaultBranchRef { target { ... on Commit {\n"
         f"    history(first: {COMMIT_PAGE_SIZE}, after: $after, since: $since) {{\n"
         "      totalCount pageInfo { hasNextPage endCursor }\n"
-        "      nodes { oid authoredDate author { email user { databaseId } } }\n"
+        "      nodes { oid authoredDate committedDate parents { totalCount } "
+        "author { email user { databaseId } } }\n"
         "    }\n"
         f"  }} }} }} }}\n  {RATE_LIMIT}\n}}\n"
     )
-    return Query(text, variables, {"repository": name}, estimate_cost(1 + 1))
+    # The history, plus each node's parents connection (totalCount only: one request per node).
+    return Query(text, variables, {"repository": name}, estimate_cost(1 + COMMIT_PAGE_SIZE))
 
 
 @dataclass(frozen=True)
@@ -139,10 +124,11 @@ class BatchResult(Generic[T]):
 
 
 async def run_batched(
-    gh: GitHubClient, items: Sequence[T], build: Callable[[Sequence[T]], Query[T]]
+    gh: GitHubClient, items: Sequence[T], build: Callable[[Sequence[T]], Query[T]], size: int | None = None
 ) -> list[BatchResult[T]]:
-    """Run `build` over `gh.graphql_batch` items at a time; halve a batch on 502/504 or a high cost."""
-    size = gh.options.graphql_batch
+    """Run `build` over `size` (default `gh.graphql_batch`) items at a time; halve a batch on 502/504 or a
+    high cost."""
+    size = size or gh.options.graphql_batch
     batches = [items[i : i + size] for i in range(0, len(items), size)]
     answers = await asyncio.gather(*(_run(gh, batch, build) for batch in batches))
     return [result for answer in answers for result in answer]

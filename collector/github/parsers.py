@@ -140,7 +140,18 @@ def parse_graphql_counters(node: Any) -> RepoCounters:
         watchers=_int(_object(obj["watchers"])["totalCount"]),
         open_issues=_int(_object(obj["issues"])["totalCount"]),
         pushed_at=_optional_timestamp(obj.get("pushedAt")),
+        commits_52w=_history_count(branch),
     )
+
+
+def _history_count(branch: Any) -> int | None:
+    """`defaultBranchRef { target { history { totalCount } } }`: 0 without a branch (an empty repository),
+    None when the node carries no count."""
+    if branch is None:
+        return 0
+    target = _object(branch).get("target")
+    history = _object(target).get("history") if target is not None else None
+    return _int(_object(history)["totalCount"]) if history is not None else None
 
 
 def parse_commit_activity(body: Any) -> list[WeekActivity]:
@@ -187,7 +198,7 @@ def commit_identity(author: Mapping[str, Any] | None) -> str:
 
 
 def parse_commit_history(history: Any) -> CommitPage:
-    """A `history(first:, after:) { totalCount pageInfo nodes }` connection."""
+    """A `history(first:, after:) { totalCount pageInfo nodes }` connection (`commits_query`'s nodes)."""
     obj = _object(history)
     info = _object(obj["pageInfo"])
     commits = []
@@ -199,6 +210,8 @@ def parse_commit_history(history: Any) -> CommitPage:
                 oid=str(n["oid"]),
                 authored_at=parse_timestamp(n["authoredDate"]),
                 identity=commit_identity(_object(author) if author is not None else None),
+                committed_at=parse_timestamp(n["committedDate"]),
+                parents=_int(_object(n["parents"])["totalCount"]),
             )
         )
     total = obj.get("totalCount")

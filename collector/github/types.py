@@ -18,6 +18,10 @@ class RepoCounters:
     watchers: int
     open_issues: int
     pushed_at: datetime | None = None
+    # Default-branch commits since the first Sunday of /stats/commit_activity's 52 weeks (merges included:
+    # GraphQL cannot leave them out); 0 for an empty repository; None where the answer has no such count
+    # (REST, without a token).
+    commits_52w: int | None = None
 
 
 @dataclass(frozen=True)
@@ -62,11 +66,18 @@ class ForkPage:
 
 @dataclass(frozen=True)
 class CommitInfo:
-    """One commit on the default branch: who (identity) and when (authored date, UTC)."""
+    """One commit on the default branch: who (identity), when (authored and committed, UTC), and how many
+    parents it has (more than one: a merge, which GitHub's statistics leave out)."""
 
     oid: str
     authored_at: datetime
     identity: str  # 'u:<GitHub user id>' when linked to an account, else 'e:<lower-cased author email>'
+    committed_at: datetime
+    parents: int
+
+    @property
+    def is_merge(self) -> bool:
+        return self.parents > 1
 
 
 @dataclass(frozen=True)

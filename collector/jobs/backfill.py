@@ -3,16 +3,16 @@
 Each series commits its checkpoint in the same transaction as the rows a page produced, so a process
 killed at any point resumes where it stopped and ends with the same rows as an uninterrupted run.
 Reruns are incremental: star history (jobs/star_history.py) updates the newest weeks and re-validates
-the rest when its total disagrees with GitHub's count; forks page newest
-first until a known fork; weekly commits refetch only weeks that can still change; the commit walk
-only covers commits since the last walk.
+the rest when its total disagrees with GitHub's count; forks page newest first until a known fork; the
+commit walk (jobs/commit_history.py), which gives both weekly commits and contributors, only covers the
+weeks since the last walk's newest commit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from collector.domain import Holder, parse_repo_name, utc_now
 from collector.github.api import GitHubAPI
 from collector.github.errors import GitHubError, NotFound
-from collector.jobs.commit_history import backfill_commits, backfill_contributors
+from collector.jobs.commit_history import backfill_commit_walk
 from collector.jobs.progress import NullReporter, Reporter
 from collector.jobs.series import SeriesContext
 from collector.jobs.star_history import backfill_stars
@@ -108,11 +108,11 @@ async def backfill_forks(ctx: SeriesContext) -> str:
     return "complete"
 
 
-_STEPS = {
-    "stars": backfill_stars,
-    "forks": backfill_forks,
-    "commits": backfill_commits,
-    "contributors": backfill_contributors,
+# Each step and the series it gives: one commit walk gives both weekly commits and contributors.
+_STEPS: dict[tuple[str, ...], Callable[[SeriesContext], Awaitable[str]]] = {
+    ("stars",): backfill_stars,
+    ("forks",): backfill_forks,
+    ("commits", "contributors"): backfill_commit_walk,
 }
 
 
@@ -143,7 +143,8 @@ async def backfill_repo(
     )
     result = RepoBackfill(full_name)
     # The series are independent; running them together keeps the client's connections busy.
-    await gather_or_cancel(_backfill_series(ctx, key, result) for key in series)
+    steps = [keys for keys in _STEPS if set(keys) & set(series)]
+    await gather_or_cancel(_backfill_series(ctx, keys, result) for keys in steps)
     return result
 
 
@@ -164,27 +165,27 @@ async def _resolve(
     return repo_id, full_name, created
 
 
-async def _backfill_series(ctx: SeriesContext, key: str, result: RepoBackfill) -> None:
-    """One series, its outcome into `result`: a GitHub error ends this series only."""
+async def _backfill_series(ctx: SeriesContext, keys: tuple[str, ...], result: RepoBackfill) -> None:
+    """One step, its outcome for each of its series into `result`: a GitHub error ends this step only."""
+    label = "+".join(keys)
     try:
-        result.series[key] = await _STEPS[key](ctx)
+        outcome = await _STEPS[keys](ctx)
     except NotFound as exc:
         with transaction(ctx.sessions) as s:
             mark_gone(s, ctx.repo_id, f"{exc.kind}: {exc}")
-        result.series[key] = f"error: {exc}"
-        result.error = f"{key}: {exc}"
+        outcome, result.error = f"error: {exc}", f"{label}: {exc}"
     except GitHubError as exc:
-        result.series[key] = f"error: {exc}"
-        result.error = f"{key}: {exc}"
+        outcome, result.error = f"error: {exc}", f"{label}: {exc}"
         event(
             ctx.log,
             "series_failed",
             logging.WARNING,
             repo=result.full_name,
-            series=key,
+            series=label,
             kind=exc.kind,
             error=str(exc),
         )
+    result.series.update(dict.fromkeys(keys, outcome))
 
 
 async def _heartbeat(sessions: sessionmaker[Session], holder: Holder, ids: list[int]) -> None:

@@ -1,5 +1,9 @@
-"""One collection pass: counters by GraphQL in batches, contributors and 52-week commits by
-conditional REST, one snapshot per repository, the last 52 weeks of the commit series refreshed."""
+"""One collection pass: counters and 52-week commits by GraphQL in batches, contributors by conditional
+REST (a 304 costs nothing), one snapshot per repository.
+
+The weekly commit series is the backfill's (its commit walk counts every week); collect reads
+/stats/commit_activity, and stores its weeks, only without a token, where GraphQL is not available.
+"""
 
 from __future__ import annotations
 
@@ -86,7 +90,10 @@ async def _fetch_rest_parts(gh: GitHubAPI, counters: RepoCounters) -> _Fetched:
         except NotReady as exc:
             weeks_error = exc
 
-    await gather_or_cancel([contributors_part(), weeks_part()])
+    parts = [contributors_part()]
+    if counters.commits_52w is None:  # REST counters (no token): the statistics are the only source
+        parts.append(weeks_part())
+    await gather_or_cancel(parts)
     return _Fetched(counters, contributors, note, weeks, weeks_error)
 
 
@@ -96,7 +103,9 @@ def _save(
     c = fetched.counters
     # A rename shows up here as a new name for the same id: the row follows it, the old name stays an alias.
     row = save_repository(session, c.repo, requested=requested)
-    commits_52w = sum(w.total for w in fetched.weeks) if fetched.weeks is not None else None
+    commits_52w = c.commits_52w
+    if commits_52w is None and fetched.weeks is not None:
+        commits_52w = sum(w.total for w in fetched.weeks)
     save_snapshot(
         session,
         row.id,
@@ -141,13 +150,15 @@ async def run_collect(
     *,
     holder: Holder,
     cycle_start: datetime | None = None,
-    batch_size: int = 50,
+    batch_size: int | None = None,
     logger: logging.Logger | None = None,
     worker: str | None = None,
 ) -> PassOutcome:
-    """Collect every due tracked repository once; other daemons sharing the store take other batches."""
+    """Collect every due tracked repository once; other daemons sharing the store take other batches (by
+    default as many as one counters query holds)."""
     log = logger or logging.getLogger("collector.collect")
     cycle = cycle_start or utc_now()
+    batch = batch_size or gh.repos_per_counters_query
     with transaction(sessions) as s:
         run_id = start_run(s, JOB, worker or str(holder))
         leases.ensure_leases(s, JOB)
@@ -155,7 +166,7 @@ async def run_collect(
     try:
         while True:
             with transaction(sessions) as s:
-                ids = leases.claim(s, JOB, holder, cycle, batch_size)
+                ids = leases.claim(s, JOB, holder, cycle, batch)
                 rows = list(s.execute(select(RepoRow.id, RepoRow.full_name).where(RepoRow.id.in_(ids))).all())
             if not ids:
                 break

@@ -26,8 +26,7 @@ class RepoPlan:
     repo: str
     star_pages: int
     fork_pages: int
-    commit_queries: int
-    walk_pages: int
+    walk_pages: int  # the commit walk gives weekly commits and contributors
 
     @property
     def rest(self) -> int:
@@ -35,7 +34,7 @@ class RepoPlan:
 
     @property
     def points(self) -> int:
-        return self.commit_queries + self.walk_pages
+        return self.walk_pages
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ async def plan_backfill(
         if isinstance(found, GitHubError):
             plans.append(
                 RepoPlan(
-                    f"{name} (not found)" if isinstance(found, NotFound) else f"{name} ({found})", 0, 0, 0, 0
+                    f"{name} (not found)" if isinstance(found, NotFound) else f"{name} ({found})", 0, 0, 0
                 )
             )
             continue
@@ -86,7 +85,6 @@ class _Stored:
 
     stars_to: date | None  # where complete star history ends
     forks: int  # direct forks stored by a complete listing
-    weeks_to: date | None  # where complete weekly commits end
     walked: bool  # the commit walk is complete
     observed_stars: bool
 
@@ -94,11 +92,10 @@ class _Stored:
     def load(cls, s: Session, repo_id: int) -> _Stored:
         checkpoints = load_checkpoints(s, repo_id)
         stars, forks = checkpoints.get("stars"), checkpoints.get("forks")
-        weekly, walk = checkpoints.get("commits"), checkpoints.get("contributors")
+        walk = checkpoints.get("contributors")
         return cls(
             stars.covered_to if stars and stars.status == SeriesStatus.COMPLETE else None,
             count_forks(s, repo_id) if forks and forks.status == SeriesStatus.COMPLETE else 0,
-            weekly.covered_to if weekly and weekly.status == SeriesStatus.COMPLETE else None,
             walk is not None and walk.status == SeriesStatus.COMPLETE,
             load_observed_stars(s, repo_id) is not None,
         )
@@ -110,9 +107,9 @@ def _plan_one(api: GitHubAPI, repo: PlanInputs, stored: _Stored, since: date | N
     # Never observed: the backfill checks its total against /stargazers/count (one request).
     star_pages = api.star_history_pages(_weeks(stored.stars_to or start, today)) + (not stored.observed_stars)
     fork_pages = api.fork_pages(max(0, repo.forks - stored.forks))
-    commit_queries = api.weekly_commit_queries(_weeks(stored.weeks_to or start, today))
+    # A later walk covers the weeks since its last newest commit: about a page.
     walk_pages = 1 if stored.walked else api.commit_walk_pages(repo.commits)
-    return RepoPlan(repo.full_name, star_pages, fork_pages, commit_queries, walk_pages)
+    return RepoPlan(repo.full_name, star_pages, fork_pages, walk_pages)
 
 
 def _hours(needed: int, remaining: int | None, limit: int | None) -> str:
@@ -126,18 +123,14 @@ def _hours(needed: int, remaining: int | None, limit: int | None) -> str:
 
 def render_plan(plan: Plan) -> str:
     """The plan as a text table with totals and the time the budget implies."""
-    lines = [
-        f"{'repository':<40} {'star pages':>10} {'fork pages':>10} {'week queries':>12} {'walk pages':>10}"
-    ]
+    lines = [f"{'repository':<40} {'star pages':>10} {'fork pages':>10} {'walk pages':>10}"]
     for p in plan.repos:
-        lines.append(
-            f"{p.repo:<40} {p.star_pages:>10} {p.fork_pages:>10} {p.commit_queries:>12} {p.walk_pages:>10}"
-        )
+        lines.append(f"{p.repo:<40} {p.star_pages:>10} {p.fork_pages:>10} {p.walk_pages:>10}")
     rest = sum(p.rest for p in plan.repos)
     points = sum(p.points for p in plan.repos)
     star, fork = sum(p.star_pages for p in plan.repos), sum(p.fork_pages for p in plan.repos)
-    weeks, walk = sum(p.commit_queries for p in plan.repos), sum(p.walk_pages for p in plan.repos)
-    lines.append(f"{'total':<40} {star:>10} {fork:>10} {weeks:>12} {walk:>10}")
+    walk = sum(p.walk_pages for p in plan.repos)
+    lines.append(f"{'total':<40} {star:>10} {fork:>10} {walk:>10}")
     lim = plan.limits
     rest_left, rest_limit = (lim.rest_remaining, lim.rest_limit) if lim else (None, None)
     gql_left, gql_limit = (lim.graphql_remaining, lim.graphql_limit) if lim else (None, None)

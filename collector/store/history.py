@@ -9,8 +9,8 @@ without the other's rows. SQLite has one writer at a time anyway.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
-from datetime import date
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, timedelta
 
 from sqlalchemy import ColumnElement, delete, func, insert, select, text
 from sqlalchemy.orm import Session
@@ -122,17 +122,77 @@ def _insert_month_sums(session: Session, conditions: Sequence[ColumnElement[bool
 def save_history_weekly(session: Session, repo_id: int, points: Iterable[HistoryPoint]) -> int:
     """Upsert weekly values (`day` is the week's Sunday) and their months; returns the number of rows."""
     items = list(points)
-    rows = [
-        {"repo_id": repo_id, "metric": p.metric, "week_start": p.day, "value": p.value, "source": p.source}
-        for p in items
-    ]
     spans: dict[str, tuple[date, date]] = {}
     for p in items:
         lo, hi = spans.get(p.metric, (p.day, p.day))
         spans[p.metric] = (min(lo, p.day), max(hi, p.day))
     # Weekly series get their own lock keys: a weekly and a daily series of one metric are two series.
     lock_series(session, repo_id, [f"weekly {metric}" for metric in spans])
-    upsert(session, HistoryWeekly.__table__, rows, keys=["repo_id", "metric", "week_start"])  # type: ignore[arg-type]
+    _write_weekly_rows(session, repo_id, items)
     for metric, (first, last) in sorted(spans.items()):
         refresh_weekly_months(session, repo_id, metric, first, last)
-    return len(rows)
+    return len(items)
+
+
+def _write_weekly_rows(session: Session, repo_id: int, points: Sequence[HistoryPoint]) -> None:
+    rows = [
+        {"repo_id": repo_id, "metric": p.metric, "week_start": p.day, "value": p.value, "source": p.source}
+        for p in points
+    ]
+    upsert(session, HistoryWeekly.__table__, rows, keys=["repo_id", "metric", "week_start"])  # type: ignore[arg-type]
+
+
+def add_history_weekly(
+    session: Session,
+    repo_id: int,
+    metric: str,
+    source: str,
+    counts: Mapping[date, int],
+    reset_from: date | None = None,
+) -> None:
+    """Add `counts` (week start -> count) to the stored weekly values, a missing week counting from 0; with
+    `reset_from`, the weeks from that one on are dropped first. For a series counted a page at a time:
+    write each page in the transaction of the checkpoint that says it was counted."""
+    lock_series(session, repo_id, [f"weekly {metric}"])
+    series = [HistoryWeekly.repo_id == repo_id, HistoryWeekly.metric == metric]
+    weeks = sorted(counts)
+    first, last = (weeks[0], weeks[-1]) if weeks else (None, None)
+    if reset_from is not None:
+        dropped = series + [HistoryWeekly.week_start >= reset_from]
+        stored_last = session.scalar(select(func.max(HistoryWeekly.week_start)).where(*dropped))
+        session.execute(delete(HistoryWeekly).where(*dropped))
+        first = min(d for d in (first, reset_from) if d is not None)
+        last = max(d for d in (last, stored_last, reset_from) if d is not None)
+    if first is None or last is None:
+        return
+    found = session.execute(
+        select(HistoryWeekly.week_start, HistoryWeekly.value).where(
+            *series, HistoryWeekly.week_start.in_(weeks)
+        )
+    )
+    stored = {week: value for week, value in found}
+    points = [HistoryPoint(metric, w, stored.get(w, 0) + counts[w], source) for w in weeks]
+    _write_weekly_rows(session, repo_id, points)
+    refresh_weekly_months(session, repo_id, metric, first, last)
+
+
+def fill_history_weekly(
+    session: Session, repo_id: int, metric: str, source: str, first: date, last: date
+) -> None:
+    """Store 0 for each week from `first` to `last` (Sundays) that has no value: no row means unknown."""
+    lock_series(session, repo_id, [f"weekly {metric}"])
+    stored = set(
+        session.scalars(
+            select(HistoryWeekly.week_start).where(
+                HistoryWeekly.repo_id == repo_id,
+                HistoryWeekly.metric == metric,
+                HistoryWeekly.week_start >= first,
+                HistoryWeekly.week_start <= last,
+            )
+        )
+    )
+    missing = [first + timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
+    points = [HistoryPoint(metric, w, 0, source) for w in missing if w not in stored]
+    if points:
+        _write_weekly_rows(session, repo_id, points)
+        refresh_weekly_months(session, repo_id, metric, points[0].day, points[-1].day)

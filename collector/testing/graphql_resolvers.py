@@ -209,6 +209,9 @@ def _commit_field(node: CommitNode, name: str, args: dict[str, Any]) -> Any:
         return simple[name]
     if name in ("author", "committer"):
         return _actor(c)
+    if name == "parents":
+        # A straight history, as REST's `parents` shows it: each commit's parent is the next older one.
+        return {"totalCount": 1 if node.index < len(node.view.commits) - 1 else 0}
     if name == "history":
         return History(node.view, node.index, _when(args.get("since")), _when(args.get("until")), args)
     raise Unserved(f"Commit.{name} is not served by the GitHub simulator")
