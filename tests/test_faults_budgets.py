@@ -39,12 +39,14 @@ def test_graphql_rate_limit_errors_with_budget_left_send_nothing_until_the_reset
     reference: Store,
     new_store: Any,  # noqa: F811
 ) -> None:
-    # GitHub refuses with errors[].type RATE_LIMIT once 5 points are left, its headers still saying 5.
+    # GitHub refuses with errors[].type RATE_LIMIT once 2 points are left, its headers still saying 2. The
+    # backfill's GraphQL is the commit walk's pages (about 10 points here): several windows of 6, each
+    # long enough (10 s) that the REST part of the backfill does not outlast it.
     app = SimulatorApp(
         scenario,
-        graphql_limit=20,
-        reset_seconds=3,
-        graphql_early_limit=5,
+        graphql_limit=6,
+        reset_seconds=10,
+        graphql_early_limit=2,
         graphql_rate_limit_type="RATE_LIMIT",
         points_per_minute=100_000,
         graphql_points_per_minute=100_000,
@@ -54,7 +56,7 @@ def test_graphql_rate_limit_errors_with_budget_left_send_nothing_until_the_reset
         # One request at a time, so that none is already in flight when GitHub first says no.
         done = one_run("backfill", store, base, concurrency=1)
     assert done.failures == []
-    assert app.stats.graphql_points > 20  # it went on after a reset: more than one window
+    assert app.stats.graphql_points > 6  # it went on after a reset: more than one window
     assert app.stats.while_exhausted == 0  # nothing was sent while GitHub was refusing
     assert done.waited >= 1.0
     assert store.content(HISTORY) == reference.content(HISTORY)
@@ -66,9 +68,9 @@ def test_primary_budget_exhausted_mid_backfill_waits_for_the_reset(
     new_store: Any,  # noqa: F811
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # The backfill needs ~150 REST requests and ~100 GraphQL points: several windows of these budgets,
-    # small enough to run out well before a window resets on its own.
-    app = SimulatorApp(scenario, rate_limit=25, graphql_limit=15, reset_seconds=3, points_per_minute=100_000)
+    # The backfill needs ~150 REST requests and ~10 GraphQL points (the commit walk's pages): several
+    # windows of these budgets, small enough to run out well before a window resets on its own.
+    app = SimulatorApp(scenario, rate_limit=25, graphql_limit=1, reset_seconds=3, points_per_minute=100_000)
     store: Store = new_store(scenario)
     with caplog.at_level(logging.WARNING, logger="collector.github"), running_simulator(app) as base:
         # reserve=0: spend every budget down to 0 remaining, the hardest case for "send nothing".
@@ -79,6 +81,6 @@ def test_primary_budget_exhausted_mid_backfill_waits_for_the_reset(
     ]
     assert any("core" in m for m in spent) and any("graphql" in m for m in spent), spent
     assert done.waited >= 1.0  # it waited for resets instead of sending
-    assert app.stats.count(method="GET") > 25 and app.stats.graphql_points > 15  # more than one window
+    assert app.stats.count(method="GET") > 25 and app.stats.graphql_points > 1  # more than one window
     assert app.stats.while_exhausted == 0
     assert store.content(HISTORY) == reference.content(HISTORY)
