@@ -487,7 +487,9 @@ def test_daemon_survives_a_postgresql_restart_and_the_next_cycle_is_complete(
     own_cluster: tuple[Cluster, PgServer], tmp_path: Path
 ) -> None:
     cluster, server = own_cluster
-    with world(server, tmp_path, "synthetic-30", latency_ms=200, collect="8s") as w:
+    # A pass is one GraphQL batch and a REST request per repository: at 400 ms and 4 in flight, about
+    # 3.6 s, long enough that the restart lands mid-pass (the store must be lost while in use).
+    with world(server, tmp_path, "synthetic-30", latency_ms=400, collect="8s") as w:
         n = len(w.scenario.repos)
         d = w.daemon("kv")
         try:
@@ -498,15 +500,20 @@ def test_daemon_survives_a_postgresql_restart_and_the_next_cycle_is_complete(
             # Restart mid-pass: the next run has saved a few repositories and holds the others' leases.
             d.wait_for("the next pass is under way", lambda: _items_of_newest_run(w, first) >= 3, 15)
             cut = w.value("SELECT max(id) FROM runs")
-            restart = cluster.ctl("restart")
+            # Down for 3 s, not a quick restart: a pass saves each repository in a short transaction of
+            # its own, and a reconnect (pool_pre_ping) would hide a restart that fits between two.
+            stop = cluster.ctl("stop")
+            assert stop.returncode == 0, stop.stderr
+            time.sleep(3)
+            restart = cluster.ctl("start")
             assert restart.returncode == 0 and cluster.ready(30), restart.stderr
             server.admin.dispose()  # its pooled connections died with the restart
             w.engine.dispose()
             restarted = datetime.now(UTC)
             d.wait_for("store_recovered", lambda: bool(d.named("store_recovered")), 60)
-            # The next cycle after the restart: a run with every repository ok. (A pass of 30 at 200 ms
-            # takes about 3 s, well inside the 8 s cycle; repositories a pass finishes after the next
-            # cycle began count as done in that cycle, so a shorter interval would never see a full run.)
+            # The next cycle after the restart: a run with every repository ok. (A pass of 30 at 400 ms
+            # takes about 4 s, inside the 8 s cycle; repositories a pass finishes after the next cycle
+            # began count as done in that cycle, so a shorter interval would never see a full run.)
             d.wait_for(
                 "a complete run after the restart",
                 lambda: _complete_run_after(w, restarted, n) is not None,
