@@ -30,8 +30,7 @@ from collector.store.alerts import (
     save_firing,
 )
 from collector.store.engine import transaction
-from collector.store.groups import load_group_members
-from collector.store.models import RepoRow
+from collector.store.groups import load_current_member_names
 from collector.store.repos import find_repo
 
 DEADLINE_SECONDS = 120.0  # the most a daemon's collect waits for its alerts; the rest go next time
@@ -62,10 +61,8 @@ def _alert_repos(session: Session, spec: AlertSpec) -> list[tuple[int, str]]:
         if row is not None:
             out.setdefault(row.id, row.full_name)
     if spec.group is not None:
-        for member in load_group_members(session, spec.group):
-            repo = session.get(RepoRow, member.repo_id)
-            if repo is not None:
-                out.setdefault(repo.id, repo.full_name)
+        for repo_id, full_name in load_current_member_names(session, spec.group):
+            out.setdefault(repo_id, full_name)
     return list(out.items())
 
 

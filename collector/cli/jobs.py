@@ -33,7 +33,7 @@ from collector.logs import event, get_logger, setup_logging
 from collector.reports.output import run_report_job
 from collector.store import leases, migrate
 from collector.store.engine import transaction
-from collector.store.repos import find_repo, load_repos, save_tracked_name
+from collector.store.repos import any_tracked, find_repo, save_tracked_name
 from collector.store.runs import interrupt_open_runs
 
 
@@ -83,7 +83,7 @@ def collect(app: App) -> None:
     cli_logging(app)
     track_config_repos(app)
     with app.sessions() as s:
-        if not load_repos(s):
+        if not any_tracked(s):
             raise CollectorError("no repositories tracked; add some with `collector repos add OWNER/NAME`")
     count, failed, usage = run(collect_once(app))
     click.echo(f"collected {count - failed}/{count} repositories; {usage}")
@@ -183,7 +183,7 @@ def track_default_group_if_idle(app: App) -> bool:
     """With nothing tracked and no groups in the config, track the 2017 article's frameworks (sync and
     the daemon both: a first `docker compose up` without a config collects something)."""
     with app.sessions() as s:
-        if load_repos(s) or app.config.groups:
+        if any_tracked(s) or app.config.groups:
             return False
     with transaction(app.sessions) as s:
         for text in DEFAULT_GROUP:

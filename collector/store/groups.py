@@ -80,15 +80,27 @@ def load_group_members(session: Session, name: str, current_only: bool = True) -
 def load_current_memberships(session: Session) -> dict[str, list[str]]:
     """Current full names of every rule group's members, in one query (for /metrics)."""
     out: dict[str, list[str]] = {}
-    stmt = (
-        select(GroupMemberRow.group_name, RepoRow.full_name)
-        .join(RepoRow, RepoRow.id == GroupMemberRow.repo_id)
-        .where(GroupMemberRow.left_on.is_(None))
-        .order_by(GroupMemberRow.group_name, RepoRow.name_key)
-    )
-    for group, full_name in session.execute(stmt):
+    for group, _, full_name in _current_members(session):
         out.setdefault(group, []).append(full_name)
     return out
+
+
+def load_current_member_names(session: Session, name: str) -> list[tuple[int, str]]:
+    """(store id, current full name) of one rule group's current members, in one query (for alerts)."""
+    return [(repo_id, full_name) for _, repo_id, full_name in _current_members(session, name)]
+
+
+def _current_members(session: Session, group: str | None = None) -> list[tuple[str, int, str]]:
+    m = GroupMemberRow
+    stmt = (
+        select(m.group_name, m.repo_id, RepoRow.full_name)
+        .join(RepoRow, RepoRow.id == m.repo_id)
+        .where(m.left_on.is_(None))
+        .order_by(m.group_name, RepoRow.name_key)
+    )
+    if group is not None:
+        stmt = stmt.where(m.group_name == group)
+    return [(g, repo_id, full_name) for g, repo_id, full_name in session.execute(stmt)]
 
 
 def save_discovery(

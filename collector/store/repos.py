@@ -158,6 +158,11 @@ def load_repos(session: Session, tracked_only: bool = True) -> list[TrackedRepo]
     return [TrackedRepo.of(r) for r in session.scalars(stmt)]
 
 
+def any_tracked(session: Session) -> bool:
+    """Whether any repository is tracked (stops at the first row, instead of loading every one)."""
+    return session.scalar(select(RepoRow.id).where(RepoRow.tracked.is_(True)).limit(1)) is not None
+
+
 def untrack(session: Session, names: Sequence[RepoName]) -> tuple[list[str], list[str]]:
     """Stop tracking the named repositories; their history stays. Returns (untracked, unknown)."""
     done, unknown = [], []
