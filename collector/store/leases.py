@@ -10,7 +10,7 @@ lease simply expires.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
@@ -94,12 +94,16 @@ def claim(
     cycle_start: datetime,
     limit: int,
     ttl: timedelta = timedelta(minutes=10),
+    exclude: Collection[int] = (),
 ) -> list[int]:
-    """Claim up to `limit` due units of `job`; returns their repository ids (commit right after)."""
+    """Claim up to `limit` due units of `job`, leaving out `exclude` (the units this pass already tried);
+    returns their repository ids (commit right after)."""
     reap_dead_holders(session, job, holder)
     now = utc_now()
     expires = now + ttl
     conditions = _due(job, cycle_start, now)
+    if exclude:
+        conditions.append(Lease.repo_id.not_in(list(exclude)))
     if session.get_bind().dialect.name == "postgresql":
         picked = (
             select(Lease.repo_id)
