@@ -72,7 +72,7 @@ class RepoRow(Base):
     github_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     node_id: Mapped[str | None]
     full_name: Mapped[str]
-    name_key: Mapped[str] = mapped_column(String(200), unique=True)  # lower(full_name)
+    name_key: Mapped[str] = mapped_column(unique=True)  # lower(full_name)
     created_at: Mapped[datetime | None]
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     primary_language: Mapped[str | None]
@@ -89,7 +89,7 @@ class RepoAlias(Base):
 
     __tablename__ = "repo_aliases"
 
-    name_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name_key: Mapped[str] = mapped_column(primary_key=True)
     full_name: Mapped[str]
     repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), index=True)
     first_seen_at: Mapped[datetime]
@@ -179,7 +179,7 @@ class ContributorIdentity(Base):
     __tablename__ = "contributor_identities"
 
     repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
-    identity: Mapped[str] = mapped_column(String(80), primary_key=True)
+    identity: Mapped[str] = mapped_column(primary_key=True)
     first_commit_at: Mapped[datetime]
 
 
@@ -258,7 +258,7 @@ class HttpCache(Base):
     __tablename__ = "http_cache"
 
     token_key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    url: Mapped[str] = mapped_column(String(2000), primary_key=True)
+    url: Mapped[str] = mapped_column(primary_key=True)
     etag: Mapped[str | None]
     last_modified: Mapped[str | None]
     status: Mapped[int]
@@ -273,7 +273,7 @@ class TokenBudget(Base):
     __tablename__ = "token_budgets"
 
     token_key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    resource: Mapped[str] = mapped_column(String(30), primary_key=True)
+    resource: Mapped[str] = mapped_column(primary_key=True)  # from GitHub's X-RateLimit-Resource
     position: Mapped[int]
     limit: Mapped[int]
     remaining: Mapped[int]
@@ -292,6 +292,19 @@ class Lease(Base):
     expires_at: Mapped[datetime | None]
     cycle: Mapped[str | None]  # the schedule cycle the work was done for
     done_at: Mapped[datetime | None]
+    # Incremented by each claim: the holder's writes check it (a fencing token), see store/leases.py.
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class JobLock(Base):
+    """A cluster-wide lock for a job one daemon runs at a time (discovery, reports), until `expires_at`
+    by the database's clock."""
+
+    __tablename__ = "job_locks"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str | None]
+    expires_at: Mapped[datetime | None]
 
 
 class RepoGroup(Base):
@@ -301,7 +314,7 @@ class RepoGroup(Base):
 
     __tablename__ = "repo_groups"
 
-    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(primary_key=True)  # default "<kind>:<value>", e.g. a whole search query
     kind: Mapped[str] = mapped_column(String(20))  # topic | org | user | search
     value: Mapped[str]
     min_stars: Mapped[int] = mapped_column(Integer, default=0)
