@@ -7,6 +7,7 @@ never touch GitHub, and a command that needs no store never opens one.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from functools import cached_property
 
@@ -21,6 +22,7 @@ from collector.github.api import GitHubAPI
 from collector.github.client import GitHubClient
 from collector.github.options import ClientOptions
 from collector.github.pacing import MinutePacer
+from collector.logs import event, get_logger
 from collector.service.metrics import Telemetry
 from collector.settings import Settings, load_settings, redact_url
 from collector.store import migrate
@@ -39,6 +41,7 @@ class App:
         self.config = replace(config, alerts=bind_webhooks(config.alerts, self.settings.environment))
         self.client_options = ClientOptions(**self.config.client)
         self.holder = Holder.for_this_process()  # this process's name in leases and runs
+        self._warned_no_token = False
 
     def secrets(self) -> list[str]:
         """Everything the logs must mask: tokens and App keys (settings) and alert webhook URLs (config)."""
@@ -87,6 +90,15 @@ class App:
     def github(self) -> GitHubAPI:
         """A GitHub API over a new client (its own connections and stats), with validators and budgets
         kept in the store; use as `async with app.github() as api:`."""
+        if not self.settings.tokens and self.settings.github_app is None and not self._warned_no_token:
+            self._warned_no_token = True
+            event(
+                get_logger("github"),
+                "no_token",
+                logging.WARNING,
+                note="no GITHUB_TOKEN or GitHub App: GitHub allows 60 requests an hour and no GraphQL; "
+                "set GITHUB_TOKEN to collect more than a few repositories",
+            )
         client = GitHubClient(
             self.settings, self.client_options, cache=StoreCache(self.sessions), pacer=self.pacer
         )

@@ -27,6 +27,7 @@ from collector.jobs.backfill import run_backfill
 from collector.jobs.collect import run_collect
 from collector.jobs.daemon import Daemon, DaemonJob
 from collector.jobs.discover import run_discover, save_config_rules
+from collector.jobs.outages import describe_failure, is_outage
 from collector.jobs.plan import plan_backfill, render_plan
 from collector.jobs.progress import NullReporter, make_reporter
 from collector.logs import event, get_logger, setup_logging
@@ -34,7 +35,7 @@ from collector.reports.output import run_report_job
 from collector.store import leases, migrate
 from collector.store.engine import transaction
 from collector.store.repos import any_tracked, find_repo, save_tracked_name
-from collector.store.runs import interrupt_open_runs
+from collector.store.runs import RunStatus, finish_run, interrupt_open_runs, start_run
 
 
 def _error_line(full_name: str, message: str | None) -> str:
@@ -290,12 +291,27 @@ class _DaemonJobs:
         return done
 
     def report(self, job: ReportJob) -> DaemonJob:
+        name = f"report:{job.name}"
+
         async def body(cycle: datetime) -> dict[str, Any]:
+            # Recorded in `runs` like every job, so a report that cannot be written shows in `collector
+            # status` and /metrics, not only in the log.
+            with transaction(self.app.sessions) as s:
+                run_id = start_run(s, name, str(self.app.holder))
             args = (self.app.sessions, self.app.config, job, utc_now().date())
-            return {"output": str(await asyncio.to_thread(run_report_job, *args))}
+            try:
+                output = await asyncio.to_thread(run_report_job, *args)
+            except Exception as exc:
+                if not is_outage(exc):
+                    with transaction(self.app.sessions) as s:
+                        finish_run(s, run_id, RunStatus.FAILED, {"error": describe_failure(exc)})
+                raise
+            with transaction(self.app.sessions) as s:
+                finish_run(s, run_id, RunStatus.OK, {"output": str(output)})
+            return {"output": str(output)}
 
         assert job.schedule is not None
-        return DaemonJob(f"report:{job.name}", job.schedule, body)
+        return DaemonJob(name, job.schedule, body)
 
 
 def _rule_groups_or_unknown(app: App) -> bool:

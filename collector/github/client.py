@@ -22,14 +22,12 @@ import httpx
 from collector import __version__
 from collector.domain import CachedResponse
 from collector.github.cache import ConditionalCache
-from collector.github.credentials import Credentials
+from collector.github.credentials import Credentials, repo_route
 from collector.github.errors import (
     GitHubError,
-    MalformedResponse,
     NotReady,
     OffHostRedirect,
     RateLimited,
-    ServerError,
 )
 from collector.github.options import ClientOptions
 from collector.github.pacing import MinutePacer, request_points
@@ -47,6 +45,7 @@ from collector.github.responses import (
 )
 from collector.github.throttle import Throttle
 from collector.github.tokens import TokenState
+from collector.github.transport_errors import gave_up
 from collector.settings import Settings
 
 log = logging.getLogger("collector.github")
@@ -184,9 +183,14 @@ class GitHubClient:
             url = response.links.get("next")
 
     async def graphql(
-        self, query: str, variables: Mapping[str, Any] | None = None, *, retry_gateway: bool = True
+        self,
+        query: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        retry_gateway: bool = True,
+        route: str | None = None,
     ) -> GraphQLResponse:
-        """Run a GraphQL query; per-alias errors come back in `errors` for the caller to handle."""
+        """Run a GraphQL query (about repository `route`, if given); per-alias errors come in `errors`."""
         if not self.authenticated:
             raise GitHubError(
                 "the GraphQL API needs a token: set GITHUB_TOKEN (REST-only features work without one)",
@@ -199,6 +203,7 @@ class GitHubClient:
             resource="graphql",
             content=content,
             retry_gateway=retry_gateway,
+            route=route,
         )
         answer = graphql_answer(response)
         self.stats.graphql_points += answer.cost
@@ -217,8 +222,10 @@ class GitHubClient:
         content: bytes | None = None,
         conditional: bool = False,
         retry_gateway: bool = True,
+        route: str | None = None,
     ) -> ApiResponse:
-        """Send one logical request (redirects, limits and retries included); errors translated once."""
+        """Send one logical request (redirects, limits and retries included); errors translated once.
+        `route`: the repository it is about (default: the one a /repos/{owner}/{name} URL names)."""
         response = await self._send_handling_redirects(
             method,
             self.url(path, params),
@@ -228,6 +235,7 @@ class GitHubClient:
             content=content,
             conditional=conditional,
             retry_gateway=retry_gateway,
+            route=route or repo_route(self.url(path, params), self._base_path),
         )
         raise_for_status(response)
         return response
@@ -276,14 +284,15 @@ class GitHubClient:
         return response
 
     async def _send_handling_limits(
-        self, method: str, url: str, *, resource: str, retry_gateway: bool, **kw: Any
+        self, method: str, url: str, *, resource: str, retry_gateway: bool, route: str | None, **kw: Any
     ) -> ApiResponse:
-        attempt, renewed = 0, False
+        attempt, renewed, tried = 0, False, frozenset[int]()
         while True:
             # A slot first, then the token: a token is chosen from the budget known right before
             await self.throttle.enter()  # sending, not while queueing (which would overspend it).
             try:
-                state = await self.credentials.acquire(resource, request_points(method, resource))
+                points = request_points(method, resource)
+                state = await self.credentials.acquire(resource, points, route, tried)
             except BaseException:
                 await self.throttle.leave()
                 raise
@@ -297,7 +306,7 @@ class GitHubClient:
                     self._count(method, url, type(exc).__name__)
                 attempt += 1
                 if attempt >= self.options.max_attempts:
-                    raise _gave_up(method, url, attempt, exc) from exc
+                    raise gave_up(method, url, attempt, exc) from exc
                 await self.throttle.backoff(attempt, f"{method} {url} failed ({type(exc).__name__})")
                 continue
             finally:
@@ -305,12 +314,16 @@ class GitHubClient:
                 await self.throttle.leave()
             status = response.status
             if status == 401:
-                if state.installation is not None and not renewed and state.token is used:
-                    # An installation token that worked may have expired early (or been revoked):
-                    # one renewal and one retry, not the end of the installation.
-                    renewed, state.renew_at = True, 0.0
+                if state.installation is not None and not renewed:
+                    # An installation token that worked may have expired early (or been revoked): one
+                    # renewal shared by the requests refused with it, and one retry each.
+                    renewed = True
+                    await self.credentials.renew_refused(state, used)
                     continue
                 self.credentials.stop(state, response)
+                continue
+            if status == 404 and route and (more := self.credentials.untried(route, state, tried)):
+                tried = more  # asked through an installation not known to see it: another may
                 continue
             limited = limit_signal(response, resource)
             if limited == "primary":
@@ -385,16 +398,3 @@ class GitHubClient:
 
     def _count(self, method: str, url: str, outcome: str) -> None:
         self.stats.requests[f"{method} {endpoint_template(url, self._base_path)} {outcome}"] += 1
-
-
-def _gave_up(method: str, url: str, attempts: int, exc: Exception) -> GitHubError:
-    if isinstance(exc, TransientBody):
-        return MalformedResponse(
-            f"{method} {url} answered {exc.status} with a body that is not JSON, {attempts} times; "
-            "giving up on it",
-            url=url,
-            status=exc.status,
-        )
-    return ServerError(
-        f"{method} {url} failed {attempts} times ({type(exc).__name__}); giving up on it", url=url
-    )

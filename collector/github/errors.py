@@ -95,6 +95,13 @@ class ServerError(GitHubError):
     kind = "server_error"
 
 
+class Unreachable(ServerError):
+    """GitHub could not be reached at all (name resolution, refused or timed-out connections) through the
+    bounded retries: an outage of the whole pass, not a failure of one repository."""
+
+    kind = "unreachable"
+
+
 class GraphQLError(GitHubError):
     """A GraphQL `errors[]` entry for a whole query (per-alias errors are reported per repository)."""
 

@@ -14,12 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector.domain import HistoryPoint, Holder, RepoName, Snapshot, parse_repo_name, utc_now
 from collector.github.api import GitHubAPI
 from collector.github.errors import Blocked, GitHubError, NotFound, NotReady, TooLarge
 from collector.github.types import RepoCounters, WeekActivity
+from collector.jobs.outages import describe_failure, failure_kind, is_outage
 from collector.jobs.tasks import gather_or_cancel
 from collector.logs import event
 from collector.store import leases
@@ -27,7 +29,7 @@ from collector.store.engine import transaction
 from collector.store.history import save_history_weekly, save_snapshot
 from collector.store.models import RepoRow
 from collector.store.repos import mark_gone, save_repository
-from collector.store.runs import count_run_items, finish_run, save_run_item, start_run
+from collector.store.runs import RunStatus, count_run_items, finish_run, save_run_item, start_run
 
 JOB = "collect"
 
@@ -135,13 +137,25 @@ def _save(
     return result
 
 
-def _save_failure(
-    session: Session, run_id: int, repo_id: int, full_name: str, exc: GitHubError
+def _fail(
+    sessions: sessionmaker[Session],
+    run_id: int,
+    holder: Holder,
+    repo_id: int,
+    full_name: str,
+    exc: GitHubError | SQLAlchemyError,
+    log: logging.Logger,
 ) -> RepoResult:
-    if isinstance(exc, NotFound | Blocked):
-        mark_gone(session, repo_id, f"{exc.kind}: {exc}")
-    save_run_item(session, run_id, repo_id, JOB, "error", exc.kind, str(exc))
-    return RepoResult(full_name, "error", str(exc), exc.kind)
+    """Record one repository's failure with a one-line reason and give its lease back undone, so the next
+    pass (or a restart) tries it again."""
+    reason, kind = describe_failure(exc), failure_kind(exc)
+    with transaction(sessions) as s:
+        if isinstance(exc, NotFound | Blocked):
+            mark_gone(s, repo_id, f"{exc.kind}: {exc}")
+        save_run_item(s, run_id, repo_id, JOB, "error", kind, reason)
+        leases.release(s, JOB, holder, [repo_id])
+    event(log, "repo_failed", logging.WARNING, job=JOB, repo=full_name, kind=kind, error=reason)
+    return RepoResult(full_name, "error", reason, kind)
 
 
 async def run_collect(
@@ -155,7 +169,9 @@ async def run_collect(
     worker: str | None = None,
 ) -> PassOutcome:
     """Collect every due tracked repository once; other daemons sharing the store take other batches (by
-    default as many as one counters query holds)."""
+    default as many as one counters query holds). A repository that fails is recorded with its reason and
+    stays due (the next pass and a restart try it again); an outage (GitHub or the store unreachable) ends
+    the pass, recorded as failed, with the error raised for the caller to wait and retry."""
     log = logger or logging.getLogger("collector.collect")
     cycle = cycle_start or utc_now()
     batch = batch_size or gh.repos_per_counters_query
@@ -163,13 +179,15 @@ async def run_collect(
         run_id = start_run(s, JOB, worker or str(holder))
         leases.ensure_leases(s, JOB)
     outcome = PassOutcome(run_id)
+    tried: set[int] = set()  # a failed repository is released, not done: this pass does not take it again
     try:
         while True:
             with transaction(sessions) as s:
-                ids = leases.claim(s, JOB, holder, cycle, batch)
+                ids = leases.claim(s, JOB, holder, cycle, batch, exclude=tried)
                 rows = list(s.execute(select(RepoRow.id, RepoRow.full_name).where(RepoRow.id.in_(ids))).all())
             if not ids:
                 break
+            tried.update(ids)
             try:
                 outcome.results.extend(await _collect_batch(sessions, gh, run_id, holder, rows, log))
             except BaseException:
@@ -182,14 +200,31 @@ async def run_collect(
             # The batch in hand when the pass was cancelled saved some repositories too: count the items.
             finish_run(s, run_id, "interrupted", count_run_items(s, run_id))
         raise
-    status = (
-        "ok"
-        if not outcome.failed
-        else ("partial" if len(outcome.failed) < len(outcome.results) else "failed")
-    )
+    except Exception as exc:
+        _record_stopped_pass(sessions, run_id, outcome, exc)
+        raise
     with transaction(sessions) as s:
-        finish_run(s, run_id, status, _summary(outcome))
+        finish_run(s, run_id, _pass_status(outcome), _summary(outcome))
     return outcome
+
+
+def _pass_status(outcome: PassOutcome) -> RunStatus:
+    """ok only when nothing failed: a pass with failures is partial, or failed when nothing succeeded."""
+    if not outcome.failed:
+        return RunStatus.OK
+    return RunStatus.PARTIAL if len(outcome.failed) < len(outcome.results) else RunStatus.FAILED
+
+
+def _record_stopped_pass(
+    sessions: sessionmaker[Session], run_id: int, outcome: PassOutcome, exc: Exception
+) -> None:
+    """A pass that an outage (or a bug) stopped is stored as failed with its reason, if the store answers;
+    if it does not, the next start closes the run as interrupted."""
+    try:
+        with transaction(sessions) as s:
+            finish_run(s, run_id, RunStatus.FAILED, {**_summary(outcome), "error": describe_failure(exc)})
+    except SQLAlchemyError:
+        pass
 
 
 def _summary(outcome: PassOutcome) -> dict[str, Any]:
@@ -205,7 +240,15 @@ async def _collect_batch(
     log: logging.Logger,
 ) -> list[RepoResult]:
     names = {row.id: parse_repo_name(row.full_name) for row in rows}
-    counters = await gh.fetch_repo_counters(list(names.values()))
+    try:
+        counters: dict[str, RepoCounters | GitHubError] = dict(
+            await gh.fetch_repo_counters(list(names.values()))
+        )
+    except GitHubError as exc:
+        if is_outage(exc):
+            raise
+        # The batch's query failed as a whole (not an outage): each of its repositories fails with it.
+        counters = {name.key: exc for name in names.values()}
     observed_at = utc_now()
 
     async def one(repo_id: int, name: RepoName) -> RepoResult:
@@ -216,23 +259,13 @@ async def _collect_batch(
             if isinstance(got, GitHubError):
                 raise got
             fetched = await _fetch_rest_parts(gh, got)
-        except GitHubError as exc:
             with transaction(sessions) as s:
-                result = _save_failure(s, run_id, repo_id, name.full_name, exc)
+                result = _save(s, run_id, name, fetched, observed_at)
                 leases.complete(s, JOB, holder, [repo_id])
-            event(
-                log,
-                "repo_failed",
-                logging.WARNING,
-                job=JOB,
-                repo=name.full_name,
-                kind=exc.kind,
-                error=str(exc),
-            )
-            return result
-        with transaction(sessions) as s:
-            result = _save(s, run_id, name, fetched, observed_at)
-            leases.complete(s, JOB, holder, [repo_id])
+        except (GitHubError, SQLAlchemyError) as exc:
+            if is_outage(exc):
+                raise
+            return _fail(sessions, run_id, holder, repo_id, name.full_name, exc, log)
         if result.status != "ok":
             event(
                 log,

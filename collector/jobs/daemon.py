@@ -19,10 +19,9 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from collector.config import Schedule, cron_trigger
-from collector.errors import StoreUnavailable
+from collector.jobs.outages import STORE_OUTAGES, describe_failure, is_outage
 from collector.logs import event
 
 EPOCH = datetime(2000, 1, 2, tzinfo=UTC)  # a Sunday; interval cycles count from here
@@ -101,10 +100,12 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.running: set[asyncio.Task[Any]] = set()
         self.store_down = False
+        self.github_down = False
         self.scheduler: AsyncIOScheduler | None = None
 
     async def _run_job(self, job: DaemonJob) -> None:
-        """One scheduled run: retried with backoff while the store is unreachable, until it succeeds."""
+        """One scheduled run: retried with backoff while the store or GitHub is unreachable, until it
+        succeeds; any other failure ends this run with one line (the next scheduled run tries again)."""
         task = asyncio.current_task()
         assert task is not None
         self.running.add(task)
@@ -115,27 +116,45 @@ class Daemon:
                 event(self.log, "job_started", job=job.name, cycle=cycle.isoformat())
                 try:
                     result = await job.body(cycle)
-                except (OperationalError, DBAPIError, StoreUnavailable) as exc:
-                    if not self.store_down:  # once per outage
-                        self.store_down = True
-                        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-                        event(self.log, "store_unreachable", logging.ERROR, job=job.name, error=reason)
+                except Exception as exc:
+                    if not is_outage(exc):
+                        raise
+                    self._outage(job, exc)
                     await asyncio.sleep(delay)
                     delay = min(self.max_backoff, delay * 2)
                     continue
-                if self.store_down:
-                    self.store_down = False
-                    event(self.log, "store_recovered", job=job.name)
-                event(self.log, "job_finished", job=job.name, **(result if isinstance(result, dict) else {}))
+                self._recovered(job)
+                done = result if isinstance(result, dict) else {}
+                # A pass with failures is not a success: it says so at warning level.
+                level = logging.WARNING if done.get("failed") else logging.INFO
+                event(self.log, "job_finished", level, job=job.name, **done)
                 return
         except asyncio.CancelledError:
             # Only our own shutdown cancels a job: it ends here, so APScheduler does not report it as a
             # failure with a multi-line traceback.
             event(self.log, "job_cancelled", job=job.name)
-        except Exception as exc:  # a bug or an unexpected failure must not kill the daemon
-            event(self.log, "job_failed", logging.ERROR, job=job.name, error=f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a bug or a refused value must not kill the daemon, nor be retried blindly
+            event(self.log, "job_failed", logging.ERROR, job=job.name, error=describe_failure(exc))
         finally:
             self.running.discard(task)
+
+    def _outage(self, job: DaemonJob, exc: Exception) -> None:
+        """Log an outage once, in words: the first failed pass names the cause at warning level or above."""
+        if isinstance(exc, STORE_OUTAGES):
+            if not self.store_down:
+                self.store_down = True
+                event(self.log, "store_unreachable", logging.ERROR, job=job.name, error=describe_failure(exc))
+        elif not self.github_down:
+            self.github_down = True
+            event(self.log, "github_unreachable", logging.WARNING, job=job.name, error=describe_failure(exc))
+
+    def _recovered(self, job: DaemonJob) -> None:
+        if self.store_down:
+            self.store_down = False
+            event(self.log, "store_recovered", job=job.name)
+        if self.github_down:
+            self.github_down = False
+            event(self.log, "github_recovered", job=job.name)
 
     def stop(self) -> None:
         """Ask the daemon to stop (signal handler)."""

@@ -1,0 +1,45 @@
+"""Which failures are outages (wait and retry the whole pass) and which belong to one repository or job.
+
+Only connection-level failures are outages: the store or GitHub cannot be reached at all. A value the
+store refuses (DataError), a broken invariant (IntegrityError) or a bad query (ProgrammingError) would fail
+again on every retry: it fails the repository or the job it concerns, with a line saying why.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+
+from collector.errors import StoreUnavailable
+from collector.github.errors import Unreachable
+
+STORE_OUTAGES = (OperationalError, InterfaceError, DisconnectionError, StoreUnavailable)
+OUTAGES = (*STORE_OUTAGES, Unreachable)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether `exc` says the store or GitHub cannot be reached (retry later), not that something is wrong."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OUTAGES)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line for a failure: the database driver's own first line for store errors, else the message."""
+    if isinstance(exc, SQLAlchemyError):
+        orig = getattr(exc, "orig", None)
+        reason = str(orig or exc).strip().splitlines()[0] if str(orig or exc).strip() else type(exc).__name__
+        kind = type(orig).__name__ if orig is not None else type(exc).__name__
+        if isinstance(exc, STORE_OUTAGES):
+            return f"the store is unreachable ({reason})"
+        return f"the store refused it ({kind}: {reason})"
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def failure_kind(exc: BaseException) -> str:
+    """A short kind for run_items.error_kind: the GitHub error's kind, or the store error's class."""
+    kind = getattr(exc, "kind", None)
+    if isinstance(kind, str):
+        return kind
+    orig = getattr(exc, "orig", None)
+    return f"store:{type(orig or exc).__name__}"[:40]
