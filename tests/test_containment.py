@@ -28,7 +28,7 @@ from collector.testing.scenarios import load_scenario
 from collector.testing.simulator import SimulatorApp
 from collector.testing.transport import running_simulator
 from tests.conftest import UNPACED_CLIENT, PgServer, run_cli
-from tests.test_daemon import TOKEN, world
+from tests.test_daemon import world
 
 
 def _free_port() -> int:
@@ -100,7 +100,11 @@ def test_a_value_the_store_refuses_fails_that_repository_alone(pg_server: PgServ
             ], out.stderr
             assert out.stdout.startswith("collected 5/6 repositories;"), out.stdout
             with engine.connect() as conn:
-                observed = set(conn.exec_driver_sql("SELECT repo FROM repo_latest WHERE observed_at IS NOT NULL").scalars())
+                observed = set(
+                    conn.exec_driver_sql(
+                        "SELECT repo FROM repo_latest WHERE observed_at IS NOT NULL"
+                    ).scalars()
+                )
                 assert observed == {r.full_name for r in scenario.repos} - {bad.full_name}
                 run = conn.exec_driver_sql("SELECT id, status FROM runs WHERE job = 'collect'").one()
                 assert run.status == "partial"
