@@ -186,3 +186,19 @@ def test_a_job_takes_top(many: Path) -> None:
     assert out.returncode == 0, out.stderr
     rows = list(csv.DictReader(io.StringIO((many / "out" / "leaders.csv").read_text(encoding="utf-8"))))
     assert [r["repo"] for r in rows] == ["many/r29", "many/r28"]
+
+
+def test_every_date_is_answered_or_refused_in_one_line(filled: Path) -> None:
+    ranking = run(filled, "--at", "1999-01-01", "--format", "csv")
+    assert ranking.returncode == 0, ranking.stderr
+    rows = list(csv.DictReader(io.StringIO(ranking.stdout)))
+    assert {r["repo"] for r in rows} == {"deep/alpha", "new/beta"}
+    assert all(r["stars"] == "" and r["rank"] == "" for r in rows)
+    trend = run(filled, "--since", "1970-01", "--until", "2016-03", "--every", "year", "--format", "json")
+    assert trend.returncode == 0, trend.stderr
+    periods = [p["label"] for p in json.loads(trend.stdout)["periods"]]
+    assert periods[:2] == ["1970", "1971"] and periods[-1] == "2016" and len(periods) == 47
+    for args in (("--since", "1969-12"), ("--at", "0001-01-01")):
+        refused = run(filled, *args)
+        assert refused.returncode == 2 and refused.stderr.strip().count("\n") == 0, refused.stderr
+        assert "before 1970-01-01, the earliest day a report covers" in refused.stderr

@@ -118,3 +118,36 @@ def test_monthly_trend_matches_repo_daily_at_month_ends(store: Store) -> None:
                 {"r": int(row.repo_id), "d": day.isoformat() if store.backend == "sqlite" else day},
             ).one()
             assert tuple(_plain(v) for v in (row.stars, row.forks, row.contributors)) == tuple(view)
+
+
+def test_periods_before_the_calendar_are_answered(store: Store) -> None:
+    """Days before 2000 (the calendar table's first year) get their periods: empty before a repository's
+    history, and the walk's additions dated before 2000 (commits with a wrong clock) count where they fall."""
+    ids = _fill_random(store)
+    with transaction(store.sessions) as s:
+        early = [HistoryPoint("contributors", date(1998, 5, 3), 2, "t")]
+        save_history_daily(s, ids[1], early)
+    with store.sessions() as s:
+        ranking = load_period_values(s, ids, "day", date(1999, 1, 1), date(1999, 1, 1))
+        assert len(ranking) == 3
+        # Before its history a reconstructed count is 0 (no additions yet), an observed one unknown.
+        assert [_plain(v) for v in ranking["stars"]] == [0, 0, None]
+        assert [_plain(v) for v in ranking["contributors"]] == [0, 2, None]
+        assert ranking["has_data"].tolist() == [False, True, False]
+        months = load_period_values(s, ids, "month", date(1998, 4, 1), date(2000, 1, 31))
+        assert [_as_date(p) for p in months["period"][:3]] == [
+            date(1998, 4, 1),
+            date(1998, 5, 1),
+            date(1998, 6, 1),
+        ]
+        assert len(months) == 3 * 22
+        second = months[months["repo_id"] == ids[1]]
+        assert [_plain(v) for v in second["contributors"][:3]] == [0, 2, 2]
+        weeks = load_period_values(s, ids, "week", date(1970, 1, 1), date(1970, 1, 20))
+        assert [_as_date(p) for p in weeks["period"][:4]] == [
+            date(1969, 12, 28),
+            date(1970, 1, 4),
+            date(1970, 1, 11),
+            date(1970, 1, 18),
+        ]
+        assert weeks["stars"].isna().all() and not weeks["has_data"].any()

@@ -45,6 +45,12 @@ from collector.reports.output import render_report, run_report_job, write_atomic
     default=None,
     help="With --group: the group's total, biggest movers and joins per period (default: shown).",
 )
+@click.option(
+    "--include-partial",
+    is_flag=True,
+    default=None,
+    help="Trends: change and rank move reach into the last period even when it is partial (marked *).",
+)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: from --output).")
 @click.option("--output", metavar="PATH", help="Write to this file (atomically) instead of printing.")
 @click.option("--job", metavar="NAME", help="Run the [reports.NAME] job of the config file.")
@@ -60,6 +66,7 @@ def report(
     group: str | None,
     top: str | None,
     totals: bool | None,
+    include_partial: bool | None,
     fmt: str | None,
     output: str | None,
     job: str | None,
@@ -68,7 +75,8 @@ def report(
     """Print or write the ranking at a day (--at) or trends over time (--since); reads the store only."""
     today = utc_now().date()
     if job is not None:
-        if any((at, since, until, every, metrics, group, top, totals is not None, fmt, output, names)):
+        given = (at, since, until, every, metrics, group, top, fmt, output, names)
+        if any((*given, totals is not None, include_partial is not None)):
             raise ReportOptionError("--job runs a configured report; give its options in the config instead")
         if job not in app.config.reports:
             raise ReportOptionError(
@@ -88,6 +96,7 @@ def report(
         "repos": list(names),
         "top": top,
         "totals": totals,
+        "include_partial": include_partial,
     }
     request = parse_request(options, today)  # refuses bad names before any query
     chosen = format_for_path(output, fmt) if output else (fmt or "table")

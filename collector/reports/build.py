@@ -35,6 +35,7 @@ from collector.reports.model import (
     describe_cut,
     period_start,
 )
+from collector.reports.periods import compared_periods
 from collector.store.groups import load_group, load_group_members, load_groups
 from collector.store.reports import (
     ReportRepo,
@@ -241,7 +242,10 @@ def _make_trend(
     group: _Group,
 ) -> Trend:
     assert request.since is not None and request.until is not None
-    periods = compute_periods(request.every, request.since, request.until)
+    # A report through today ends in a period that is not over yet, even one ending today.
+    periods = compute_periods(
+        request.every, request.since, request.until, request.until if request.through_today else None
+    )
     shown, summary, notes = _trend_grid(session, ids, repos, request, periods, notes, group)
     # By name, then period: sorting the repositories of the grid sorts the rows.
     shown = shown.take(sorted(range(len(shown.names)), key=lambda i: shown.names[i].lower()))
@@ -257,10 +261,28 @@ def _make_trend(
         periods=periods,
         metrics=request.metrics,
         table=table,
-        footnotes=Footnotes(marks=footnotes.marks, texts=footnotes.texts, notes=tuple(notes)),
+        footnotes=Footnotes(
+            marks=footnotes.marks, texts=footnotes.texts, notes=(*notes, *_partial_notes(request, periods))
+        ),
         repositories=facts,
         group=summary,
+        include_partial=request.include_partial,
     )
+
+
+def _partial_notes(request: ReportRequest, periods: Sequence[Period]) -> list[str]:
+    """The note on periods marked * (partial): which they are, and what change compares."""
+    partial = [p for p in periods if p.partial]
+    if not partial:
+        return []
+    named = ", ".join(f"{p.label} (values as of {p.as_of})" for p in partial)
+    if request.include_partial:
+        compares = "change and rank move include it (--include-partial)"
+    else:
+        compared = [periods[k].label for k in compared_periods(periods, False)]
+        upto = f"up to {compared[-1]}" if len(compared) > 1 else "none: no two complete periods"
+        compares = f"change and rank move compare complete periods, {upto}; --include-partial includes it"
+    return [f"* partial {request.every}: {named}; {compares}"]
 
 
 def _trend_grid(
@@ -318,13 +340,13 @@ def _load_group(
     if not rule.min_stars:
         span = (periods[0].start, request.until, request.through_today)
         everyone = _load(session, ids, repos, request.every, span, request.metrics)
-        return everyone, TrendContext(periods, request.every, rule, None)
+        return everyone, TrendContext(periods, request.every, rule, None, request.include_partial)
     prior = period_start(periods[0].start - timedelta(days=1), request.every)
     metrics = tuple(dict.fromkeys((*request.metrics, "stars")))
     everyone = _load(
         session, ids, repos, request.every, (prior, request.until, request.through_today), metrics
     )
-    context = TrendContext(periods, request.every, rule, everyone.column("stars", 0))
+    context = TrendContext(periods, request.every, rule, everyone.column("stars", 0), request.include_partial)
     return everyone.since(1), context
 
 

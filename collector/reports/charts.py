@@ -15,7 +15,7 @@ from html import escape
 
 from collector.reports.axes import PLOT_HEIGHT, PLOT_TOP, LogAxis, ValueAxis, fit_axis, tick_label
 from collector.reports.model import ReportOptionError, Trend
-from collector.reports.tables import compute_metric_tables, describe_metric
+from collector.reports.tables import compute_metric_tables, describe_metric, period_labels
 
 # Tableau 10: distinguishable colours; beyond ten repositories the dash pattern tells lines apart.
 PALETTE = (
@@ -147,7 +147,7 @@ def render_chart_svg(trend: Trend, metric: str, scale: str = "linear", theme: st
         title += f", {trend.periods[0].label} to {trend.periods[-1].label}"
     chosen = _THEMES[theme]
     chosen = replace(chosen, background=chosen.background or "#fff")  # readable on dark pages too
-    labels = [p.label for p in trend.periods]
+    labels = period_labels(trend)
     return _chart(title, labels, table.values, 1000, (scale,), chosen, standalone=True)
 
 

@@ -24,6 +24,7 @@ from collector.reports.groups import (
     compute_totals,
 )
 from collector.reports.model import Period
+from collector.reports.periods import last_compared
 from collector.store.groups import load_group, load_group_members
 
 
@@ -58,6 +59,7 @@ class TrendContext:
     every: str
     rule: JoinRule
     prior: list[int | None] | None
+    include_partial: bool = False  # movers reach into a partial last period
 
 
 def make_group_summary(
@@ -78,11 +80,11 @@ def make_group_summary(
     if trend is None:
         return GroupSummary(name, count, metric, totals, incomplete), notes
     periods, every, rule = trend.periods, trend.every, trend.rule
-    absolute, relative = compute_movers(
-        members.names, _optional(values[metric][:, 0]), _optional(values[metric][:, -1]), members.exists[:, 0]
-    )
+    last = last_compared(periods, trend.include_partial)
+    firsts, lasts = _optional(values[metric][:, 0]), _optional(values[metric][:, last])
+    absolute, relative = compute_movers(members.names, firsts, lasts, members.exists[:, 0])
     before, joined, unknown = compute_joins(_join_periods(members, periods, rule, trend.prior), len(periods))
-    start, end = periods[0].label, periods[-1].label
+    start, end = periods[0].label, periods[last].label
     notes.append(
         f"biggest movers: change of {metric} from {start} to {end}; repositories created since count from 0,"
         f" those without a value at either end are left out; relative growth only from at least {MIN_BASE:,}"

@@ -21,6 +21,7 @@ from collector.reports.tables import (
     describe,
     describe_metric,
     is_numeric_column,
+    period_labels,
 )
 
 _CSS = """
@@ -106,7 +107,7 @@ def _group_section(trend: Trend) -> list[str]:
     if group is None:
         return []
     heading = f"Group {group.name}: total of its {group.members:,} repositories"
-    labels = [p.label for p in trend.periods]
+    labels = period_labels(trend)
     out = [f"<h2>{escape(heading)}</h2>", render_svg_scaled_chart(heading, labels, group.totals, "log-total")]
     for title, header, rows in compute_group_tables(trend):
         out += [f"<h2>{escape(title)}</h2>", _html_table(header, rows)]
@@ -126,7 +127,7 @@ def render_html(report: Report) -> str:
         body.append(render_svg_bar_chart("Stars", bars))
         body.append(_html_table(RANKING_HEADER, rows))
     else:
-        labels = [p.label for p in report.periods]
+        labels = period_labels(report)
         for table in compute_metric_tables(report):
             heading = describe_metric(table.metric, report.every)
             body.append(f"<h2>{escape(heading)}</h2>")

@@ -8,15 +8,21 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from collector.domain import METRICS, RepoName, parse_repo_name, week_start
+from collector.domain import METRICS, RepoName, parse_repo_name
 from collector.errors import CollectorError
 from collector.reports.groups import GroupSummary
+from collector.reports.periods import Period as Period
+from collector.reports.periods import compared_periods
+from collector.reports.periods import compute_periods as compute_periods
+from collector.reports.periods import period_end as period_end
+from collector.reports.periods import period_label as period_label
+from collector.reports.periods import period_start as period_start
 
 EVERY = ("week", "month", "quarter", "year")
 FORMATS = ("table", "markdown", "csv", "json", "html")
@@ -42,7 +48,11 @@ OPTION_KEYS = (
     "repos",
     "top",
     "totals",
+    "include_partial",
 )
+# The earliest day a report covers (git's and GitHub's clocks start at the Unix epoch); before a
+# repository's history its values are empty.
+EARLIEST = date(1970, 1, 1)
 # A terminal table of more repositories than this shows the top ones and says how to see all of them.
 TERMINAL_ROWS = 25
 
@@ -72,6 +82,7 @@ class ReportRequest:
     totals: bool = True  # a group report's total, biggest movers and joins per period
     cap: int | None = None  # the top N a format shows when `top` is not given (see cap_for_format)
     through_today: bool = False  # it ends today: the store holds nothing later (a cheaper read)
+    include_partial: bool = False  # a trend's change and rank move reach into its partial last period
 
     @property
     def limit(self) -> int | None:
@@ -133,6 +144,12 @@ def _parse_top(value: Any) -> int | None:
     return int(text)
 
 
+def _parse_flag(value: Any, option: str) -> bool:
+    if value is not None and not isinstance(value, bool):
+        raise ReportOptionError(f"{option}: {value!r} is not true or false")
+    return bool(value)
+
+
 def _parse_totals(value: Any, group: str | None) -> bool:
     if value is None:
         return True
@@ -165,6 +182,9 @@ def parse_request(options: Mapping[str, Any], today: date) -> ReportRequest:
         at = today
     if at is not None and at > today:
         raise ReportOptionError(f"at: {at} is in the future (today is {today} UTC)")
+    for option, day in (("at", at), ("since", since)):
+        if day is not None and day < EARLIEST:
+            raise ReportOptionError(f"{option}: {day} is before {EARLIEST}, the earliest day a report covers")
     if since is not None:
         until = min(until or today, today)
         if since > until:
@@ -196,6 +216,7 @@ def parse_request(options: Mapping[str, Any], today: date) -> ReportRequest:
         top=_parse_top(options.get("top")),
         totals=_parse_totals(options.get("totals"), group),
         through_today=(at or until) == today,
+        include_partial=_parse_flag(options.get("include_partial"), "include_partial"),
     )
 
 
@@ -209,62 +230,6 @@ def format_for_path(path: str, given: str | None) -> str:
             f"output: cannot tell the format from {path!r}; use one of {sorted(EXTENSIONS)} or pass --format"
         )
     return EXTENSIONS[suffix]
-
-
-# --- periods -------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    """One column of a trend: it starts on `start`; values are as at the end of `as_of`."""
-
-    start: date
-    as_of: date
-    label: str
-
-
-def period_start(day: date, every: str) -> date:
-    """The first day of the period containing `day` (weeks start on Sunday, as on GitHub)."""
-    if every == "week":
-        return week_start(day)
-    if every == "month":
-        return day.replace(day=1)
-    if every == "quarter":
-        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-    if every == "year":
-        return date(day.year, 1, 1)
-    raise ValueError(f"unknown period {every!r}")
-
-
-def period_end(start: date, every: str) -> date:
-    """The last day of the period starting on `start`."""
-    if every == "week":
-        return start + timedelta(days=6)
-    months = {"month": 1, "quarter": 3, "year": 12}[every]
-    month = start.month - 1 + months
-    return date(start.year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
-
-
-def period_label(start: date, every: str) -> str:
-    """`2017-01` for months, `2017-Q1` for quarters, `2017` for years, the Sunday's date for weeks."""
-    if every == "month":
-        return start.strftime("%Y-%m")
-    if every == "quarter":
-        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
-    if every == "year":
-        return str(start.year)
-    return start.isoformat()
-
-
-def compute_periods(every: str, since: date, until: date) -> tuple[Period, ...]:
-    """The periods from the one containing `since` to the one containing `until` (which ends it)."""
-    periods = []
-    start = period_start(since, every)
-    while start <= until:
-        end = period_end(start, every)
-        periods.append(Period(start, min(end, until), period_label(start, every)))
-        start = end + timedelta(days=1)
-    return tuple(periods)
 
 
 # --- results -------------------------------------------------------------------------------------------
@@ -310,6 +275,12 @@ class Trend:
     footnotes: Footnotes
     repositories: tuple[RepoFacts, ...] = ()  # by name
     group: GroupSummary | None = None  # a group report's total, movers and joins (of all members)
+    include_partial: bool = False  # change and rank move reach into a partial last period
+
+    @property
+    def compared(self) -> tuple[int, ...]:
+        """The positions of the periods that change, rank move and movers compare (compared_periods)."""
+        return compared_periods(self.periods, self.include_partial)
 
 
 Report = Ranking | Trend

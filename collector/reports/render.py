@@ -267,6 +267,16 @@ def render_json(report: Report) -> str:
             "since": report.periods[0].start.isoformat(),
             "until": report.periods[-1].as_of.isoformat(),
             "metrics": list(report.metrics),
+            "periods": [
+                {
+                    "label": p.label,
+                    "start": p.start.isoformat(),
+                    "as_of": p.as_of.isoformat(),
+                    "partial": p.partial,
+                }
+                for p in report.periods
+            ],
+            "include_partial": report.include_partial,
         }
     frame = tidy_frame(report)
     document["columns"] = list(frame.columns)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from collector.reports.groups import MIN_BASE, TOTAL_ROW, GroupSummary, Mover
 from collector.reports.model import CUMULATIVE, Footnotes, Ranking, Report, Trend, compute_ranks
+from collector.reports.periods import last_compared
 
 
 def compute_change(values: Sequence[int | None]) -> tuple[int | None, float | None]:
@@ -125,18 +126,21 @@ def compute_metric_tables(trend: Trend) -> list[MetricTable]:
     lookup per cell.
     """
     tables = []
-    labels = [p.label for p in trend.periods]
+    labels = period_labels(trend)
     grid = _Grid.of(trend)
     alive = {name: grid.alive[r].tolist() for r, name in enumerate(grid.names)}
+    # Change and rank move compare the complete periods (unless told otherwise); rows go by the last.
+    compared = trend.compared
+    first, last = (compared[0], compared[-1]) if compared else (None, len(labels) - 1)
     for metric in trend.metrics:
         values = grid.values(trend.table[metric])
-        firsts = compute_ranks({r: v[0] for r, v in values.items()})
-        lasts = compute_ranks({r: v[-1] for r, v in values.items()})
+        firsts = {} if first is None else compute_ranks({r: v[first] for r, v in values.items()})
+        lasts = compute_ranks({r: v[last] for r, v in values.items()})
         order = sorted(values, key=lambda r: (lasts.get(r, len(values) + 1), r.lower()))
         out = []
         for repo in order:
             unavailable = unavailable_mark(trend.footnotes, repo, metric)
-            change, pct = compute_change(values[repo])
+            change, pct = compute_change([values[repo][k] for k in compared])
             cells = [shown(v, unavailable, a) for v, a in zip(values[repo], alive[repo], strict=True)]
             out.append(
                 (
@@ -144,18 +148,23 @@ def compute_metric_tables(trend: Trend) -> list[MetricTable]:
                     *cells,
                     format_number(change),
                     format_percent(pct),
-                    compute_rank_move(firsts.get(repo), lasts.get(repo)),
+                    compute_rank_move(firsts.get(repo), lasts.get(repo)) if compared else "",
                 )
             )
         if trend.group is not None:  # the last line: the whole group's, whatever the rows shown
             totals = trend.group.totals[metric]
-            change, pct = compute_change(totals)
+            change, pct = compute_change([totals[k] for k in compared])
             out.append(
                 (TOTAL_ROW, *map(format_number, totals), format_number(change), format_percent(pct), "")
             )
         header = ("repository", *labels, "change", "change %", "rank move")
         tables.append(MetricTable(metric, header, tuple(out), {r: values[r] for r in order}))
     return tables
+
+
+def period_labels(trend: Trend) -> list[str]:
+    """The periods' labels as human formats show them: a partial period's marked `*` (see the notes)."""
+    return [p.label + ("*" if p.partial else "") for p in trend.periods]
 
 
 Grid = tuple[str, tuple[str, ...], tuple[tuple[str, ...], ...]]  # title, header, rows
@@ -167,8 +176,8 @@ def compute_group_tables(trend: Trend) -> list[Grid]:
     group = trend.group
     if group is None:
         return []
-    labels = [p.label for p in trend.periods]
-    first, last = labels[0], labels[-1]
+    labels = period_labels(trend)
+    first, last = labels[0], labels[last_compared(trend.periods, trend.include_partial)]
     joins = (
         f"Repositories of group {group.name}: joined in each {trend.every}, members at its end",
         ("repositories", *labels),

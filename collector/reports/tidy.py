@@ -8,6 +8,7 @@ import pandas as pd
 
 from collector.reports.groups import MIN_BASE, TOTAL_ROW, GroupSummary, Mover
 from collector.reports.model import Ranking, Report
+from collector.reports.periods import last_compared
 
 # The marker column of a group report: each row is a repository's or the group total's.
 ROW_TYPE = "row_type"
@@ -18,6 +19,9 @@ def tidy_frame(report: Report) -> pd.DataFrame:
     """The report's table without internal columns; a group report's also has the group total rows
     (repo "(group total)", `row_type` "group_total"; a trend's with `joined` and `members` per period)."""
     frame = report.table.drop(columns=["exists"])  # a new frame: the report itself stays untouched
+    if not isinstance(report, Ranking):  # periods cut short or not over yet (see the notes)
+        partial = {p.label for p in report.periods if p.partial}
+        frame["partial"] = frame["period"].isin(partial)
     if report.group is None:
         return frame
     frame[ROW_TYPE] = REPOSITORY
@@ -40,6 +44,7 @@ def _total_rows(report: Report, group: GroupSummary) -> pd.DataFrame:
     data: dict[str, Any] = {
         "repo": TOTAL_ROW,
         "period": [p.label for p in report.periods],
+        "partial": [p.partial for p in report.periods],
         "as_of": [p.as_of for p in report.periods],
         "notes": "",
         ROW_TYPE: GROUP_TOTAL,
@@ -62,7 +67,7 @@ def group_document(report: Report) -> dict[str, Any]:
     out["movers"] = {
         "metric": group.metric,
         "from": report.periods[0].label,
-        "to": report.periods[-1].label,
+        "to": report.periods[last_compared(report.periods, report.include_partial)].label,
         "min_base": MIN_BASE,
         "absolute": [_mover(m) for m in group.absolute],
         "relative": [_mover(m) for m in group.relative],

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+from collector.domain import week_start
 
 CUMULATIVE_METRICS = ("stars", "forks", "contributors")
 
@@ -55,6 +57,33 @@ def compute_row_sources(codes: Sequence[npt.NDArray[np.integer[Any]]]) -> Object
 def ordinals(days: Sequence[date]) -> IntArray:
     """Days as proleptic ordinals, for numpy."""
     return np.array([d.toordinal() for d in days], dtype=np.int64)
+
+
+def _next_start(start: date, every: str) -> date:
+    if every in ("day", "week"):
+        return start + timedelta(days=1 if every == "day" else 7)
+    month = start.month - 1 + {"month": 1, "quarter": 3, "year": 12}[every]
+    return date(start.year + month // 12, month % 12 + 1, 1)
+
+
+def compute_period_bounds(every: str, first: date, until: date) -> tuple[IntArray, IntArray]:
+    """The first and last days (ordinals) of the periods from the one containing `first` to `until`, the
+    last cut short at `until`. Computed, not read from the calendar table: that covers 2000 to 2060 only,
+    and a report may ask about any day (before a repository's history its values are unknown)."""
+    start = {
+        "day": first,
+        "week": week_start(first),
+        "month": first.replace(day=1),
+        "quarter": date(first.year, 3 * ((first.month - 1) // 3) + 1, 1),
+        "year": date(first.year, 1, 1),
+    }[every]
+    starts, ends = [], []
+    while start <= until:
+        following = _next_start(start, every)
+        starts.append(start.toordinal())
+        ends.append(min(following - timedelta(days=1), until).toordinal())
+        start = following
+    return np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
 
 
 class Cells:

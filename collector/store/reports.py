@@ -36,10 +36,11 @@ from collector.store.report_grid import (
     PeriodGrid,
     compute_commits,
     compute_cumulative,
+    compute_period_bounds,
 )
 
-# The calendar column that starts each kind of period; "day" makes the whole history one period ending
-# on a day (the ranking).
+# The calendar column that starts each kind of period, for grouping days; "day" makes the whole history
+# one period ending on a day (the ranking).
 BUCKET_COLUMNS = {
     "day": "day",
     "week": "week_start",
@@ -47,14 +48,6 @@ BUCKET_COLUMNS = {
     "quarter": "quarter_start",
     "year": "year_start",
 }
-
-# The periods from :first to :until, each with its last day (or :until for a period cut short).
-_PERIODS_SQL = """
-SELECT c.{bucket} AS period, MAX(c.day) AS as_of
-FROM calendar c
-WHERE c.day >= :first AND c.day <= :until
-GROUP BY c.{bucket}
-"""
 
 # The first day of each kind of data (all of it, not only up to :until): one index probe each, :never
 # where there is none. A metric with any additions at all is reconstructed; the earliest of them all is
@@ -180,15 +173,15 @@ def _report_sql(template: str, every: str, dialect: str, metrics: Sequence[str] 
     known = [m for m in CUMULATIVE_METRICS if m in metrics]
     codes = " ".join(f"WHEN '{m}' THEN {k}" for k, m in enumerate(CUMULATIVE_METRICS))
     parts = {
-        "bucket": BUCKET_COLUMNS[every],
         # PostgreSQL takes the ids as one array (typed: an int8[] would cost it its hashed lookup).
         "in_ids": "= ANY(CAST(:ids AS INTEGER[]))" if dialect == "postgresql" else "IN :ids",
         "metrics": ", ".join(f"'{m}'" for m in known) or "NULL",
         "code_m": f"CASE m.metric {codes} END",
         "code_h": f"CASE h.metric {codes} END",
         # A day is one period (the ranking): all its days fold into it, no calendar lookup.
-        "join_d": "" if every == "day" else "JOIN calendar c ON c.day = h.day",
-        "group_d": "" if every == "day" else f", c.{BUCKET_COLUMNS[every]}",
+        # Days outside the calendar table (2000 to 2060) are grouped one by one; numpy puts them in periods.
+        "join_d": "" if every == "day" else "LEFT JOIN calendar c ON c.day = h.day",
+        "group_d": "" if every == "day" else f", COALESCE(c.{BUCKET_COLUMNS[every]}, h.day)",
     }
     latest = _LATEST_PG if dialect == "postgresql" else _LATEST_SQLITE
     for part, (table, key, where) in (("before", _BEFORE), ("recent", _RECENT), ("latest", _LATEST)):
@@ -275,7 +268,7 @@ def load_period_grid(
         session.execute(text("SET LOCAL jit = off"))
     ids = np.array(sorted(set(repo_ids)), dtype=np.int64)
     queries = _Queries(session, ids.tolist(), every, (first, until), through_today)
-    starts, ends = (np.sort(column) for column in queries.run(_PERIODS_SQL, "date", "date"))
+    starts, ends = compute_period_bounds(every, first, until)
     cells = Cells(ids, starts)
     cumulative = [m for m in CUMULATIVE_METRICS if m in metrics]
     adds = queries.run(_ADDITIONS_SQL, "int", "int", "date", "int", metrics=cumulative)
