@@ -145,7 +145,7 @@ def test_metrics_read_by_prometheus_equal_repo_latest(service: Service) -> None:
         assert scraped == stored and stored, metric
     groups = {(s.labels["repo"], s.labels["group"]) for s in families["collector_repo_group_info"].samples}
     assert groups == {(name, "small") for name in service.names}
-    since = {s.labels["job"]: s.value for s in families["collector_seconds_since_last_success"].samples}
+    since = {s.labels["task"]: s.value for s in families["collector_seconds_since_last_success"].samples}
     assert set(since) == {"collect", "backfill"} and all(0 <= v < 600 for v in since.values())
     budgets = families["collector_token_budget_remaining"].samples
     assert budgets and all(s.labels["token"] == "#1" for s in budgets)

@@ -1,7 +1,8 @@
-"""What the HTTP service reads: the latest observation per repository and the latest run per job."""
+"""What the HTTP service reads: the latest observation per repository and the latest run per task."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,10 +29,10 @@ class Latest:
 
 @dataclass(frozen=True)
 class JobHealth:
-    """A job's latest run, and when one last succeeded."""
+    """A task's latest finished run (None: it has not finished one) and when a run of it last ended ok."""
 
-    job: str
-    last_status: str
+    task: str  # the job name in `runs`: collect, backfill, discover, report:NAME
+    last_status: str | None
     last_duration_seconds: float | None
     last_failed_items: int
     last_success_at: datetime | None
@@ -54,21 +55,41 @@ def load_latest(session: Session, repo_id: int | None = None) -> list[Latest]:
     ]
 
 
-def load_job_health(session: Session) -> list[JobHealth]:
-    """Per job: its latest finished run (status, duration, repositories that failed) and last success."""
-    out = []
-    for job in session.scalars(select(Run.job).distinct().order_by(Run.job)):
-        last = session.scalars(
-            select(Run).where(Run.job == job, Run.finished_at.is_not(None)).order_by(Run.id.desc()).limit(1)
-        ).first()
-        if last is None or last.finished_at is None:
-            continue
-        failed = session.scalar(
-            select(func.count()).where(RunItem.run_id == last.id, RunItem.status == "error")
+def load_job_health(session: Session, tasks: Iterable[str] = ()) -> list[JobHealth]:
+    """Per task (each of `tasks`, and every job in `runs`): its latest finished run (status, duration,
+    repositories that failed) and its last success; four queries whatever the number of tasks."""
+    latest_ids = (
+        select(func.max(Run.id)).where(Run.finished_at.is_not(None)).group_by(Run.job).scalar_subquery()
+    )
+    last = {r.job: r for r in session.scalars(select(Run).where(Run.id.in_(latest_ids)))}
+    failed = {
+        run_id: count
+        for run_id, count in session.execute(
+            select(RunItem.run_id, func.count())
+            .where(RunItem.run_id.in_(latest_ids), RunItem.status == "error")
+            .group_by(RunItem.run_id)
         )
-        success = session.scalar(select(func.max(Run.finished_at)).where(Run.job == job, Run.status == "ok"))
-        duration = (as_utc(last.finished_at) - as_utc(last.started_at)).total_seconds()
+    }
+    succeeded = {
+        job: at
+        for job, at in session.execute(
+            select(Run.job, func.max(Run.finished_at)).where(Run.status == "ok").group_by(Run.job)
+        )
+    }
+    known = set(session.scalars(select(Run.job).distinct()))
+    out = []
+    for task in sorted(known.union(tasks)):
+        run = last.get(task)
+        success = succeeded.get(task)
         out.append(
-            JobHealth(job, last.status, duration, int(failed or 0), as_utc(success) if success else None)
+            JobHealth(
+                task,
+                run.status if run else None,
+                (as_utc(run.finished_at) - as_utc(run.started_at)).total_seconds()
+                if run and run.finished_at
+                else None,
+                int(failed.get(run.id, 0)) if run else 0,
+                as_utc(success) if success else None,
+            )
         )
     return out
