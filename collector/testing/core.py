@@ -55,7 +55,12 @@ class SimulatorApp:
             linked_email_cap=o.linked_email_cap,
             star_history_timezone=o.star_history_timezone,
         )
-        self.search = SearchApi(self.rest, incomplete_rate=o.search_incomplete_rate, seed=o.seed)
+        self.search = SearchApi(
+            self.rest,
+            incomplete_rate=o.search_incomplete_rate,
+            seed=o.seed,
+            stable_order=o.search_stable_order,
+        )
         self.directory = AccountRoutes(self.rest)
         self.api_versions = o.supported_versions()
         self.default_api_version = o.default_api_version()

@@ -56,6 +56,9 @@ class SimOptions:
     # with only the matches found before the timeout (docs: rest/search/search "Timeouts and incomplete
     # results"). Drawn from its own generator seeded with `seed`.
     search_incomplete_rate: float = 0.0
+    # GitHub orders search results by the sort key only: ties come in a fresh order on each request, so
+    # pages can repeat one repository and skip another. True orders ties by id (for tests of exact order).
+    search_stable_order: bool = False
 
     def __post_init__(self) -> None:
         if self.graphql_rate_limit_type not in ("RATE_LIMIT", "RATE_LIMITED"):
@@ -117,3 +120,4 @@ class SimOptionArgs(TypedDict, total=False):
     unauth_search_limit: int
     search_reset_seconds: float
     search_incomplete_rate: float
+    search_stable_order: bool

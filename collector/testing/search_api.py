@@ -4,6 +4,11 @@ At most the first 1,000 results are reachable: a page that starts past them is 4
 counts every match and `rel="last"` stops at the page holding the 1,000th (the 2018 recording: 31,140
 matches, 30 a page, last page 34). Search answers carry no ETag (same recording). The `search` rate
 limit is the app's job.
+
+GitHub promises an order by the sort key and nothing among equal keys: the same search asked twice can
+order ties differently, so across pages one repository can come twice and another not at all (PyGithub
+issues 1748 and 2812). By default ties are ordered afresh on every request, from a generator seeded with
+the scenario's seed and the request's number so a run is reproducible; `stable_order` orders ties by id.
 """
 
 from __future__ import annotations
@@ -43,9 +48,14 @@ def _invalid(error: dict[str, str], docs: str = SEARCH_DOCS) -> Reply:
 class SearchApi:
     """Repository search over the scenario's visible repositories."""
 
-    def __init__(self, rest: RestApi, *, incomplete_rate: float = 0.0, seed: int = 0) -> None:
+    def __init__(
+        self, rest: RestApi, *, incomplete_rate: float = 0.0, seed: int = 0, stable_order: bool = False
+    ) -> None:
         self.rest = rest
         self.incomplete_rate = incomplete_rate
+        self.stable_order = stable_order
+        self._seed = seed
+        self._asked = 0  # requests answered, for each one's own tie order
         self._rng = random.Random(f"search-incomplete/{seed}")
 
     def route(self, req: RestRequest) -> Reply | None:
@@ -77,6 +87,7 @@ class SearchApi:
         incomplete = self._rng.random() < self.incomplete_rate
         if incomplete:
             found = self._timed_out(found)
+        self._asked += 1
         found = self._sorted(found, query, req)
         reachable = found[:MAX_RESULTS]
         shown = reachable[(page - 1) * per_page : page * per_page]
@@ -106,13 +117,22 @@ class SearchApi:
         return kept
 
     def _sorted(self, found: list[Entry], query: Query, req: RestRequest) -> list[Entry]:
-        """By `sort` (`order` desc unless asc; ties by id), else best match: score, then stars."""
+        """By `sort` (`order` desc unless asc), else best match: score, then stars; ties in this request's
+        own order (by id with `stable_order`)."""
+        ties = self._tie_order(found)
         key = _SORTS.get(req.param("sort") or "")
         if key is None:  # best match; `order` is ignored without `sort` (docs)
-            return sorted(found, key=lambda e: (-query.score(e), -e.stars, e.repo.github_id))
+            return sorted(found, key=lambda e: (-query.score(e), -e.stars, ties[e.repo.github_id]))
         ascending = (req.param("order") or "desc").lower() == "asc"
-        by_id = sorted(found, key=lambda e: e.repo.github_id, reverse=not ascending)
-        return sorted(by_id, key=key, reverse=not ascending)
+        by_tie = sorted(found, key=lambda e: ties[e.repo.github_id], reverse=not ascending)
+        return sorted(by_tie, key=key, reverse=not ascending)
+
+    def _tie_order(self, found: list[Entry]) -> dict[int, int]:
+        """A rank per repository that breaks ties: by id when stable, else drawn afresh for this request."""
+        ids = sorted(e.repo.github_id for e in found)
+        if not self.stable_order:
+            random.Random(f"search-ties/{self._seed}/{self._asked}").shuffle(ids)
+        return {github_id: rank for rank, github_id in enumerate(ids)}
 
     def _item(self, req: RestRequest, e: Entry, query: Query) -> dict[str, Any]:
         owner = self.rest.accounts.owner(e.repo.owner)
