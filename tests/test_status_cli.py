@@ -218,8 +218,26 @@ def test_status_json_has_the_same_facts(seeded: tuple[Path, dict[str, str]]) -> 
     assert set(repos) == {*FRAMEWORKS, LONG_NAME}
     assert repos["deeplearning4j/deeplearning4j"]["last_error_message"] == "backfill: " + LONG_ERROR  # whole
     assert repos["amazon-archives/amazon-dsstne"]["gone"] == GONE
-    assert repos["NVIDIA/DIGITS"]["series"]["stars"] == f"unavailable ({UNAVAILABLE})"
-    assert repos["Theano/Theano"]["series"]["stars"] == 'complete ({"irregular_weeks": 3})'
+    # Every value is data: no JSON inside strings.
+    assert repos["NVIDIA/DIGITS"]["series"]["stars"] == {"status": "unavailable", "detail": UNAVAILABLE}
+    assert repos["Theano/Theano"]["series"]["stars"] == {
+        "status": "complete",
+        "detail": {"irregular_weeks": 3},
+    }
+    assert repos["BVLC/caffe"]["series"]["forks"] == {"status": "complete", "detail": None}
+    newest = repos["BVLC/caffe"]["series"]["contributors"]["detail"]["newest"]
+    assert newest.startswith((NOW - timedelta(days=2)).date().isoformat())
+    partial = repos["tensorflow/tensorflow"]["series"]["stars"]
+    assert partial["status"] == "partial" and partial["detail"]["oldest"] == "2019-03-04"
+
+    def strings(value: object) -> list[str]:
+        if isinstance(value, dict):
+            return [s for v in value.values() for s in strings(v)]
+        if isinstance(value, list):
+            return [s for v in value for s in strings(v)]
+        return [value] if isinstance(value, str) else []
+
+    assert not [s for s in strings(status) if s.lstrip().startswith(("{", "["))]
     assert repos["BVLC/caffe"]["stars"]["observed"] == 6_000
     tokens = {(t["token"], t["resource"]): (t["remaining"], t["limit"]) for t in status["tokens"]}
     assert tokens == {

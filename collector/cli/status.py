@@ -236,6 +236,19 @@ def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def series_json(value: str) -> dict[str, Any]:
+    """A series' state as data: {"status", "detail"}, the detail decoded when it is JSON (the backfill's
+    progress), else its text, null when there is none."""
+    status, detail = split_series(value)
+    decoded: Any = detail
+    if detail is not None:
+        try:
+            decoded = json.loads(detail)
+        except ValueError:
+            pass  # text, such as why a series is unavailable
+    return {"status": status, "detail": decoded}
+
+
 def status_json(rows: list[RepoStatus], budgets: list[BudgetStatus]) -> str:
     """The same as the tables, for scripts: one object, dates in ISO 8601 (UTC), unknown as null."""
     repositories = [
@@ -250,7 +263,7 @@ def status_json(rows: list[RepoStatus], budgets: list[BudgetStatus]) -> str:
             "stars": {"observed": r.observed_stars, "rebuilt": r.reconstructed_stars},
             "forks": {"observed": r.observed_forks, "direct": r.direct_forks},
             "contributors": {"observed": r.observed_contributors, "walked": r.walked_contributors},
-            "series": dict(sorted(r.series.items())),
+            "series": {name: series_json(value) for name, value in sorted(r.series.items())},
         }
         for r in rows
     ]
