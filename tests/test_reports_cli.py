@@ -202,3 +202,26 @@ def test_every_date_is_answered_or_refused_in_one_line(filled: Path) -> None:
         refused = run(filled, *args)
         assert refused.returncode == 2 and refused.stderr.strip().count("\n") == 0, refused.stderr
         assert "before 1970-01-01, the earliest day a report covers" in refused.stderr
+
+
+def test_the_default_group_that_sync_tracks_is_a_report_group(tmp_path: Path) -> None:
+    """`sync` with nothing tracked tracks the default group frameworks-2017: `--group` finds it by name."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'collector.db'}")
+    migrate.upgrade(engine)
+    at = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    with transaction(session_factory(engine)) as s:
+        for k, (name, stars) in enumerate((("tensorflow/tensorflow", 180_000), ("BVLC/caffe", 34_000))):
+            row = save_repository(s, Repository(github_id=70 + k, full_name=name), tracked=True)
+            save_snapshot(s, row.id, Snapshot(at, stars, stars // 10, 50, 5))
+    engine.dispose()
+    out = run(tmp_path, "--group", "frameworks-2017", "--at", "2026-11-21", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    document = json.loads(out.stdout)
+    rows = {r["repo"]: r["stars"] for r in document["rows"] if r["row_type"] == "repository"}
+    assert rows == {"tensorflow/tensorflow": 180_000, "BVLC/caffe": 34_000}
+    assert document["group"] == {"name": "frameworks-2017", "members": 2}
+    assert any(
+        n.startswith("not in the store yet: keras-team/keras, microsoft/CNTK") for n in document["notes"]
+    )
+    unknown = run(tmp_path, "--group", "frameworks-2018")
+    assert unknown.returncode == 2 and "expected one of ['frameworks-2017']" in unknown.stderr

@@ -11,8 +11,8 @@ import numpy.typing as npt
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from collector.config import Config
-from collector.domain import METRICS
+from collector.config import DEFAULT_GROUP, DEFAULT_GROUP_NAME, Config
+from collector.domain import METRICS, RepoName, parse_repo_name
 from collector.errors import CollectorError
 from collector.reports.grid import ShownGrid
 from collector.reports.group_build import TrendContext, load_join_rule, make_group_summary
@@ -81,8 +81,9 @@ def select_group(session: Session, config: Config, group: str) -> tuple[list[int
     """A group's repository ids: a rule group's current members (from the last discovery) and its fixed
     `repos`, or a config list; remarks name members the store does not know yet."""
     stored = load_group(session, group)
-    if group not in config.groups and stored is None:
-        known = sorted(set(config.groups) | {g.name for g in load_groups(session)})
+    lists = group_lists(config)
+    if group not in lists and stored is None:
+        known = sorted(set(lists) | {g.name for g in load_groups(session)})
         raise ReportOptionError(
             f"group: {group!r} is not in the config or the store; expected one of {known}"
         )
@@ -91,7 +92,7 @@ def select_group(session: Session, config: Config, group: str) -> tuple[list[int
     if stored is None and group in config.rules:
         notes.append(f"group {group} has not been discovered yet: run `collector discover`")
     missing = []
-    for name in config.groups.get(group, ()):
+    for name in lists.get(group, ()):
         row = find_repo(session, name)
         if row is None:
             missing.append(name.full_name)
@@ -100,6 +101,13 @@ def select_group(session: Session, config: Config, group: str) -> tuple[list[int
     if missing:
         notes.append(f"not in the store yet: {', '.join(missing)}")
     return ids, notes
+
+
+def group_lists(config: Config) -> dict[str, tuple[RepoName, ...]]:
+    """The groups that list their repositories: the config's, and the default group that `sync` tracks
+    when nothing else is (unless the config has a group of that name)."""
+    default = tuple(parse_repo_name(name) for name in DEFAULT_GROUP)
+    return {DEFAULT_GROUP_NAME: default, **{name: tuple(names) for name, names in config.groups.items()}}
 
 
 def make_report(session: Session, request: ReportRequest, config: Config) -> Report:
