@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +196,29 @@ def test_app_settings_errors_are_one_line_and_never_show_the_key(tmp_path: Path)
             load_settings(case)
         message = str(info.value)
         assert expected in message and "\n" not in message and "BEGIN" not in message, message
+
+
+def test_a_jwt_refused_for_its_times_even_by_githubs_clock_says_how_far_off_this_clock_is() -> None:
+    time = FakeTime()
+    seen: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        # GitHub's clock is 400 s behind ours, and it refuses every JWT for its `iat` all the same.
+        claims = jwt.decode(
+            request.headers["authorization"].removeprefix("Bearer "),
+            key_pair()[1],
+            algorithms=["RS256"],
+            options={"verify_exp": False, "verify_iat": False},
+        )
+        seen.append(claims)
+        date = format_datetime(datetime.fromtimestamp(time.now - 400, UTC), usegmt=True)
+        message = "'Issued at' claim ('iat') must be an Integer representing a time in the past"
+        return httpx.Response(401, json={"message": message}, headers={"date": date})
+
+    with pytest.raises(BadCredentials) as info:
+        run(handler, lambda gh: gh.fetch_repository(NAME), time=time, settings=app_settings())
+    message = str(info.value)
+    assert "the clock of this machine is 400 s off GitHub's (ahead)" in message, message
+    assert "GITHUB_APP_ID" not in message and "\n" not in message
+    # Signed by our clock first, then once more by GitHub's (from its Date header), then no more.
+    assert [c["iat"] - START for c in seen] == [-60, -460]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import email.utils
 import json
 import re
 import time
@@ -15,6 +16,7 @@ import pytest
 from collector.testing.app_auth import (
     EXP_NOT_FUTURE,
     EXP_TOO_FAR,
+    IAT_FUTURE,
     IAT_INVALID,
     ISS_NOT_INTEGER,
     NO_INTEGRATION,
@@ -53,13 +55,14 @@ def sign(
     now: float,
     *,
     app: SimApp = APP,
-    iat: int = -60,
+    iat: int | str = -60,
     exp: int = 600,
     iss: Any = None,
     key: str | None = None,
 ) -> str:
     """A JWT as the docs sign it: iat 60 s in the past, exp 10 minutes ahead, iss the App id (an integer)."""
-    claims = {"iat": int(now) + iat, "exp": int(now) + exp, "iss": app.app_id if iss is None else iss}
+    issued: Any = iat if isinstance(iat, str) else int(now) + iat
+    claims = {"iat": issued, "exp": int(now) + exp, "iss": app.app_id if iss is None else iss}
     # PyJWS: PyJWT's jwt.encode insists on a string `iss`, GitHub's examples send an integer.
     return jwt.PyJWS().encode(json.dumps(claims).encode(), key or app.private_key_pem, algorithm="RS256")
 
@@ -141,7 +144,8 @@ def test_the_real_clock_accepts_a_documented_jwt() -> None:
     ("claims", "status", "message"),
     [
         ({"iat": -700, "exp": -10}, 401, EXP_NOT_FUTURE),  # expired
-        ({"iat": 30, "exp": 300}, 401, IAT_INVALID),  # issued in GitHub's future
+        ({"iat": 30, "exp": 300}, 401, IAT_FUTURE),  # issued in GitHub's future
+        ({"iat": "now", "exp": 300}, 401, IAT_INVALID),  # not a number
         ({"iat": -60, "exp": 700}, 401, EXP_TOO_FAR),  # more than 10 minutes ahead
         ({"iss": 999}, 404, NO_INTEGRATION),  # no such App
         ({"iss": "Iv23li0000000000000000"}, 404, NO_INTEGRATION),  # no such client id
@@ -279,3 +283,72 @@ def test_make_test_app_is_cached_per_arguments() -> None:
     other = make_test_app(seed=1)
     assert other.public_key_pem != APP.public_key_pem
     assert re.fullmatch(r"Iv23li[0-9a-f]{14}", other.client_id)
+
+
+# --- suspended installations, revoked tokens, a clock that is off, repositories per installation ----------
+
+
+def test_a_suspended_installation_is_listed_with_suspended_at_and_gets_no_token() -> None:
+    app = dataclasses.replace(
+        APP, installations=(SimInstallation(31, "acme"), SimInstallation(32, "acme2", suspended=True))
+    )
+    sim, gh, clock = make(app)
+    listed = gh.get("/app/installations", headers=auth(sign(clock.now))).json()
+    assert [(i["id"], i["suspended_at"] is not None) for i in listed] == [(31, False), (32, True)]
+    assert listed[1]["suspended_by"]["login"] and listed[1]["account"]["login"] == "acme2"
+    resp = gh.post("/app/installations/32/access_tokens", headers=auth(sign(clock.now)))
+    assert (resp.status_code, resp.json()["message"]) == (403, "This installation has been suspended")
+    assert new_token(gh, clock.now, 31)
+    assert sim.stats.installation_tokens_issued == 1
+
+
+def test_the_revocation_hook_revokes_every_token_after_n_requests() -> None:
+    sim, gh, clock = make(revoke_installation_tokens_after=2)
+    first, second = new_token(gh, clock.now), new_token(gh, clock.now)
+    assert gh.get("/repos/acme/rocket", headers=auth(first)).status_code == 200
+    assert gh.get("/repos/acme/rocket", headers=auth(second)).status_code == 200  # the 2nd: then revoked
+    for token in (first, second):
+        assert gh.get("/repos/acme/rocket", headers=auth(token)).status_code == 401
+    renewed = new_token(gh, clock.now)
+    assert gh.get("/repos/acme/rocket", headers=auth(renewed)).status_code == 200  # only once
+    assert sim.app_auth.revoke_all(INSTALLATION) == 1
+    assert gh.get("/repos/acme/rocket", headers=auth(renewed)).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("offset", "message"),
+    [(-300, EXP_TOO_FAR), (700, EXP_NOT_FUTURE), (-100, IAT_FUTURE), (300, None), (-30, None)],
+)
+def test_jwts_are_judged_by_githubs_clock(offset: float, message: str | None) -> None:
+    # The caller signs by its own clock (iat 60 s back, exp 8 minutes ahead); GitHub's runs `offset` ahead.
+    _, gh, clock = make(server_clock_offset=offset)
+    resp = gh.get("/app/installations", headers=auth(sign(clock.now, exp=480)))
+    assert resp.json()["message"] == message if message else resp.status_code == 200
+    served = email.utils.parsedate_to_datetime(resp.headers["date"]).timestamp()
+    assert served == int(clock.now + offset)
+
+
+def test_installations_list_and_see_only_their_repositories() -> None:
+    app = dataclasses.replace(
+        APP,
+        installations=(
+            SimInstallation(41, "acme", ("acme/rocket", "acme/huge")),
+            SimInstallation(42, "acme"),
+        ),
+    )
+    _, gh, clock = make(app)
+    selected, everything = new_token(gh, clock.now, 41), new_token(gh, clock.now, 42)
+    body = gh.get("/installation/repositories", headers=auth(selected)).json()
+    assert (body["total_count"], body["repository_selection"]) == (2, "selected")
+    assert [r["full_name"] for r in body["repositories"]] == ["acme/rocket", "acme/huge"]
+    paged = gh.get("/installation/repositories?per_page=2", headers=auth(everything))
+    assert paged.json()["repository_selection"] == "all" and paged.json()["total_count"] == 4
+    assert 'rel="next"' in paged.headers["link"]
+    assert gh.get("/repos/acme/attic", headers=auth(selected)).status_code == 404
+    query = 'query { a: repository(owner: "acme", name: "rocket") { stargazerCount } '
+    query += 'b: repository(owner: "acme", name: "attic") { stargazerCount } }'
+    answer = gh.post("/graphql", json={"query": query}, headers=auth(selected)).json()
+    assert answer["data"]["a"]["stargazerCount"] > 0 and answer["data"]["b"] is None
+    assert [e["type"] for e in answer["errors"]] == ["NOT_FOUND"]
+    again = gh.post("/graphql", json={"query": query}, headers=auth(everything)).json()
+    assert again["data"]["b"]["stargazerCount"] >= 0 and "errors" not in again

@@ -84,6 +84,10 @@ def _repo_path(name: RepoName) -> str:
     return f"/repos/{name.owner}/{name.name}"
 
 
+def _full_name(name: RepoName) -> str:
+    return name.full_name
+
+
 def _as_list(body: Any) -> list[Any]:
     if not isinstance(body, list):
         raise TypeError(f"expected an array, got {type(body).__name__}")
@@ -163,7 +167,9 @@ class GitHubAPI:
         since = stats_year_start(today or domain.utc_now().date())
         size = self.repos_per_counters_query
         out: dict[str, RepoCounters | GitHubError] = {}
-        batches = await run_batched(self.client, unique, lambda part: counters_query(part, since), size)
+        batches = await run_batched(
+            self.client, unique, lambda part: counters_query(part, since), size, route=_full_name
+        )
         for result in batches:
             response = result.response
             if isinstance(response, GitHubError):
@@ -322,7 +328,7 @@ class GitHubAPI:
         cursor = after
         while True:
             query = commits_query(name, cursor, since)
-            response = await self.client.graphql(query.text, query.variables)
+            response = await self.client.graphql(query.text, query.variables, route=name.full_name)
             repo = response.data.get("repository")
             if repo is None:
                 raise self._graphql_missing(name, response.errors)
@@ -345,7 +351,7 @@ class GitHubAPI:
     async def fetch_plan_inputs(self, names: Sequence[RepoName]) -> dict[str, PlanInputs | GitHubError]:
         """What a backfill plan needs (created, forks, commits), keyed by `name.key`; a point a batch."""
         out: dict[str, PlanInputs | GitHubError] = {}
-        for result in await run_batched(self.client, list(names), plan_query):
+        for result in await run_batched(self.client, list(names), plan_query, route=_full_name):
             response = result.response
             for alias, name in result.query.aliases.items():
                 if isinstance(response, GitHubError):

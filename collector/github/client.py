@@ -314,13 +314,8 @@ class GitHubClient:
                 await self.throttle.leave()
             status = response.status
             if status == 401:
-                if state.installation is not None and not renewed:
-                    # An installation token that worked may have expired early (or been revoked): one
-                    # renewal shared by the requests refused with it, and one retry each.
-                    renewed = True
-                    await self.credentials.renew_refused(state, used)
-                    continue
-                self.credentials.stop(state, response)
+                # An installation token expired early or revoked: renewed once for all, each retried once.
+                renewed = await self.credentials.refused(state, used, response, renewed)
                 continue
             if status == 404 and route and (more := self.credentials.untried(route, state, tried)):
                 tried = more  # asked through an installation not known to see it: another may

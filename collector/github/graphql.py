@@ -123,31 +123,45 @@ class BatchResult(Generic[T]):
     response: GraphQLResponse | GitHubError
 
 
+Route = Callable[[T], str]  # the repository (`owner/name`) an item is about
+
+
 async def run_batched(
-    gh: GitHubClient, items: Sequence[T], build: Callable[[Sequence[T]], Query[T]], size: int | None = None
+    gh: GitHubClient,
+    items: Sequence[T],
+    build: Callable[[Sequence[T]], Query[T]],
+    size: int | None = None,
+    route: Route[T] | None = None,
 ) -> list[BatchResult[T]]:
     """Run `build` over `size` (default `gh.graphql_batch`) items at a time; halve a batch on 502/504 or a
-    high cost."""
+    high cost. With `route`, a batch holds only repositories the same App installations can see."""
     size = size or gh.options.graphql_batch
-    batches = [items[i : i + size] for i in range(0, len(items), size)]
-    answers = await asyncio.gather(*(_run(gh, batch, build) for batch in batches))
+    groups: dict[frozenset[int], list[T]] = {}
+    if route is not None:
+        await gh.credentials.ready()  # what each installation sees is known from here on
+    for item in items:
+        key = gh.credentials.route_group(route(item)) if route is not None else frozenset[int]()
+        groups.setdefault(key, []).append(item)
+    batches = [group[i : i + size] for group in groups.values() for i in range(0, len(group), size)]
+    answers = await asyncio.gather(*(_run(gh, batch, build, route) for batch in batches))
     return [result for answer in answers for result in answer]
 
 
 async def _run(
-    gh: GitHubClient, items: Sequence[T], build: Callable[[Sequence[T]], Query[T]]
+    gh: GitHubClient, items: Sequence[T], build: Callable[[Sequence[T]], Query[T]], route: Route[T] | None
 ) -> list[BatchResult[T]]:
     query = build(items)
     splittable = len(items) > 1
     if splittable and query.estimated_cost > gh.options.max_query_cost:
-        return await _split(gh, items, build)
+        return await _split(gh, items, build, route)
     try:
         # A gateway timeout on a batch we can split is not worth retrying as is: split it instead.
-        response = await gh.graphql(query.text, query.variables, retry_gateway=not splittable)
+        about = route(items[0]) if route else None
+        response = await gh.graphql(query.text, query.variables, retry_gateway=not splittable, route=about)
     except ServerError as exc:
         if splittable and exc.status in GATEWAY_TIMEOUTS:
             gh.stats.retries += 1
-            return await _split(gh, items, build)
+            return await _split(gh, items, build, route)
         return [BatchResult(query, exc)]
     except BadCredentials:
         raise  # no token left: nothing else will work either
@@ -157,8 +171,8 @@ async def _run(
 
 
 async def _split(
-    gh: GitHubClient, items: Sequence[T], build: Callable[[Sequence[T]], Query[T]]
+    gh: GitHubClient, items: Sequence[T], build: Callable[[Sequence[T]], Query[T]], route: Route[T] | None
 ) -> list[BatchResult[T]]:
     half = len(items) // 2
-    first = await _run(gh, items[:half], build)
-    return first + await _run(gh, items[half:], build)
+    first = await _run(gh, items[:half], build, route)
+    return first + await _run(gh, items[half:], build, route)

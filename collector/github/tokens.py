@@ -7,7 +7,7 @@ here does I/O or sleeps; the client asks `pick()` and waits itself when told to.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -116,8 +116,11 @@ class TokenPool:
             return budget.limit - self._reserve_for(state, budget) if pending == 0 else 0
         return budget.current(now) - self._reserve_for(state, budget) - pending
 
-    def pick(self, resource: str, now: float) -> TokenState | float:
-        """The token to use now, or the epoch time of the earliest reset when every token is spent."""
+    def pick(
+        self, resource: str, now: float, allowed: Callable[[TokenState], bool] | None = None
+    ) -> TokenState | float:
+        """The token to use now (among those `allowed`, when given), or the epoch time of the earliest
+        reset when every such token is spent."""
         alive = [s for s in self.states if not s.dead]
         if not alive:
             if all(s.installation is None for s in self.states):
@@ -133,6 +136,9 @@ class TokenPool:
                 "the GitHub App settings",
                 position=self.states[-1].position,
             )
+        alive = [s for s in alive if allowed(s)] if allowed is not None else alive
+        if not alive:
+            return now + UNKNOWN_RESET_WAIT  # the caller checks that some credential is allowed first
         best = max(alive, key=lambda s: self.available(s, resource, now))
         if self.available(best, resource, now) > 0:
             best.pending[resource] = best.pending.get(resource, 0) + 1

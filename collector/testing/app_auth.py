@@ -39,15 +39,23 @@ EXP_NOT_FUTURE = (
 IAT_INVALID = (
     "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"
 )
+# An `iat` ahead of GitHub's clock, as GitHub words it today (the older wording above is for a non-integer).
+IAT_FUTURE = "'Issued at' claim ('iat') must be an Integer representing a time in the past"
+# 403 on the token exchange of a suspended installation (octokit/octokit.rb #1307, ossf/allstar #314).
+SUSPENDED = "This installation has been suspended"
+SUSPENDED_AT = "2024-06-01T12:00:00Z"
 
 
 @dataclass(frozen=True)
 class SimInstallation:
-    """One installation of the App on an account; `repos` None means all of its repositories."""
+    """One installation of the App on an account; `repos` None means all of its repositories.
+
+    A suspended installation is still listed (with `suspended_at`) but gets no token."""
 
     id: int
     account: str
     repos: tuple[str, ...] | None = None
+    suspended: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,9 +128,15 @@ def _number(value: object) -> TypeGuard[int | float]:
 class AppAuth:
     """The App's side of GitHub: checks JWTs, issues installation tokens and recognises them later."""
 
-    def __init__(self, app: SimApp | None, token_seconds: float = 3600.0) -> None:
+    def __init__(
+        self, app: SimApp | None, token_seconds: float = 3600.0, revoke_after: int | None = None
+    ) -> None:
         self.app = app
         self.token_seconds = token_seconds
+        # A test hook: every installation token is revoked once, right after this many requests made
+        # with one (GitHub revoking tokens in the middle of a run, several requests in flight).
+        self.revoke_after = revoke_after
+        self.token_requests = 0
         self._key: rsa.RSAPublicKey | None = None
         if app is not None:
             key = serialization.load_pem_public_key(app.public_key_pem.encode())
@@ -166,8 +180,10 @@ class AppAuth:
         if exp > now + JWT_MAX_LIFETIME:
             return Refusal(401, EXP_TOO_FAR)
         # An `iat` in GitHub's future is refused outright; the docs recommend 60 s in the past for drift.
-        if not _number(iat) or iat > now:
+        if not _number(iat):
             return Refusal(401, IAT_INVALID)
+        if iat > now:
+            return Refusal(401, IAT_FUTURE)
         return None
 
     def _check_issuer(self, iss: Any) -> Refusal | None:
@@ -200,15 +216,31 @@ class AppAuth:
             return None, ("unknown" if self.app is not None and token.startswith("ghs_") else None)
         if now >= issued.expires_at:
             return None, "expired"
+        self.token_requests += 1
+        if self.token_requests == self.revoke_after:
+            self.revoke_all()
         return f"installation:{issued.installation_id}", None
 
     def revoke(self, token: str) -> bool:
         """Forget an installation token (DELETE /installation/token); True if it was one."""
         return self._issued.pop(token, None) is not None
 
+    def revoke_all(self, installation_id: int | None = None) -> int:
+        """Revoke every token issued (to one installation): requests in flight keep their answer, the
+        next ones get 401 Bad credentials. Returns how many were revoked."""
+        gone = [t for t, i in self._issued.items() if installation_id in (None, i.installation_id)]
+        for token in gone:
+            del self._issued[token]
+        return len(gone)
+
+    def visible(self, key: str) -> tuple[str, ...] | None:
+        """The repositories (lower-case full names) an installation's key may see; None: no limit."""
+        if not key.startswith("installation:"):
+            return None
+        found = self.installation(int(key.removeprefix("installation:")))
+        return None if found is None or found.repos is None else tuple(r.lower() for r in found.repos)
+
     def covers(self, key: str, full_name: str) -> bool:
         """Whether the installation behind a rate-limit key may see this repository."""
-        if not key.startswith("installation:"):
-            return True
-        found = self.installation(int(key.removeprefix("installation:")))
-        return found is None or found.repos is None or full_name.lower() in {r.lower() for r in found.repos}
+        repos = self.visible(key)
+        return repos is None or full_name.lower() in repos

@@ -7,9 +7,16 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from collector.testing.app_auth import PERMISSIONS, AppAuth, SimApp, SimInstallation
-from collector.testing.objects import user_object
-from collector.testing.rest import DOCS, Reply, RestApi, RestRequest, bounded_int
+from collector.testing.app_auth import (
+    PERMISSIONS,
+    SUSPENDED,
+    SUSPENDED_AT,
+    AppAuth,
+    SimApp,
+    SimInstallation,
+)
+from collector.testing.objects import repository_item, user_object
+from collector.testing.rest import DOCS, Reply, RestApi, RestRequest, bounded_int, page_links
 from collector.testing.views import iso
 
 APP_DOCS = f"{DOCS}/apps/apps"
@@ -33,6 +40,8 @@ def route_installation(req: RestRequest, auth: AppAuth, key: str, rest: RestApi)
         # "Revoke an installation access token": 204 (docs: rest/apps/installations).
         auth.revoke(req.token or "")
         return Reply(204, None, "/installation/token")
+    if req.path == "/installation/repositories" and req.method in ("GET", "HEAD"):
+        return _installation_repositories(req, auth, key, rest)
     parts = [p for p in req.path.split("/") if p]
     repo = None
     if len(parts) >= 3 and parts[0] == "repos":
@@ -42,6 +51,36 @@ def route_installation(req: RestRequest, auth: AppAuth, key: str, rest: RestApi)
     if repo is not None and not auth.covers(key, repo.full_name):
         return Reply(404, {"message": "Not Found", "documentation_url": DOCS}, req.path)
     return None
+
+
+def _installation_repositories(req: RestRequest, auth: AppAuth, key: str, rest: RestApi) -> Reply:
+    """ "List repositories accessible to the app installation" (docs: rest/apps/installations):
+    `{total_count, repository_selection, repositories}`, 30 a page by default, at most 100."""
+    found = auth.installation(int(key.removeprefix("installation:")))
+    selected = auth.visible(key)
+    repos = [
+        r
+        for r in rest.scenario.repos
+        if r.status == "ok"
+        and (
+            r.full_name.lower() in selected
+            if selected is not None
+            else found is None or r.owner.lower() == found.account.lower()
+        )
+    ]
+    per_page = bounded_int(req.param("per_page"), 30, 1, 100)
+    page = bounded_int(req.param("page"), 1, 1, 1_000_000)
+    last = max(1, -(-len(repos) // per_page))
+    shown = repos[(page - 1) * per_page : page * per_page]
+    owner = rest.accounts.owner
+    items = [repository_item(req.api, rest.view(r), owner(r.owner), authenticated=True) for r in shown]
+    body = {
+        "total_count": len(repos),
+        "repository_selection": "all" if selected is None else "selected",
+        "repositories": items,
+    }
+    links = page_links(f"{req.api}/installation/repositories", req.query, page, last)
+    return Reply(200, body, "/installation/repositories", links)
 
 
 def _not_found(anchor: str) -> dict[str, str]:
@@ -71,9 +110,13 @@ def installation_object(api: str, app: SimApp, inst: SimInstallation) -> dict[st
         "single_file_name": None,
         "has_multiple_single_files": False,
         "single_file_paths": [],
-        "suspended_by": None,
-        "suspended_at": None,
+        "suspended_by": _suspender(api) if inst.suspended else None,
+        "suspended_at": SUSPENDED_AT if inst.suspended else None,
     }
+
+
+def _suspender(api: str) -> dict[str, Any]:
+    return user_object(api, "app-owner", ACCOUNT_IDS - 1)
 
 
 def _app_object(api: str, app: SimApp) -> dict[str, Any]:
@@ -143,6 +186,10 @@ def route_app(req: RestRequest, auth: AppAuth, now: float) -> Reply:
             template = one + "/access_tokens"
             if inst is None:
                 return Reply(404, _not_found("create-an-installation-access-token-for-an-app"), template)
+            if inst.suspended:
+                # The 403 clients recorded for a suspended installation (octokit/octokit.rb #1307).
+                doc = "https://docs.github.com/rest/reference/apps#create-an-installation-access-token-for-an-app"
+                return Reply(403, {"message": SUSPENDED, "documentation_url": doc}, template)
             issued = auth.issue(inst.id, now)
             body = {
                 "token": issued.token,

@@ -72,7 +72,7 @@ class SimulatorApp:
             max_concurrency=o.max_concurrency,
             points_per_minute=o.points_per_minute,
             graphql_points_per_minute=o.graphql_points_per_minute,
-            clock=o.clock,
+            clock=self._server_clock,
             search_limit=o.search_limit,
             unauth_search_limit=o.unauth_search_limit,
             search_reset_seconds=o.search_reset_seconds,
@@ -82,13 +82,18 @@ class SimulatorApp:
         self.fault_kinds = tuple(o.fault_kinds)
         self.tokens = None if o.tokens is None else set(o.tokens)
         self.revoked = set(o.revoked)
-        self.app_auth = AppAuth(o.github_app, o.installation_token_seconds)
-        self.clock = o.clock
+        self.app_auth = AppAuth(
+            o.github_app, o.installation_token_seconds, o.revoke_installation_tokens_after
+        )
+        self.clock = self._server_clock
         self.stats = SimStats()
         self._rng = random.Random(o.seed)
         self._lock = threading.RLock()
         self._serial = 0
         self._stopping = threading.Event()
+
+    def _server_clock(self) -> float:
+        return self.options.clock() + self.options.server_clock_offset
 
     # --- moving the world -----------------------------------------------------------------------
 
@@ -358,4 +363,4 @@ class SimulatorApp:
         if not plan.dry_run:
             budget = self.limits.charge(key, "graphql", plan.cost)
             self.stats.graphql_points += plan.cost
-        return ctx.finish(200, run_query(plan, self.rest, budget), budget)
+        return ctx.finish(200, run_query(plan, self.rest, budget, self.app_auth.visible(key)), budget)

@@ -114,12 +114,15 @@ def plan_query(body: bytes) -> Plan | tuple[int, dict[str, Any]]:
     return plan
 
 
-def run_query(plan: Plan, rest: RestApi, budget: Budget) -> dict[str, Any]:
-    """Execute a planned query; partial data and per-alias errors come back together like GitHub's."""
+def run_query(
+    plan: Plan, rest: RestApi, budget: Budget, visible: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """Execute a planned query; partial data and per-alias errors come back together like GitHub's.
+    `visible`: the only repositories (lower-case full names) the caller may see, None for no limit."""
     result = execute_sync(
         load_schema(),
         plan.document,
-        context_value=Context(rest, plan, budget),
+        context_value=Context(rest, plan, budget, visible),
         variable_values=plan.variables,
         operation_name=plan.operation_name,
         field_resolver=resolve,

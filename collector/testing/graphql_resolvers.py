@@ -32,6 +32,7 @@ class Context:
     rest: RestApi
     plan: Plan
     budget: Budget
+    visible: tuple[str, ...] | None = None  # an installation on selected repositories sees only them
 
 
 @dataclass
@@ -120,7 +121,8 @@ def _actor(c: SimCommit) -> dict[str, Any]:
 
 def _find_repo(ctx: Context, owner: str, name: str, follow: bool) -> RepoNode:
     repo, moved = ctx.rest.find(owner, name)
-    if repo is None or repo.status == "deleted" or (moved and not follow):
+    hidden = repo is not None and ctx.visible is not None and repo.full_name.lower() not in ctx.visible
+    if repo is None or repo.status == "deleted" or (moved and not follow) or hidden:
         raise GraphQLError(
             f"Could not resolve to a Repository with the name '{owner}/{name}'.",
             extensions={"type": "NOT_FOUND"},
@@ -132,7 +134,8 @@ def _find_repo(ctx: Context, owner: str, name: str, follow: bool) -> RepoNode:
 
 def _node(ctx: Context, node_id: str) -> RepoNode:
     for repo in ctx.rest.scenario.repos:
-        if repo.node_id == node_id and repo.status == "ok":
+        hidden = ctx.visible is not None and repo.full_name.lower() not in ctx.visible
+        if repo.node_id == node_id and repo.status == "ok" and not hidden:
             return RepoNode(ctx.rest.view(repo))
     raise GraphQLError(
         f"Could not resolve to a node with the global id of '{node_id}'", extensions={"type": "NOT_FOUND"}

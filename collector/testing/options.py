@@ -48,6 +48,11 @@ class SimOptions:
     # `installation_token_seconds`; every token of one installation shares its rate limit.
     github_app: SimApp | None = field(default=None, repr=False)
     installation_token_seconds: float = 3600.0
+    # A test hook: every installation token is revoked right after this many requests made with one.
+    revoke_installation_tokens_after: int | None = None
+    # GitHub's clock runs this many seconds ahead of `clock` (negative: behind): its Date header, JWT
+    # checks, token expiry and rate-limit resets all follow it, as a caller with a wrong clock sees them.
+    server_clock_offset: float = 0.0
     # The `search` resource: its own budget per token (per IP without one) and window.
     search_limit: int = 30
     unauth_search_limit: int = 10
@@ -116,6 +121,8 @@ class SimOptionArgs(TypedDict, total=False):
     linked_email_cap: int
     github_app: SimApp | None
     installation_token_seconds: float
+    revoke_installation_tokens_after: int | None
+    server_clock_offset: float
     search_limit: int
     unauth_search_limit: int
     search_reset_seconds: float
