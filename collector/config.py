@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from collector.alerts.spec import AlertSpec, parse_alerts  # [alerts.NAME] (issue 13)
+from collector.config_checks import check_keys, check_range, expect
 from collector.domain import GroupRule, RepoName, make_group_rule, parse_repo_name
-from collector.errors import CollectorError, ConfigError
+from collector.errors import CollectorError, ConfigError, InvalidRepoName
 from collector.github.options import CONFIG_KEYS, MAX_CONCURRENCY
 
 _INTERVAL_RE = re.compile(r"^(\d+)\s*([smhdw])$")
@@ -129,22 +131,15 @@ def load_config(path: Path | None, required: bool = False) -> Config:
     return _parse(path, data)
 
 
-def _expect(cond: bool, path: Path, key: str, expected: str, got: Any) -> None:
-    if not cond:
-        raise ConfigError(f"{path}: key {key!r} is {got!r}; expected {expected}")
-
-
 def _parse(path: Path, data: dict[str, Any]) -> Config:
-    known = {"groups", "schedules", "reports", "client", "server", "alerts"}
-    for key in data:
-        _expect(key in known, path, key, f"one of the sections {sorted(known)}", "an unknown section")
+    check_keys(path, "", data, ("groups", "schedules", "reports", "client", "server", "alerts"))
     groups, rules = _parse_groups(path, data.get("groups", {}))
     return Config(
         path=path,
         groups=groups,
         rules=rules,
         schedules=_parse_schedules(path, data.get("schedules", {})),
-        reports=_parse_reports(path, data.get("reports", {}), groups),
+        reports=_parse_reports(path, data.get("reports", {})),
         client=_parse_client(path, data.get("client", {})),
         listen=_parse_server(path, data.get("server", {})),
         alerts=parse_alerts(path, data.get("alerts", {}), groups),
@@ -153,12 +148,12 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
 
 def _parse_groups(path: Path, raw: Any) -> tuple[dict[str, tuple[RepoName, ...]], dict[str, GroupRule]]:
     """`name = ["owner/name", ...]` lists and `[groups.NAME]` rule tables: (fixed members, rules)."""
-    _expect(isinstance(raw, dict), path, "groups", 'a table of group = ["owner/name", ...]', raw)
+    expect(isinstance(raw, dict), path, "groups", 'a table of group = ["owner/name", ...]', raw)
     groups: dict[str, tuple[RepoName, ...]] = {}
     rules: dict[str, GroupRule] = {}
     for group, spec in raw.items():
         key = f"groups.{group}"
-        _expect(len(group) <= 100, path, key, "a group name of at most 100 characters", group)
+        expect(len(group) <= 100, path, key, "a group name of at most 100 characters", group)
         if isinstance(spec, dict):
             rules[group] = _parse_rule(path, key, spec)
             names = spec.get("repos", [])
@@ -170,10 +165,10 @@ def _parse_groups(path: Path, raw: Any) -> tuple[dict[str, tuple[RepoName, ...]]
 
 
 def _parse_names(path: Path, key: str, names: Any) -> tuple[RepoName, ...]:
-    _expect(isinstance(names, list), path, key, 'a list of "owner/name" strings', names)
+    expect(isinstance(names, list), path, key, 'a list of "owner/name" strings', names)
     parsed = []
     for item in names:
-        _expect(isinstance(item, str), path, key, 'a list of "owner/name" strings', item)
+        expect(isinstance(item, str), path, key, 'a list of "owner/name" strings', item)
         try:
             parsed.append(parse_repo_name(item))
         except CollectorError as exc:
@@ -187,18 +182,16 @@ _RULE_OPTIONS = {"min_stars": int, "include_forks": bool, "include_archived": bo
 
 def _parse_rule(path: Path, key: str, spec: dict[str, Any]) -> GroupRule:
     """A [groups.NAME] table: exactly one of topic/org/user/search, optional filters and `repos`."""
-    for option in spec:
-        known = _RULE_KEYS | set(_RULE_OPTIONS) | {"repos"}
-        _expect(option in known, path, f"{key}.{option}", f"one of {sorted(known)}", spec[option])
+    check_keys(path, key, spec, (*_RULE_KEYS, *_RULE_OPTIONS, "repos"))
     kinds = [k for k in sorted(_RULE_KEYS) if k in spec]
-    _expect(len(kinds) == 1, path, key, "exactly one of topic, org, user or search", kinds or "none of them")
+    expect(len(kinds) == 1, path, key, "exactly one of topic, org, user or search", kinds or "none of them")
     kind = kinds[0]
-    _expect(isinstance(spec[kind], str), path, f"{key}.{kind}", "a string", spec[kind])
+    expect(isinstance(spec[kind], str), path, f"{key}.{kind}", "a string", spec[kind])
     for option, kind_type in _RULE_OPTIONS.items():
         if option in spec:
             value = spec[option]
             ok = isinstance(value, kind_type) and (kind_type is bool or not isinstance(value, bool))
-            _expect(ok, path, f"{key}.{option}", f"a {kind_type.__name__}", value)
+            expect(ok, path, f"{key}.{option}", f"a {kind_type.__name__}", value)
     try:
         return make_group_rule(
             kind,
@@ -214,7 +207,8 @@ def _parse_rule(path: Path, key: str, spec: dict[str, Any]) -> GroupRule:
 def _parse_schedules(path: Path, raw: Any) -> dict[str, Schedule]:
     """The default schedules, overridden by the file's."""
     schedules = {k: parse_schedule(v, k) for k, v in DEFAULT_SCHEDULES.items()}
-    _expect(isinstance(raw, dict), path, "schedules", "a table of job = schedule", raw)
+    expect(isinstance(raw, dict), path, "schedules", "a table of job = schedule", raw)
+    check_keys(path, "schedules", raw, DEFAULT_SCHEDULES)
     for job, value in raw.items():
         try:
             schedules[job] = parse_schedule(value, f"schedules.{job}")
@@ -223,15 +217,20 @@ def _parse_schedules(path: Path, raw: Any) -> dict[str, Schedule]:
     return schedules
 
 
-def _parse_reports(path: Path, raw: Any, groups: dict[str, tuple[RepoName, ...]]) -> dict[str, ReportJob]:
-    """The report jobs; their report options are checked when they run, except the group they name."""
-    _expect(isinstance(raw, dict), path, "reports", "a table of [reports.NAME] tables", raw)
+def _parse_reports(path: Path, raw: Any) -> dict[str, ReportJob]:
+    """The report jobs, each option checked now as `collector report` checks it, so that a typo stops the
+    command or the daemon at start. A group the file does not define may be one made with `repos add
+    --group`: the job looks it up in the store when it runs."""
+    from collector.reports.model import OPTION_KEYS
+
+    expect(isinstance(raw, dict), path, "reports", "a table of [reports.NAME] tables", raw)
     reports: dict[str, ReportJob] = {}
     for name, spec in raw.items():
         key = f"reports.{name}"
-        _expect(isinstance(spec, dict), path, key, "a table with output = ... and report options", spec)
+        expect(isinstance(spec, dict), path, key, "a table with output = ... and report options", spec)
+        check_keys(path, key, spec, ("output", "schedule", *OPTION_KEYS))
         output = spec.get("output")
-        _expect(
+        expect(
             isinstance(output, str) and bool(output),
             path,
             f"{key}.output",
@@ -245,17 +244,31 @@ def _parse_reports(path: Path, raw: Any, groups: dict[str, tuple[RepoName, ...]]
             except ConfigError as exc:
                 raise ConfigError(f"{path}: {exc}") from exc
         options = {k: v for k, v in spec.items() if k not in ("output", "schedule")}
-        group = options.get("group")
-        if group is not None:
-            _expect(group in groups, path, f"{key}.group", f"one of the groups {sorted(groups)}", group)
+        _check_report_options(path, key, str(output), options)
         reports[name] = ReportJob(name=name, output=str(output), schedule=schedule, options=options)
     return reports
 
 
+def _check_report_options(path: Path, key: str, output: str, options: dict[str, Any]) -> None:
+    """Raise ConfigError naming `key.OPTION` when `collector report` would refuse these options."""
+    from collector.reports.model import OPTION_KEYS, format_for_path, parse_request
+
+    try:
+        format_for_path(output, options.get("format"))
+        parse_request(options, datetime.now(UTC).date())
+    except CollectorError as exc:
+        # The report's messages start with the option they concern ("since: '2017-13' is not ...").
+        option, sep, reason = str(exc).partition(": ")
+        if isinstance(exc, InvalidRepoName):
+            option, sep, reason = "repos", ": ", str(exc)
+        if sep and option in (*OPTION_KEYS, "output"):
+            raise ConfigError(f"{path}: key {f'{key}.{option}'!r}: {reason}") from exc
+        raise ConfigError(f"{path}: key {key!r}: {exc}") from exc
+
+
 def _parse_server(path: Path, raw: Any) -> str:
-    _expect(isinstance(raw, dict), path, "server", "a table with listen", raw)
-    for key in raw:
-        _expect(key == "listen", path, f"server.{key}", "listen (the only [server] key)", raw[key])
+    expect(isinstance(raw, dict), path, "server", "a table with listen", raw)
+    check_keys(path, "server", raw, ("listen",))
     listen = raw.get("listen", DEFAULT_LISTEN)
     try:
         parse_listen(listen)
@@ -274,26 +287,20 @@ def parse_listen(value: Any) -> tuple[str, int]:
     return host, int(port)
 
 
+# The range each [client] option accepts (the low end is what ClientOptions would silently raise it to).
+_CLIENT_RANGES: dict[str, tuple[int, int | None]] = {
+    "concurrency": (1, MAX_CONCURRENCY),
+    "graphql_batch": (1, None),
+}
+
+
 def _parse_client(path: Path, raw: Any) -> dict[str, Any]:
-    """The [client] options (`ClientOptions` says what each means), all non-negative integers."""
-    _expect(isinstance(raw, dict), path, "client", "a table of client options", raw)
+    """The [client] options (`ClientOptions` says what each means), whole numbers in their ranges."""
+    expect(isinstance(raw, dict), path, "client", "a table of client options", raw)
+    check_keys(path, "client", raw, CONFIG_KEYS)
     for key, value in raw.items():
-        _expect(key in CONFIG_KEYS, path, f"client.{key}", f"one of {sorted(CONFIG_KEYS)}", value)
-        _expect(
-            isinstance(value, int) and not isinstance(value, bool) and value >= 0,
-            path,
-            f"client.{key}",
-            "a non-negative integer",
-            value,
-        )
-    if "concurrency" in raw:
-        _expect(
-            1 <= raw["concurrency"] <= MAX_CONCURRENCY,
-            path,
-            "client.concurrency",
-            f"an integer from 1 to {MAX_CONCURRENCY}",
-            raw["concurrency"],
-        )
+        low, high = _CLIENT_RANGES.get(key, (0, None))
+        check_range(path, f"client.{key}", value, low, high)
     return dict(raw)
 
 
