@@ -31,3 +31,15 @@ class InvalidGroupRule(CollectorError):
     """A group rule (topic, org, user, search) that cannot be sent to GitHub (exit code 2)."""
 
     exit_code = 2
+
+
+class StoreMissing(CollectorError):
+    """A command that only reads found no store where the settings point (exit code 2)."""
+
+    exit_code = 2
+
+
+class StoreReadOnly(CollectorError):
+    """A command that writes was pointed at a store it may not write (exit code 2)."""
+
+    exit_code = 2

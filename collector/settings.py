@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from collector.errors import ConfigError
@@ -16,6 +16,9 @@ from collector.errors import ConfigError
 DEFAULT_DATABASE_URL = "sqlite:///collector.db"
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_CONFIG_NAME = "collector.toml"
+# The stores collector runs on (URL schemes as SQLAlchemy spells them), and how a user writes each.
+DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
+DATABASE_EXAMPLES = "sqlite:///PATH or postgresql://USER@HOST/DB"
 
 
 class Token:
@@ -202,6 +205,10 @@ class Settings:
     # Not compared: two settings alike in every value above are the same settings whatever else is set.
     environment: Environment = field(default_factory=Environment, compare=False)
 
+    def for_reading(self) -> Settings:
+        """These settings for a command that only reads the store (see `read_only_url`)."""
+        return replace(self, database_url=read_only_url(self.database_url))
+
     def secrets(self) -> list[str]:
         """Every secret configured (tokens, the App's key), for the log formatter to mask."""
         key = [self.github_app.key.reveal()] if self.github_app else []
@@ -217,11 +224,48 @@ class Settings:
 
 def redact_url(url: str) -> str:
     """A database URL with any password shown as *** (SQLAlchemy renders it; a URL it cannot parse is
-    cut to its scheme, since where its password lies is unknown)."""
+    cut to its scheme, since where its password lies is unknown); a SQLite file as `sqlite:///PATH`."""
+    path = sqlite_path(url)
+    if path is not None:
+        return f"sqlite:///{path}"
     try:
         return make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
         return url.split(":", 1)[0] + "://..." if ":" in url else url
+
+
+def _sqlite_url(url: str) -> URL | None:
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return None
+    return parsed if parsed.get_backend_name() == "sqlite" else None
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file a SQLite URL names, as written (relative to the working directory, or absolute); None for
+    other databases and in-memory ones."""
+    parsed = _sqlite_url(url)
+    database = parsed.database if parsed is not None else None
+    if parsed is not None and database and parsed.query.get("uri") == "true":
+        database = unquote(database.removeprefix("file:").split("?", 1)[0])
+    return database if database and database != ":memory:" else None
+
+
+def is_read_only_url(url: str) -> bool:
+    """Whether `url` opens a SQLite file read-only (`read_only_url`)."""
+    parsed = _sqlite_url(url)
+    return parsed is not None and parsed.query.get("mode") == "ro"
+
+
+def read_only_url(url: str) -> str:
+    """`url` for a command that only reads: a SQLite file marked `mode=ro`, which `store.engine.make_engine`
+    never creates or writes. PostgreSQL URLs are unchanged (see `collector db create-reader-role`)."""
+    parsed, path = _sqlite_url(url), sqlite_path(url)
+    if parsed is None or path is None:
+        return url
+    query = {**parsed.query, "mode": "ro", "uri": "true"}
+    return parsed.set(database=f"file:{quote(path)}", query=query).render_as_string(hide_password=False)
 
 
 def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -237,6 +281,13 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
     if database_url.startswith(("postgresql://", "postgres://")):
         # psycopg 3 is the driver we ship; plain postgresql:// would ask SQLAlchemy for psycopg2.
         database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+    scheme = database_url.split("://", 1)[0]
+    if scheme.lower() not in DATABASE_SCHEMES:
+        # Only the scheme is shown: the rest of the URL may hold a password.
+        raise ConfigError(
+            f"COLLECTOR_DATABASE_URL: {scheme}:// is not supported; collector stores its data in SQLite or "
+            f"PostgreSQL: use {DATABASE_EXAMPLES}"
+        )
     api_url = _check_http_url("GITHUB_API_URL", env.get("GITHUB_API_URL") or DEFAULT_API_URL)
     graphql_raw = env.get("GITHUB_GRAPHQL_URL")
     graphql_url = (

@@ -9,6 +9,7 @@ import pytest
 from collector.config import load_config, parse_schedule
 from collector.domain import parse_repo_name, week_start
 from collector.errors import ConfigError, InvalidRepoName
+from collector.reports.model import OPTION_KEYS
 from collector.settings import load_settings
 
 SECRET = "ghp_SECRETsecretSECRET0123456789"
@@ -100,7 +101,7 @@ def test_config_parses_groups_schedules_reports(tmp_path: Path) -> None:
         ('[schedules]\ncollect = "sometimes"\n', "schedules.collect"),
         ('[schedules]\ncollect = "99 * * * *"\n', "schedules.collect"),
         ('[reports.r]\nsince = "2017-01"\n', "reports.r.output"),
-        ('[reports.r]\noutput = "x.csv"\ngroup = "nope"\n', "reports.r.group"),
+        ('[reports.r]\noutput = "x.csv"\ngroup = 3\n', "reports.r.group"),
         ("[client]\nconcurrency = 500\n", "client.concurrency"),
         ("[client]\nconcurency = 4\n", "client.concurency"),  # a typo is named, not ignored
         ("[client]\nrest_points_per_minute = -1\n", "client.rest_points_per_minute"),
@@ -120,6 +121,148 @@ def test_broken_config_names_file_and_key(tmp_path: Path, body: str, fragment: s
         load_config(path)
     message = str(info.value)
     assert str(path) in message and fragment in message and "\n" not in message
+
+
+# Each section's keys, as a user mistypes them: the exact line, with the nearest valid key or section, and
+# for numbers the one range really accepted.
+CLIENT_KEYS = (
+    "concurrency, graphql_batch, graphql_points_per_minute, reserve, rest_points_per_minute, "
+    "search_requests_per_minute"
+)
+REPORT_KEYS = ", ".join(sorted(("output", "schedule", *OPTION_KEYS)))  # the options of `collector report`
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "[clinet]\n",
+            "unknown section [clinet]; did you mean [client]? expected one of alerts, client, "
+            "groups, reports, schedules, server",
+        ),
+        (
+            "[metrics]\n",
+            "unknown section [metrics]; expected one of alerts, client, groups, reports, schedules, server",
+        ),
+        (
+            "[client]\nconcurency = 4\n",
+            "unknown key 'client.concurency'; did you mean "
+            f"'client.concurrency'? expected one of {CLIENT_KEYS}",
+        ),
+        (
+            "[client]\nconcurrency = -1\n",
+            "key 'client.concurrency' is -1; expected a whole number from 1 to 100",
+        ),
+        (
+            "[client]\nconcurrency = 0\n",
+            "key 'client.concurrency' is 0; expected a whole number from 1 to 100",
+        ),
+        (
+            "[client]\nconcurrency = 101\n",
+            "key 'client.concurrency' is 101; expected a whole number from 1 to 100",
+        ),
+        (
+            "[client]\nconcurrency = true\n",
+            "key 'client.concurrency' is True; expected a whole number from 1 to 100",
+        ),
+        ("[client]\ngraphql_batch = 0\n", "key 'client.graphql_batch' is 0; expected a whole number >= 1"),
+        ("[client]\nreserve = -5\n", "key 'client.reserve' is -5; expected a whole number >= 0"),
+        (
+            '[schedules]\ncolect = "6h"\n',
+            "unknown key 'schedules.colect'; did you mean "
+            "'schedules.collect'? expected one of backfill, collect, discover",
+        ),
+        (
+            '[server]\nlisten_on = "0.0.0.0:1"\n',
+            "unknown key 'server.listen_on'; did you mean 'server.listen'? expected one of listen",
+        ),
+        (
+            '[groups.dl]\ntopik = "x"\n',
+            "unknown key 'groups.dl.topik'; did you mean 'groups.dl.topic'? "
+            "expected one of include_archived, include_forks, min_stars, org, repos, search, topic, user",
+        ),
+        (
+            '[reports.w]\noutput = "w.html"\nsinse = "2017-01"\n',
+            f"unknown key 'reports.w.sinse'; did you mean 'reports.w.since'? expected one of {REPORT_KEYS}",
+        ),
+        (
+            '[reports.w]\noutput = "w.html"\nsince = "2017-13"\n',
+            "key 'reports.w.since': '2017-13' is not a valid month (month must be in 1..12)",
+        ),
+        (
+            '[reports.w]\noutput = "w.html"\nsince = "2017"\n',
+            "key 'reports.w.since': '2017' is not a month or day; expected YYYY-MM or YYYY-MM-DD",
+        ),
+        (
+            '[reports.w]\noutput = "w.html"\nat = "2017-02-30"\n',
+            "key 'reports.w.at': '2017-02-30' is not a valid day (day is out of range for month)",
+        ),
+        (
+            '[reports.w]\noutput = "w.html"\nsince = 2017-01-01\nuntil = "2016-12"\n',
+            "key 'reports.w.since': 2017-01-01 is after until (2016-12-31)",
+        ),
+        (
+            '[reports.w]\noutput = "w.html"\nevery = "day"\n',
+            "key 'reports.w.every': 'day' is not valid; expected one of ['week', 'month', 'quarter', 'year']",
+        ),
+        (
+            '[reports.w]\noutput = "w.html"\nmetric = "starz"\n',
+            "key 'reports.w.metric': 'starz' is not "
+            "valid; expected one of ['stars', 'forks', 'contributors', 'commits']",
+        ),
+        (
+            '[reports.w]\noutput = "w.html"\nformat = "pdf"\n',
+            "key 'reports.w.format': 'pdf' is not valid; "
+            "expected one of ['table', 'markdown', 'csv', 'json', 'html']",
+        ),
+        ('[reports.w]\noutput = "w.pdf"\n', "key 'reports.w.output': cannot tell the format from 'w.pdf'"),
+        (
+            '[reports.w]\noutput = "w.html"\nrepos = ["a b"]\n',
+            "key 'reports.w.repos': invalid repository name 'a b'",
+        ),
+        (
+            '[reports.w]\noutput = "w.html"\ntop = 0\n',
+            "key 'reports.w.top': 0 is not a positive whole number",
+        ),
+        (
+            '[reports.w]\noutput = "w.html"\ntotals = true\n',
+            "key 'reports.w.totals': only a --group report has a group total",
+        ),
+        (
+            '[reports.w]\noutput = "w.html"\nschedule = "often"\n',
+            "reports.w.schedule: 'often' is not a schedule",
+        ),
+    ],
+)
+def test_config_keys_answer_in_one_line(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "collector.toml"
+    path.write_text(body)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path}: {message}") and "\n" not in str(info.value)
+    assert info.value.exit_code == 2
+
+
+def test_a_report_job_may_name_a_group_the_config_does_not_define(tmp_path: Path) -> None:
+    # It may be a rule group kept in the store (`repos add --topic ... --group NAME`): the job checks it
+    # when it runs (tests/test_cli_errors.py).
+    path = tmp_path / "collector.toml"
+    path.write_text('[reports.w]\noutput = "w.html"\ngroup = "made-with-repos-add"\n')
+    assert load_config(path).reports["w"].options == {"group": "made-with-repos-add"}
+
+
+@pytest.mark.parametrize(
+    ("url", "scheme"),
+    [("mysql://u:secret@h/db", "mysql"), ("postgresql+psycopg2://u@h/db", "postgresql+psycopg2")],
+)
+def test_unsupported_databases_are_refused_when_read(url: str, scheme: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({"COLLECTOR_DATABASE_URL": url})
+    assert str(info.value) == (
+        f"COLLECTOR_DATABASE_URL: {scheme}:// is not supported; collector stores its data in SQLite or "
+        "PostgreSQL: use sqlite:///PATH or postgresql://USER@HOST/DB"
+    )
+    assert "secret" not in str(info.value) and info.value.exit_code == 2
 
 
 def test_explicit_missing_config_is_an_error(tmp_path: Path) -> None:

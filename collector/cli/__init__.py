@@ -16,14 +16,34 @@ from collector.app import App
 from collector.cli import alerts, db, discover, jobs, report, repos, serve, status
 from collector.cli.common import echo_err
 from collector.errors import CollectorError, StoreUnavailable
+from collector.settings import load_settings
+
+# Commands that only read the store: they open a SQLite store read-only and never create one.
+READ_COMMANDS = frozenset({"report", "status", "repos list", "alerts list"})
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The top group, remembering the arguments after the command's name (`list` of `repos list`) so that
+    its callback can tell a read command before any command runs."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        ctx.meta["collector.command"] = " ".join([name or "", *rest[:1]])
+        return name, command, rest
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="collector")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Collect, backfill and report GitHub popularity metrics (stars, forks, contributors, commits)."""
-    ctx.obj = App()
+    settings = load_settings()
+    command = ctx.meta.get("collector.command", "")
+    if ctx.invoked_subcommand in READ_COMMANDS or command in READ_COMMANDS:
+        settings = settings.for_reading()
+    ctx.obj = App(settings)
 
 
 cli.add_command(db.db)
@@ -56,6 +76,16 @@ def main(argv: list[str] | None = None) -> None:
         echo_err(f"error: {exc}")
         sys.exit(exc.exit_code)
     except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
-        echo_err(f"error: the database failed ({reason}); check that it is running and retry")
+        echo_err(f"error: {store_failure(exc)}")
         sys.exit(StoreUnavailable.exit_code)
+
+
+def store_failure(exc: OperationalError) -> str:
+    """One line for a store error met in the middle of a command (the store was reachable at its start)."""
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
+    if "readonly database" in reason or "read-only" in reason:
+        return (
+            f"the store refused a write ({reason}); make the database file and its directory writable by "
+            "this user, or point COLLECTOR_DATABASE_URL at a store it may write"
+        )
+    return f"the database failed ({reason}); check that it is running and retry"
