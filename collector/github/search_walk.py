@@ -12,7 +12,8 @@ times and otherwise marked incomplete with a reason, so nobody is marked as gone
 Above 1,000 matches the walk goes down by stars: `stars:>=MIN` sorted by stars gives the top 1,000, then
 `stars:MIN..S`, S being the fewest stars seen (inclusive: ties cut off at the 1,000th come again). The
 upper bound only shrinks. Inside a capped answer, the slots above S hold every repository above S when
-they hold no id twice; when they do, each cut star count is asked alone.
+they hold no id twice; when they do, each cut star count is asked alone and the range above S is counted
+against its own total. Reading a span stops early once the ids already seen in it number its total.
 
 Each rule gets at most `MAX_SEARCH_REQUESTS` search requests; reaching it ends the walk, incomplete.
 """
@@ -169,13 +170,15 @@ class SearchWalk:
                 high = fewest  # inclusive: those at the boundary that were cut off come again
 
     async def _complete_above(self, got: Answer, fewest: int, high: int | None) -> None:
-        """Make sure every repository above `fewest` stars (and up to `high`) of a capped answer is seen."""
-        slots = len(got.items)
-        if slots < SEARCH_CAP:  # pages came short: ask the whole range above again
-            await self.ensure(Span((fewest + 1, high)))
-        elif got.repeats_above(fewest):  # an id came twice: a tie cut by a page boundary hid another
+        """Make sure every repository above `fewest` stars (and up to `high`) of a capped answer is seen.
+
+        1,000 slots without a repeated id hold every repository above the fewest count; a repeat (or a
+        short answer) means one was hidden: the cut star counts are asked alone, then the range above is
+        counted against its own total (one request when nothing is missing any more)."""
+        if len(got.items) < SEARCH_CAP or got.repeats_above(fewest):
             for stars in got.cut_counts(above=fewest):
                 await self.ensure(Span((stars, stars)))
+            await self.ensure(Span((fewest + 1, high)))
 
     async def ensure(self, span: Span, got: Answer | None = None) -> None:
         """Ask `span` until every match in it has been seen, narrowing it while answers fall short."""
@@ -231,6 +234,8 @@ class SearchWalk:
                     self.seen[found.repo.github_id] = (found.stars, created)
                     got.items.append((page, found.repo.github_id, found.stars))
             if len(items) < PER_PAGE or page * PER_PAGE >= min(got.total, SEARCH_CAP):
+                break
+            if self.whole(span, got):  # what was seen before already holds the rest
                 break
         return got
 
