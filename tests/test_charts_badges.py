@@ -6,15 +6,21 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from datetime import date
+from pathlib import Path
 
+import httpx
 import pandas as pd
 import pytest
 
+from collector.app import App
+from collector.config import Config
 from collector.reports import render_html
 from collector.reports.axes import LogAxis
 from collector.reports.badge import render_badge, short_number, text_width
 from collector.reports.charts import HOVER_LIMIT, render_chart_svg, render_svg_line_chart
 from collector.reports.model import Footnotes, ReportOptionError, Trend, compute_periods
+from collector.service.http import Endpoints, start_server
+from collector.settings import load_settings
 from tests.conftest import Store
 from tests.test_reports_formats import fill, report_for, samples
 
@@ -220,6 +226,9 @@ def test_html_report_has_one_chart_per_metric_with_a_no_script_log_toggle(store:
     assert "<script" not in page and page.count("<svg") == 4
     assert page.count('type="checkbox"') == 4 and page.count(">log scale</label>") == 4
     assert ".log-scale:checked ~ svg .scale-log { display: inline; }" in page
+    # The chart sits on its own line under the checkbox, not beside it (an inline SVG would be pushed
+    # right by the checkbox and its label).
+    assert ".scaled svg { display: block; }" in page
     for svg in re.findall(r"<svg.*?</svg>", page, flags=re.DOTALL):
         root = parse(svg)
         layers = {
@@ -228,3 +237,39 @@ def test_html_report_has_one_chart_per_metric_with_a_no_script_log_toggle(store:
         assert sorted(layers) == ["scale-linear", "scale-log"]
         assert layers["scale-linear"].get("display") is None and layers["scale-log"].get("display") == "none"
         assert hover_titles(root)
+
+
+# --- the HTTP endpoints --------------------------------------------------------------------------------
+
+
+def test_chart_and_badge_endpoints_answer_every_date_and_name_what_they_refuse(
+    store: Store, tmp_path: Path
+) -> None:
+    fill(store.engine, samples())
+    app = App(load_settings({"COLLECTOR_DATABASE_URL": store.url}, cwd=tmp_path), Config())
+    server = start_server(Endpoints(app), "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        early = httpx.get(base + "/chart.svg?repos=deep/alpha&since=1999-01&until=2016-03", timeout=30)
+        assert early.status_code == 200, early.text
+        assert "deep/alpha" in texts(parse(early.text))
+        add = "`collector repos add fchollet/keras` asks GitHub"
+        refused = {
+            "/chart.svg?repos=deep/alpha&metrc=forks": (
+                400,
+                "chart: unknown query parameter metrc; it takes",
+            ),
+            "/chart.svg?repos=deep/alpha&since=1969-12": (400, "chart: since: 1969-12-01 is before 1970"),
+            "/chart.svg?repos=a%20b/c": (400, "chart: invalid repository name"),
+            "/chart.svg?repos=fchollet/keras": (404, f"chart: not in the store: fchollet/keras; {add}"),
+            "/badge/deep/alpha/stars.svg?style=flat": (400, "badge: unknown query parameter style; it takes"),
+            "/badge/fchollet/keras/stars.svg": (404, f"badge: fchollet/keras is not tracked here; {add}"),
+        }
+        for path, (status, reason) in refused.items():
+            response = httpx.get(base + path, timeout=30)
+            assert (response.status_code, response.text.count("\n")) == (status, 1), (path, response.text)
+            assert response.text.startswith(reason), (path, response.text)
+    finally:
+        server.shutdown()
+        server.server_close()
+        app.engine.dispose()

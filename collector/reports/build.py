@@ -65,7 +65,8 @@ def select_repos(session: Session, request: ReportRequest, config: Config) -> tu
                 ids.append(row.id)
         if unknown:
             raise UnknownRepos(
-                f"not in the store: {', '.join(unknown)}; track them with `collector repos add` and collect"
+                f"not in the store: {', '.join(unknown)}; `collector repos add {' '.join(unknown)}` asks"
+                " GitHub (a former name resolves to its repository), then `collector collect`"
             )
         return ids, []
     if request.group is not None:

@@ -39,6 +39,7 @@ tr.total td { font-weight: bold; border-top: 2px solid #888; }
 .chart { margin: 0.5em 0 1.5em; }
 .chart .hover rect:hover { fill-opacity: 0.12; }
 .scaled label { font-size: 0.85em; color: #444; margin-left: 0.25em; }
+.scaled svg { display: block; }  /* its own line: not beside the checkbox, which would push it right */
 .scaled .log-scale:checked ~ svg .scale-linear { display: none; }
 .scaled .log-scale:checked ~ svg .scale-log { display: inline; }
 .notes { font-size: 0.85em; color: #444; }

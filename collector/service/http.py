@@ -33,6 +33,7 @@ from collector.store.repos import find_repo
 log = logging.getLogger("collector.http")
 
 MAX_CHART_REPOS = 20
+CHART_PARAMETERS = ("repos", "metric", "since", "until", "every", "theme", "scale")
 SVG = "image/svg+xml; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
 IMAGE_CACHE = "public, max-age=300"  # GitHub's image proxy (camo) and browsers may keep it five minutes
@@ -80,6 +81,7 @@ class Endpoints:
             if parts.path in self.routes:
                 reply = self.routes[parts.path](query)
             elif parts.path.startswith("/badge/"):
+                _refuse_unknown("badge", query, ())
                 reply = self.badge(unquote(parts.path.removeprefix("/badge/")))
             else:
                 return _text(404, f"no such endpoint {parts.path}; see the README's HTTP section")
@@ -112,12 +114,13 @@ class Endpoints:
         if not tail.endswith(".svg") or metric not in BADGE_METRICS:
             expected = f"/badge/OWNER/NAME/METRIC.svg with METRIC one of {list(BADGE_METRICS)}"
             raise BadRequest(400, f"badge: expected {expected}")
-        repo_name = _repo_name(f"{owner}/{name}")
+        repo_name = _repo_name(f"{owner}/{name}", "badge")
         with self.app.sessions() as session:
             row = find_repo(session, repo_name)
             latest = load_latest(session, row.id) if row is not None else []
         if row is None:
-            raise BadRequest(404, f"{repo_name} is not tracked here")
+            hint = f"`collector repos add {repo_name}` asks GitHub (a former name resolves to the repository)"
+            raise BadRequest(404, f"badge: {repo_name} is not tracked here; {hint}")
         value = latest[0].values[metric] if latest else None
         return Reply(200, render_badge(metric, value).encode(), SVG, {"Cache-Control": IMAGE_CACHE})
 
@@ -127,6 +130,8 @@ class Endpoints:
         def one(key: str, default: str | None = None) -> str | None:
             values = query.get(key)
             return values[-1] if values else default
+
+        _refuse_unknown("chart", query, CHART_PARAMETERS)
 
         repos = [r for r in (one("repos") or "").split(",") if r]
         if not repos or len(repos) > MAX_CHART_REPOS:
@@ -140,7 +145,7 @@ class Endpoints:
             raise BadRequest(400, f"chart: theme is {' or '.join(THEMES)}, scale is {' or '.join(SCALES)}")
         today = utc_now().date()
         options = {
-            "repos": [str(_repo_name(r)) for r in repos],
+            "repos": [str(_repo_name(r, "chart")) for r in repos],
             "since": one("since", date(today.year - 1, today.month, 1).isoformat()[:7]),
             "until": one("until"),
             "every": one("every"),
@@ -154,16 +159,27 @@ class Endpoints:
             raise BadRequest(400, f"chart: {exc}") from exc
         except UnknownRepos as exc:
             raise BadRequest(404, f"chart: {exc}") from exc
+        except (CollectorError, SQLAlchemyError) as exc:
+            raise BadRequest(503, f"chart: the store cannot answer: {str(exc).splitlines()[0]}") from exc
         assert isinstance(report, Trend)
         svg = render_chart_svg(report, metric, scale=scale, theme=theme)
         return Reply(200, svg.encode(), SVG, {"Cache-Control": IMAGE_CACHE})
 
 
-def _repo_name(text: str) -> RepoName:
+def _repo_name(text: str, endpoint: str) -> RepoName:
     try:
         return parse_repo_name(text)
     except CollectorError as exc:
-        raise BadRequest(400, str(exc)) from exc
+        raise BadRequest(400, f"{endpoint}: {exc}") from exc
+
+
+def _refuse_unknown(endpoint: str, query: Mapping[str, list[str]], known: tuple[str, ...]) -> None:
+    """A 400 naming the query parameters `endpoint` does not take: a misspelt one would otherwise be
+    ignored silently (`?metrc=forks` drawing stars)."""
+    unknown = sorted(set(query) - set(known))
+    if unknown:
+        takes = f"it takes {', '.join(known)}" if known else "it takes none"
+        raise BadRequest(400, f"{endpoint}: unknown query parameter {', '.join(unknown)}; {takes}")
 
 
 def _conditional(reply: Reply, if_none_match: str | None) -> Reply:
