@@ -66,6 +66,22 @@ def render_table(report: Report, width: int = 200) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _description_room(widths: Sequence[int], at: int, keys: int, width: int, cap: int) -> int:
+    """How wide the description column (position `at`, the last) may be: what the block of columns it
+    lands in leaves free, up to `cap`; when that is under half of `cap`, a block of its own beside
+    the key columns (the blocks split as in _boxed)."""
+    start = 1 + sum(3 + widths[i] for i in range(keys))
+    used = start
+    for i in range(keys, len(widths)):
+        if i != at:
+            used = start if used > start and used + 3 + widths[i] > width else used
+            used += 3 + widths[i]
+    free = width - used - 3
+    if free < cap // 2:
+        free = width - start - 3
+    return max(12, min(cap, free))
+
+
 def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
 
@@ -77,10 +93,9 @@ def _boxed(
     widths = [max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(header)]
     if "description" in header:
         at = header.index("description")
-        used = 1 + sum(3 + w for i, w in enumerate(widths) if i != at)
         # The ranking keeps descriptions short beside its numbers; the repositories table has the room.
         cap = width if header == ABOUT_HEADER else _DESCRIPTION_WIDTH
-        room = max(12, min(cap, width - used - 3))
+        room = _description_room(widths, at, keys, width, cap)
         rows = tuple(row[:at] + (_truncate(row[at], room),) + row[at + 1 :] for row in rows)
         widths[at] = max([len(header[at]), *(len(row[at]) for row in rows)])
     right = [is_numeric_column(name) for name in header]
