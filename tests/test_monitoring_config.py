@@ -1,8 +1,9 @@
 """`docker compose --profile monitoring`: Prometheus's and Grafana's files in deploy/, without their images.
 
-promtool (Debian's prometheus package) checks the scrape config and the dashboard's PromQL; the dashboard may
-only name series that a real daemon's /metrics exports; the panels use the provisioned data source; and the
-paths the provisioning names are the ones docker-compose.yml mounts.
+promtool (Debian's prometheus package) checks the scrape config, the alert rules (and runs them on input
+series: `promtool test rules`) and the dashboard's PromQL; the dashboard and the rules may only name series
+that a real daemon's /metrics exports; the panels use the provisioned data source; and the paths the
+provisioning names are the ones docker-compose.yml mounts.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from tests.test_compose import compose, mounts
 
 DEPLOY = REPO_ROOT / "deploy"
 PROMETHEUS_YML = DEPLOY / "prometheus" / "prometheus.yml"
+ALERTS_YML = DEPLOY / "prometheus" / "collector-alerts.yml"
 DASHBOARD = DEPLOY / "grafana" / "dashboards" / "collector.json"
 DATASOURCES = DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yml"
 PROVIDERS = DEPLOY / "grafana" / "provisioning" / "dashboards" / "collector.yml"
@@ -40,7 +42,9 @@ REQUIRED = {
     "collector_repo_contributors",
     "collector_token_budget_remaining",
     "collector_github_requests_total",
-    "collector_seconds_since_last_success",
+    "collector_last_run_failed_repositories",
+    "collector_last_success_timestamp_seconds",
+    "collector_task_interval_seconds",
 }
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
@@ -222,3 +226,112 @@ def test_monitoring_is_a_profile_of_its_own() -> None:
     assert services["prometheus"]["profiles"] == ["monitoring"] == services["grafana"]["profiles"]
     assert services["prometheus"]["image"].startswith("prom/prometheus:")
     assert services["grafana"]["image"].startswith("grafana/grafana:")
+
+
+@pytest.mark.postgres
+def test_the_alert_rules_name_only_exported_series(exported: set[str]) -> None:
+    for rule in alert_rules():
+        names = metric_names(rule["expr"])
+        assert names and names <= exported, (rule["alert"], sorted(names - exported))
+
+
+def test_no_query_or_legend_reads_a_job_label_of_ours() -> None:
+    """`job` and `instance` are Prometheus's; ours would arrive as exported_job and match nothing."""
+    for where, expr in queries():
+        assert "exported_" not in expr and not re.search(r"\bjob\s*(=|!=|=~|!~)", expr), where
+    legends = [t.get("legendFormat", "") for p in dashboard()["panels"] for t in p.get("targets", [])]
+    assert not any("{{job}}" in legend for legend in legends)
+    assert "failed repositories: {{task}} ({{instance}})" in legends
+
+
+def test_the_staleness_panel_turns_red_past_two_schedule_intervals() -> None:
+    (panel,) = [p for p in dashboard()["panels"] if p["title"] == "Since the last success"]
+    exprs = {t["refId"]: t["expr"] for t in panel["targets"]}
+    since = "time() - collector_last_success_timestamp_seconds"
+    assert exprs == {"A": since, "B": f"({since}) / collector_task_interval_seconds"}
+    renamed = {t["id"]: t["options"] for t in panel["transformations"]}["organize"]["renameByName"]
+    assert renamed == {"Value #A": "since the last success", "Value #B": "schedule intervals"}
+    overrides = {o["matcher"]["options"]: o["properties"] for o in panel["fieldConfig"]["overrides"]}
+    assert {"id": "unit", "value": "s"} in overrides["since the last success"]
+    ratio = {p["id"]: p["value"] for p in overrides["schedule intervals"]}
+    assert ratio["thresholds"]["steps"][-1] == {"color": "red", "value": 2}
+    assert ratio["custom.cellOptions"]["type"] == "color-background"
+    (stale,) = [r for r in alert_rules() if r["alert"] == "CollectorTaskStale"]
+    assert "> 2 * collector_task_interval_seconds" in stale["expr"]  # the panel's red is the alert's line
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    (group,) = yaml_file(ALERTS_YML)["groups"]
+    return list(group["rules"])
+
+
+def test_prometheus_loads_the_alert_rules_compose_mounts_beside_it() -> None:
+    assert yaml_file(PROMETHEUS_YML)["rule_files"] == [ALERTS_YML.name]  # relative to prometheus.yml
+    prometheus = mounts(compose()["services"]["prometheus"])
+    assert prometheus[f"/etc/prometheus/{ALERTS_YML.name}"] == f"./deploy/prometheus/{ALERTS_YML.name}"
+    done = promtool("check", "rules", str(ALERTS_YML))
+    assert done.returncode == 0 and "2 rules found" in done.stdout, done.stdout + done.stderr
+    assert {r["alert"] for r in alert_rules()} == {"CollectorTaskStale", "CollectorTaskFailing"}
+
+
+SCRAPE = {"job": "collector", "instance": "demo"}
+# (series, task) -> promtool values, one a minute for an hour.
+SERIES = {
+    # collect every 10 minutes, whose last success stays at t=60s
+    ("collector_last_success_timestamp_seconds", "collect"): "60x60",
+    ("collector_task_interval_seconds", "collect"): "600x60",
+    # a report every minute that keeps succeeding
+    ("collector_last_success_timestamp_seconds", "report:daily"): "60+60x60",
+    ("collector_task_interval_seconds", "report:daily"): "60x60",
+    # never succeeded: discover every 2 minutes (stale once the process has run 4), a daily backfill (not yet)
+    ("collector_last_success_timestamp_seconds", "discover"): "0x60",
+    ("collector_task_interval_seconds", "discover"): "120x60",
+    ("collector_last_success_timestamp_seconds", "backfill"): "0x60",
+    ("collector_task_interval_seconds", "backfill"): "86400x60",
+    # collect's latest run is partial from minute 11 on
+    ("collector_last_run_succeeded", "collect"): "1x10 0x50",
+    ("collector_last_run_succeeded", "report:daily"): "1x60",
+}
+EXPECTED = [
+    ("15m", "CollectorTaskStale", ["discover"]),
+    ("40m", "CollectorTaskStale", ["collect", "discover"]),
+    ("15m", "CollectorTaskFailing", []),  # partial for 4 minutes: pending, not firing
+    ("40m", "CollectorTaskFailing", ["collect"]),
+]
+
+
+def _selector(name: str, labels: dict[str, str]) -> str:
+    return name + "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+
+
+def _firing(rule: dict[str, Any], task: str) -> dict[str, Any]:
+    """What promtool reports for `rule` firing on `task`: its labels and its annotations, rendered."""
+    labels = {**SCRAPE, "task": task, **rule["labels"]}
+    annotations = {}
+    for key, text in rule["annotations"].items():
+        for label, value in labels.items():
+            text = text.replace("{{ $labels." + label + " }}", value)
+        annotations[key] = text
+    return {"exp_labels": labels, "exp_annotations": annotations}
+
+
+def test_the_alerts_fire_for_stale_never_succeeded_and_failing_tasks(tmp_path: Path) -> None:
+    rules = {r["alert"]: r for r in alert_rules()}
+    series = [
+        {"series": _selector(name, {**SCRAPE, "task": task}), "values": values}
+        for (name, task), values in SERIES.items()
+    ]
+    series.append({"series": _selector("process_start_time_seconds", SCRAPE), "values": "0x60"})
+    cases = [
+        {"eval_time": at, "alertname": alert, "exp_alerts": [_firing(rules[alert], t) for t in tasks]}
+        for at, alert, tasks in EXPECTED
+    ]
+    spec = {
+        "rule_files": [str(ALERTS_YML)],
+        "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", "input_series": series, "alert_rule_test": cases}],
+    }
+    path = tmp_path / "alerts-test.yml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    done = promtool("test", "rules", str(path))
+    assert done.returncode == 0 and "SUCCESS" in done.stdout, done.stdout + done.stderr
