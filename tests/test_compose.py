@@ -11,7 +11,7 @@ import yaml
 from collector.config import DEFAULT_GROUP, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_SERVICES = {"simulator", "db-demo", "collector-demo"}
+DEMO_SERVICES = {"simulator", "db-demo", "config-check-demo", "collector-demo"}
 
 
 def compose() -> dict[str, Any]:
@@ -38,18 +38,58 @@ def test_db_is_postgres_16_with_volume_and_healthcheck() -> None:
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
 
 
-def test_collector_waits_for_healthy_db_and_runs_upgrade_then_daemon() -> None:
+DAEMON_COMMAND = "collector db upgrade && exec collector daemon --listen 0.0.0.0:8080"
+CHECKS = {"collector": "config-check", "collector-demo": "config-check-demo"}  # daemon -> its config check
+
+
+def test_collector_waits_for_healthy_db_and_a_good_config_then_upgrades_and_runs_the_daemon() -> None:
     c = compose()["services"]["collector"]
     assert c["build"] == "."
     assert c["depends_on"]["db"]["condition"] == "service_healthy"
+    assert c["depends_on"]["config-check"]["condition"] == "service_completed_successfully"
     assert c["restart"] == "unless-stopped"
-    assert c["command"][-1] == "collector db upgrade && exec collector daemon --listen 0.0.0.0:8080"
+    assert c["command"][-1] == DAEMON_COMMAND
     assert "/healthz" in " ".join(c["healthcheck"]["test"])
-    assert c["ports"] == ["127.0.0.1:${COLLECTOR_PORT:-8080}:8080"]
     assert c["environment"]["GITHUB_TOKEN"] == "${GITHUB_TOKEN:-}"  # from .env, never written here
     assert c["environment"]["COLLECTOR_DATABASE_URL"].startswith("postgresql+psycopg://")
     assert "@db:5432/" in c["environment"]["COLLECTOR_DATABASE_URL"]
-    assert "./reports:/app/reports" in c["volumes"]
+    # Reports on a named volume the image's user owns, whoever owns the checkout.
+    assert mounts(c)["/app/reports"] in compose()["volumes"]
+    assert mounts(c)["/config"] == "${COLLECTOR_CONFIG_DIR:-./deploy/config}"
+
+
+def test_each_daemon_waits_for_a_one_shot_check_of_the_same_config() -> None:
+    services = compose()["services"]
+    for daemon, check in CHECKS.items():
+        assert services[daemon]["depends_on"][check] == {"condition": "service_completed_successfully"}
+        assert services[check]["command"] == ["collector", "config", "check"]
+        assert services[check]["restart"] == "no"  # a broken config fails once, never in a loop
+        assert services[check]["environment"] == services[daemon]["environment"]
+        assert mounts(services[check])["/config"] == mounts(services[daemon])["/config"]
+        assert services[check].get("profiles") == services[daemon].get("profiles")
+
+
+def test_every_long_running_service_restarts_and_has_a_healthcheck() -> None:
+    for name, service in compose()["services"].items():
+        if name in CHECKS.values():
+            continue
+        assert service["restart"] == "unless-stopped", name
+        assert service["healthcheck"]["test"], name
+
+
+def test_every_store_keeps_its_data_on_a_named_volume() -> None:
+    services, volumes = compose()["services"], compose()["volumes"]
+    for name, path in [
+        ("db", "/var/lib/postgresql/data"),
+        ("db-demo", "/var/lib/postgresql/data"),
+        ("collector", "/app/reports"),
+        ("collector-demo", "/app/reports"),
+        ("prometheus", "/prometheus"),
+        ("grafana", "/var/lib/grafana"),
+    ]:
+        assert mounts(services[name])[path] in volumes, (name, path)
+    named = [mounts(services[n])[p] for n in ("db", "db-demo") for p in ["/var/lib/postgresql/data"]]
+    assert len(set(named)) == 2  # the demo's store is its own
 
 
 def test_demo_profile_points_a_collector_at_the_simulator() -> None:
@@ -59,13 +99,14 @@ def test_demo_profile_points_a_collector_at_the_simulator() -> None:
     assert sim["command"][:3] == ["python", "-m", "collector.testing.simulator"]
     port = sim["command"][sim["command"].index("--port") + 1]
     assert demo["environment"]["GITHUB_API_URL"] == f"http://simulator:{port}"
+    assert f"127.0.0.1:{port}/rate_limit" in " ".join(sim["healthcheck"]["test"])
+    assert demo["depends_on"]["simulator"]["condition"] == "service_healthy"
     assert "collector" not in [p for s in services.values() for p in s.get("profiles", [])]
     assert sim["stop_signal"] == "SIGINT"  # it stops on KeyboardInterrupt, and ignores SIGTERM as PID 1
-    assert demo["ports"] == ["127.0.0.1:${COLLECTOR_DEMO_PORT:-8081}:8080"]
 
 
 def test_the_demo_services_start_alone() -> None:
-    """`up simulator db-demo collector-demo` starts nothing else: no dependency leaves the demo."""
+    """`up simulator db-demo config-check-demo collector-demo` starts nothing else."""
     services = compose()["services"]
     for name in DEMO_SERVICES:
         assert services[name]["profiles"] == ["demo"]
@@ -74,37 +115,66 @@ def test_the_demo_services_start_alone() -> None:
 
 def test_the_demo_config_tracks_the_default_group_on_short_schedules() -> None:
     demo = compose()["services"]["collector-demo"]
-    assert mounts(demo)["/app/reports"] == "${COLLECTOR_DEMO_REPORTS:-./reports}"
-    config = load_config(ROOT / mounts(demo)["/app/collector.toml"], required=True)
+    config = load_config(ROOT / mounts(demo)["/config"] / "collector.toml", required=True)
     assert [str(r) for r in config.all_repos()] == list(DEFAULT_GROUP)
     collect, backfill = config.schedules["collect"], config.schedules["backfill"]
     assert collect.interval_seconds and collect.interval_seconds <= 600
     assert backfill.interval_seconds and backfill.interval_seconds <= 3600
     (job,) = config.reports.values()
-    assert job.output.startswith("reports/")  # the mounted directory, relative to the image's /app
+    assert job.output.startswith("reports/")  # the mounted volume, relative to the image's /app
     assert job.schedule is not None and job.schedule.interval_seconds == 60
 
 
-def test_every_port_is_on_localhost_and_can_be_moved() -> None:
+def test_every_port_is_on_localhost_can_be_moved_and_daemons_publish_a_range() -> None:
     for name, service in compose()["services"].items():
         for port in service.get("ports", []):
-            assert re.fullmatch(r"127\.0\.0\.1:\$\{[A-Z_]+:-\d+\}:\d+", port), (name, port)
+            found = re.fullmatch(r"127\.0\.0\.1:\$\{[A-Z_]+:-(\d+)(?:-(\d+))?\}:\d+", port)
+            assert found, (name, port)
+            if name in CHECKS:  # `--scale` needs a free host port for each replica
+                assert found.group(2) and int(found.group(2)) > int(found.group(1)), (name, port)
 
 
-def test_every_mounted_repository_file_exists() -> None:
+def test_every_mounted_repository_path_exists() -> None:
     for name, service in compose()["services"].items():
         for host in mounts(service).values():
-            if host.startswith("./deploy/"):
+            host = re.sub(r"^\$\{[A-Z_]+:-(.*)\}$", r"\1", host)  # the default of ${VAR:-default}
+            if host.startswith("./"):
                 assert (ROOT / host).exists(), (name, host)
+    assert (ROOT / "deploy" / "config" / ".gitignore").read_text().split() == ["collector.toml"]
 
 
 def test_dockerfile_runs_the_same_command() -> None:
     text = (ROOT / "Dockerfile").read_text()
-    assert 'CMD ["sh", "-c", "collector db upgrade && exec collector daemon --listen 0.0.0.0:8080"]' in text
+    assert f'CMD ["sh", "-c", "{DAEMON_COMMAND}"]' in text
+    # The config is /config/collector.toml through the link the collector looks for in /app.
+    assert "ln -s /config/collector.toml /app/collector.toml" in text
+    assert "chown collector /app/reports" in text  # a new named volume there starts owned by the user
     for needed in ("COPY collector", "COPY migrations", "pip install --no-deps --no-build-isolation ."):
         assert needed in text
     # The dependencies install from pyproject.toml before the code is copied (a code change is a fast build).
     assert text.index("COPY pyproject.toml") < text.index("pip install -r") < text.index("COPY collector")
+
+
+def test_the_images_config_link_reads_a_missing_file_as_no_config(tmp_path: Path) -> None:
+    """The image's /app/collector.toml -> /config/collector.toml, with the mounted directory empty, then
+    given a broken file, then a good one: what `collector config check` (compose's config-check) says."""
+    from tests.conftest import run_cli
+
+    app, config = tmp_path / "app", tmp_path / "config"
+    app.mkdir()
+    config.mkdir()
+    (app / "collector.toml").symlink_to(config / "collector.toml")
+    env = {"COLLECTOR_DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}"}
+    empty = run_cli(app, env, "config", "check")
+    assert empty.returncode == 0 and empty.stdout.startswith("config ok: no config file:"), empty
+    (config / "collector.toml").write_text('[groups]\nsmall = "octo/one"\n', encoding="utf-8")
+    broken = run_cli(app, env, "config", "check")
+    assert broken.returncode == 2 and broken.stdout == ""
+    (line,) = broken.stderr.splitlines()  # one line naming the file and the key, no traceback
+    assert "collector.toml: key 'groups.small'" in line
+    (config / "collector.toml").write_text('[groups]\nsmall = ["octo/one"]\n', encoding="utf-8")
+    good = run_cli(app, env, "config", "check")
+    assert good.returncode == 0 and "1 group(s) of 1 repositories" in good.stdout, good
 
 
 def test_the_containers_command_runs_against_local_postgresql(tmp_path: Path, pg_url: str) -> None:

@@ -1,18 +1,21 @@
-"""`docker-compose --profile demo up simulator db-demo collector-demo` for real, as a project of its own.
+"""The README's compose steps for real, as a project of its own, with nothing the README does not ask for.
 
-The demo daemon (deploy/demo/collector.toml) collects at start and writes a report every minute; the test
-waits for both, then reads what a user would: /healthz and /metrics on the published port, `repo_latest` in
-the demo's PostgreSQL, the report file. It skips when no docker engine answers or the base images are
-missing: ../shared/compose/standin-images.sh starts the engine and builds local stand-ins for them (no
-registry is reachable here), and .ci/run runs it. Everything is torn down even on failure: containers,
-network, volumes and the images built under the project's name (their layers stay as build cache).
+`--profile demo up -d simulator db-demo config-check-demo collector-demo`: the demo daemon
+(deploy/demo/collector.toml) collects at start and writes a report every minute into its volume; the test
+waits for both, then reads what a user would: the published port (`port collector-demo 8080`), /healthz and
+/metrics there, `repo_latest` in the demo's PostgreSQL, the report copied out with `docker cp`. Then
+`--scale collector-demo=2`, and the real service's config check: a missing collector.toml is no config, a
+broken one stops `up` once with its one-line reason and the daemon never starts. It skips when no docker
+engine answers or the base images are missing: ../shared/compose/standin-images.sh starts the engine and
+builds local stand-ins for them (no registry is reachable here), and .ci/run runs it. Everything is torn
+down even on failure: containers, network, volumes and the images built under the project's name (their
+layers stay as build cache).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -30,7 +33,7 @@ from tests.conftest import REPO_ROOT
 # The fixture builds the image (about a minute with a cold cache) and waits for a collect and a report.
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(900)]
 
-DEMO_SERVICES = ("simulator", "db-demo", "collector-demo")
+DEMO_SERVICES = ("simulator", "db-demo", "config-check-demo", "collector-demo")
 DEMO_CONFIG = load_config(REPO_ROOT / "deploy" / "demo" / "collector.toml", required=True)
 REPORT_JOB = next(iter(DEMO_CONFIG.reports.values()))
 BASE_IMAGES = ("python:3.11-slim", "postgres:16")
@@ -64,28 +67,22 @@ def _docker_problem() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @dataclass
 class Demo:
     """The running demo project: how to reach it and how to call docker-compose on it."""
 
     project: str
-    base: str
-    reports: Path
     env: dict[str, str]
+    base: str = ""  # http://127.0.0.1:PORT, the port `port collector-demo 8080` names
 
-    def compose(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def compose(
+        self, *args: str, timeout: float = 120, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         command = ["docker-compose", "-f", str(REPO_ROOT / "docker-compose.yml"), "-p", self.project]
         return subprocess.run(
             [*command, "--profile", "demo", *args],
             cwd=REPO_ROOT,
-            env=self.env,
+            env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -113,20 +110,25 @@ class Demo:
             time.sleep(3)
         pytest.fail(f"no job_finished for all of {jobs} within {WAIT_SECONDS}s:\n{self.logs()[-6000:]}")
 
+    def published(self, service: str) -> list[str]:
+        """`http://HOST:PORT` of each running container of `service` (`port --index N SERVICE 8080`)."""
+        count = len(self.checked("ps", "-q", service).split())
+        ports = [
+            self.checked("port", "--index", str(i), service, "8080").strip() for i in range(1, count + 1)
+        ]
+        return [f"http://{address}" for address in ports]
+
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+def demo() -> Iterator[Demo]:
     problem = _docker_problem()
     if problem:
         pytest.skip(problem)
-    reports = tmp_path_factory.mktemp("demo-reports")
-    reports.chmod(0o777)  # the image runs as uid 1000
-    port = _free_port()
-    env = {**os.environ, "COLLECTOR_DEMO_PORT": str(port), "COLLECTOR_DEMO_REPORTS": str(reports)}
-    running = Demo(f"collectortest{uuid.uuid4().hex[:10]}", f"http://127.0.0.1:{port}", reports, env)
+    running = Demo(f"collectortest{uuid.uuid4().hex[:10]}", dict(os.environ))
     try:
-        running.checked("build", "simulator", "collector-demo", timeout=600)
+        running.checked("build", "simulator", "config-check-demo", "collector-demo", timeout=600)
         running.checked("up", "-d", *DEMO_SERVICES, timeout=180)
+        (running.base,) = running.published("collector-demo")
         running.wait_for_jobs(("collect", f"report:{REPORT_JOB.name}"))
         yield running
     finally:
@@ -204,9 +206,88 @@ def test_metrics_show_what_the_store_holds(demo: Demo) -> None:
     assert scraped == stored
 
 
-def test_the_report_job_wrote_its_file(demo: Demo) -> None:
+def test_the_report_job_wrote_its_file(demo: Demo, tmp_path: Path) -> None:
+    # The README's step: `docker cp CONTAINER:/app/reports ./demo-reports` (`ps -q` names CONTAINER)
+    container = demo.checked("ps", "-q", "collector-demo").split()[0]
+    copied = tmp_path / "demo-reports"
+    subprocess.run(
+        ["docker", "cp", f"{container}:/app/reports", str(copied)], check=True, capture_output=True
+    )
     pattern = Path(REPORT_JOB.output).name.replace("{date}", "*")
-    written = sorted(demo.reports.glob(pattern))
-    assert written, f"nothing matching {pattern} in {demo.reports}:\n{demo.logs()[-3000:]}"
+    written = sorted(copied.glob(pattern))
+    assert written, f"nothing matching {pattern} in the reports volume:\n{demo.logs()[-3000:]}"
     html = written[-1].read_text(encoding="utf-8")
     assert html.lstrip().lower().startswith("<!doctype html") and "tensorflow/tensorflow" in html
+
+
+def test_task_health_is_labelled_task_for_every_scheduled_task(demo: Demo) -> None:
+    """Prometheus keeps `job` and `instance` for its own labels: ours is `task`, on every task from start."""
+    text = httpx.get(demo.base + "/metrics", timeout=10).text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    for family in families.values():
+        for sample in family.samples:
+            assert "job" not in sample.labels and "instance" not in sample.labels, sample
+    last = {s.labels["task"]: s.value for s in families["collector_last_success_timestamp_seconds"].samples}
+    assert set(last) >= {"collect", "backfill", f"report:{REPORT_JOB.name}"}
+    assert last["collect"] > 0 and last["backfill"] >= 0
+    interval = {s.labels["task"]: s.value for s in families["collector_task_interval_seconds"].samples}
+    assert interval["collect"] == DEMO_CONFIG.schedules["collect"].interval_seconds
+
+
+def _config_dir(tmp_path: Path) -> Path:
+    """A directory for COLLECTOR_CONFIG_DIR, readable by the image's user as the README asks."""
+    config = tmp_path / "config"
+    config.mkdir(mode=0o755)
+    config.chmod(0o755)  # mkdir's mode is cut by the umask
+    return config
+
+
+def test_a_missing_config_is_no_config_and_a_copied_one_is_read(demo: Demo, tmp_path: Path) -> None:
+    env = {"COLLECTOR_CONFIG_DIR": str(_config_dir(tmp_path))}
+    empty = demo.compose("run", "--rm", "config-check", env=env, timeout=300)
+    assert empty.returncode == 0 and "config ok: no config file" in empty.stdout, empty.stdout + empty.stderr
+    # The README's step: cp collector.toml.example deploy/config/collector.toml (here, the directory given).
+    shutil.copy(REPO_ROOT / "collector.toml.example", Path(env["COLLECTOR_CONFIG_DIR"]) / "collector.toml")
+    copied = demo.compose("run", "--rm", "config-check", env=env, timeout=120)
+    assert copied.returncode == 0, copied.stdout + copied.stderr
+    assert "config ok: /app/collector.toml:" in copied.stdout
+
+
+def test_a_broken_config_stops_up_once_and_the_daemon_never_starts(demo: Demo, tmp_path: Path) -> None:
+    config = _config_dir(tmp_path)
+    (config / "collector.toml").write_text('[groups]\nmine = "octo/one"\n', encoding="utf-8")
+    env = {"COLLECTOR_CONFIG_DIR": str(config)}
+    up = demo.compose("up", "-d", "collector", env=env, timeout=300)
+    assert up.returncode != 0, up.stdout + up.stderr
+    time.sleep(5)  # a restart policy would have started it again by now
+    (check,) = demo.checked("ps", "-q", "config-check").split()
+    state = subprocess.run(
+        ["docker", "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}", check],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert state == ["exited", "2", "0"]
+    lines = demo.checked("logs", "--no-color", "config-check").splitlines()
+    reasons = [line for line in lines if "error:" in line]
+    assert len(reasons) == 1 and "collector.toml: key 'groups.mine'" in reasons[0], lines
+    assert "Traceback" not in "\n".join(lines)
+    running = demo.checked("ps", "--services", "--filter", "status=running").split()
+    assert "collector" not in running
+
+
+def test_a_second_replica_gets_a_port_of_its_own(demo: Demo) -> None:
+    demo.checked("up", "-d", "--scale", "collector-demo=2", *DEMO_SERVICES, timeout=180)
+    bases = demo.published("collector-demo")
+    assert len(bases) == 2 and len(set(bases)) == 2, bases
+    deadline = time.monotonic() + 90
+    answered: set[str] = set()
+    while time.monotonic() < deadline and answered != set(bases):
+        for base in set(bases) - answered:
+            try:
+                if httpx.get(base + "/healthz", timeout=5).status_code == 200:
+                    answered.add(base)
+            except httpx.TransportError:
+                pass
+        time.sleep(2)
+    assert answered == set(bases), demo.logs()[-3000:]

@@ -1,7 +1,7 @@
 """The `collector` command: a click group whose commands each take the App (`collector.app`).
 
 One module per command group: db, repos, discover, jobs (collect, backfill, sync, daemon), status, report,
-serve, alerts.
+serve, alerts, config_check (`config check`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from collector import __version__
 from collector.app import App
-from collector.cli import alerts, db, discover, jobs, report, repos, serve, status
+from collector.cli import alerts, config_check, db, discover, jobs, report, repos, serve, status
 from collector.cli.common import echo_err
 from collector.errors import CollectorError, StoreUnavailable
 from collector.settings import load_settings
@@ -49,6 +49,7 @@ def cli(ctx: click.Context) -> None:
 cli.add_command(db.db)
 cli.add_command(repos.repos)
 cli.add_command(alerts.alerts)
+cli.add_command(config_check.config)
 for command in (
     jobs.collect,
     jobs.backfill,
