@@ -1,8 +1,8 @@
 """The `edge` scenario's repositories: deleted, DMCA-blocked, too many contributors, empty, renamed twice...
 
-Two are partly hand-made: a fork network with forks of forks, and a repository whose authors use more
-emails than a small `linked_email_cap`, some users under two addresses. The numbers are literal so tests
-can state them (see the constants).
+Three are partly hand-made: a fork network with forks of forks, a repository whose authors use more
+emails than a small `linked_email_cap`, some users under two addresses, and one of long and strange
+values (strange_repos). The numbers are literal so tests can state them (see the constants).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from collector.testing.model import SimCommit, SimFork, SimRepo
 from collector.testing.repo_builder import Ids, Spec, build_repo
+from collector.testing.strange_repos import strange_repo
 
 NETWORK_DIRECT_FORKS = 30
 NETWORK_CHILD_FORKS = 10  # forks of direct forks
@@ -103,4 +104,6 @@ def build_edge(day: date) -> list[SimRepo]:
     repos = [repo for s in specs if (repo := build_repo(s, day, ids, seed=0)) is not None]
     repos[-1] = with_forks_of_forks(repos[-1], day, ids.near)
     repos.append(many_emails_repo(ids.near(created.date()), created))
+    fork_ids = (ids.near(created.date() + timedelta(days=2)), ids.near(created.date() + timedelta(days=4)))
+    repos.append(strange_repo(ids.near(created.date()), created, fork_ids))
     return repos
