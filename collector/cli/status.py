@@ -22,6 +22,7 @@ from rich.text import Text
 
 from collector.app import App
 from collector.cli.common import pass_app
+from collector.reports.cells import shown
 from collector.store.runs import BudgetStatus, RepoStatus, load_repo_status, load_token_budgets
 
 WIDTH = 100  # the narrowest terminal the tables are laid out for, and the width of piped output
@@ -128,10 +129,10 @@ def _repo(r: RepoStatus, gone: bool = False) -> Text:
     """The repository's name; with `gone`, the kind of reason (`not_found`; the whole is in the notes),
     beside it or below it when both would be longer than NAME_WIDTH."""
     if not (gone and r.gone_reason):
-        return Text(r.full_name)
+        return Text(shown(r.full_name))
     suffix = f"(gone: {r.gone_reason.partition(':')[0]})"
     joint = " " if len(r.full_name) + 1 + len(suffix) <= NAME_WIDTH else "\n"
-    return Text(r.full_name + joint + suffix)
+    return Text(shown(r.full_name) + joint + shown(suffix))
 
 
 def _table(title: str, headers: Sequence[str], first: Sequence[Text]) -> Table:
@@ -191,7 +192,7 @@ def notes_table(rows: list[RepoStatus]) -> Table | None:
     table = _table("notes (the whole text: --format json)", ("repo", "note"), firsts)
     for name, texts in notes:
         for i, note in enumerate(texts):
-            table.add_row(name if i == 0 else Text(""), Text(note))
+            table.add_row(name if i == 0 else Text(""), Text(shown(note)))  # GitHub's words
     return table if table.row_count else None
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from collector.reports.cells import cell_width, ljust_cells, shown, truncate_cells
 from collector.reports.groups import TOTAL_ROW
 from collector.reports.model import Footnotes, Ranking, Report
 from collector.reports.tables import (
@@ -82,23 +83,22 @@ def _description_room(widths: Sequence[int], at: int, keys: int, width: int, cap
     return max(12, min(cap, free))
 
 
-def _truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
-
-
 def _boxed(
     title: str, header: tuple[str, ...], rows: tuple[tuple[str, ...], ...], width: int, keys: int
 ) -> list[str]:
     """One table as lines of box drawing: the first `keys` columns start every block of columns."""
-    widths = [max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(header)]
+    right = [is_numeric_column(name) for name in header]
+    texts = [i for i, numeric in enumerate(right) if not numeric]  # names, descriptions: from GitHub
+    rows = tuple(_shown_cells(row, texts) for row in rows)
+    measure = [len if numeric else cell_width for numeric in right]  # counts are ASCII
+    widths = [max([len(name), *(measure[i](row[i]) for row in rows)]) for i, name in enumerate(header)]
     if "description" in header:
         at = header.index("description")
         # The ranking keeps descriptions short beside its numbers; the repositories table has the room.
         cap = width if header == ABOUT_HEADER else _DESCRIPTION_WIDTH
         room = _description_room(widths, at, keys, width, cap)
-        rows = tuple(row[:at] + (_truncate(row[at], room),) + row[at + 1 :] for row in rows)
-        widths[at] = max([len(header[at]), *(len(row[at]) for row in rows)])
-    right = [is_numeric_column(name) for name in header]
+        rows = tuple(row[:at] + (truncate_cells(row[at], room),) + row[at + 1 :] for row in rows)
+        widths[at] = max([len(header[at]), *(cell_width(row[at]) for row in rows)])
     # Each column takes its width plus three ("│ " before, " " after), and the line one more ("│").
     start = 1 + sum(3 + widths[i] for i in range(keys))
     blocks: list[list[int]] = [[]]
@@ -111,7 +111,7 @@ def _boxed(
         used += 3 + widths[i]
     lines = []
     for n, block in enumerate(blocks):
-        spec = [(i, str.rjust if right[i] else str.ljust, widths[i]) for i in (*range(keys), *block)]
+        spec = [(i, str.rjust if right[i] else ljust_cells, widths[i]) for i in (*range(keys), *block)]
         rules = ["━" * (w + 2) for _, _, w in spec]
         lines.append(title if n == 0 else f"{title} (continued)")
         lines.append("┏" + "┳".join(rules) + "┓")
@@ -123,6 +123,13 @@ def _boxed(
             lines.append(_line(row, "│", spec))
         lines.append("└" + "┴".join("─" * (w + 2) for _, _, w in spec) + "┘")
     return lines
+
+
+def _shown_cells(row: tuple[str, ...], texts: Sequence[int]) -> tuple[str, ...]:
+    """The row with its text cells as a terminal may show them (control characters made visible)."""
+    if all(row[i].isascii() and row[i].isprintable() for i in texts):
+        return row
+    return tuple(shown(cell) if i in texts else cell for i, cell in enumerate(row))
 
 
 def _line(cells: Sequence[str], bar: str, spec: Sequence[tuple[int, Callable[[str, int], str], int]]) -> str:
