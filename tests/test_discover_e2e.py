@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -87,6 +88,34 @@ def test_a_topic_of_more_than_a_thousand_repositories_is_found_whole(
     assert members(env["COLLECTOR_DATABASE_URL"], "dl") == want
     # The search budget (30 in 5 s here) ran out on the way: the client waited for it instead of failing.
     assert "error" not in out.stderr
+
+
+def test_ties_in_a_fresh_order_on_each_request_lose_nobody_and_mark_nobody_as_left(
+    world: tuple[Path, dict[str, str], Scenario, SimulatorApp],
+) -> None:
+    cwd, env, scenario, _ = world
+    want = expected(scenario, CATALOG_TOPIC, 10)
+    # What GitHub may do and the simulator does: following the pages, one repository comes twice (and so
+    # another never) because equal star counts are ordered afresh on each request.
+    q = {"q": f"topic:{CATALOG_TOPIC} stars:10..300", "sort": "stars", "order": "desc", "per_page": 100}
+    with httpx.Client(base_url=env["GITHUB_API_URL"], headers={"Authorization": "Bearer sim-token"}) as gh:
+        shown = [
+            i["id"]
+            for p in range(1, 11)
+            for i in gh.get("/search/repositories", params={**q, "page": p}).json()["items"]
+        ]
+    assert len(set(shown)) < len(shown)
+
+    out = run_cli(cwd, env, "repos", "add", "--topic", CATALOG_TOPIC, "--min-stars", "10", "--group", "ties")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert f"found {len(want):,} repositories" in out.stdout and "partial" not in out.stdout
+    url = env["COLLECTOR_DATABASE_URL"]
+    assert members(url, "ties") == want
+    for _ in range(2):  # GitHub unchanged: the same members, nobody marked as left
+        again = run_cli(cwd, env, "discover", "ties")
+        assert again.returncode == 0, again.stderr[-2000:]
+        assert f"{len(want):,} members, 0 joined, 0 left" in again.stdout and "partial" not in again.stdout
+    assert members(url, "ties", current=False) == want
 
 
 def test_discover_marks_those_that_left_and_adds_newcomers(
