@@ -16,7 +16,7 @@ from collector.store.engine import transaction
 from collector.store.models import HttpCache, TokenBudget
 from collector.store.upsert import upsert
 
-MAX_URL_LENGTH = 2000  # the http_cache.url column; longer URLs are simply not cached
+MAX_URL_LENGTH = 2000  # longer URLs are not cached: a PostgreSQL index entry holds about 2,700 bytes
 
 
 class StoreCache:
