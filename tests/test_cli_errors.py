@@ -9,12 +9,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from collector.domain import make_group_rule
 from collector.store.engine import make_engine, session_factory, transaction
 from collector.store.groups import save_group_rule
 from tests.conftest import run_cli
+from tests.test_service_http import start
 
 
 def run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -166,3 +168,15 @@ def test_a_write_command_on_a_read_only_store_says_so(immutable_store: Path) -> 
     # Reading it still works.
     out = run(cwd, "repos", "list")
     assert out.returncode == 0, out.stderr
+
+
+def test_serve_without_a_store_is_not_ready_and_creates_none(tmp_path: Path) -> None:
+    running, base = start(tmp_path, {}, "serve")
+    try:
+        assert httpx.get(base + "/healthz").status_code == 200
+        ready = httpx.get(base + "/readyz")
+        assert ready.status_code == 503 and f"no store at {tmp_path / 'collector.db'}" in ready.text
+        assert httpx.get(base + "/metrics").status_code == 503
+    finally:
+        assert running.stop() == 0
+    assert list(tmp_path.iterdir()) == []

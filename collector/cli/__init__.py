@@ -15,11 +15,11 @@ from collector import __version__
 from collector.app import App
 from collector.cli import alerts, config_check, db, discover, jobs, report, repos, serve, status
 from collector.cli.common import echo_err
-from collector.errors import CollectorError, StoreUnavailable
+from collector.errors import CollectorError, StoreReadOnly, StoreUnavailable
 from collector.settings import load_settings
 
 # Commands that only read the store: they open a SQLite store read-only and never create one.
-READ_COMMANDS = frozenset({"report", "status", "repos list", "alerts list"})
+READ_COMMANDS = frozenset({"report", "status", "repos list", "alerts list", "serve"})
 
 
 class _Group(click.Group):
@@ -77,16 +77,19 @@ def main(argv: list[str] | None = None) -> None:
         echo_err(f"error: {exc}")
         sys.exit(exc.exit_code)
     except OperationalError as exc:
-        echo_err(f"error: {store_failure(exc)}")
-        sys.exit(StoreUnavailable.exit_code)
+        message, code = store_failure(exc)
+        echo_err(f"error: {message}")
+        sys.exit(code)
 
 
-def store_failure(exc: OperationalError) -> str:
-    """One line for a store error met in the middle of a command (the store was reachable at its start)."""
+def store_failure(exc: OperationalError) -> tuple[str, int]:
+    """One line and the exit code for a store error met in the middle of a command (the store was
+    reachable when it started): as StoreReadOnly's or StoreUnavailable's."""
     reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
     if "readonly database" in reason or "read-only" in reason:
-        return (
+        message = (
             f"the store refused a write ({reason}); make the database file and its directory writable by "
             "this user, or point COLLECTOR_DATABASE_URL at a store it may write"
         )
-    return f"the database failed ({reason}); check that it is running and retry"
+        return message, StoreReadOnly.exit_code
+    return f"the database failed ({reason}); check that it is running and retry", StoreUnavailable.exit_code
