@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.cells import cell_len
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy import table as table_clause
@@ -23,6 +25,7 @@ from sqlalchemy.exc import DataError
 
 from collector.cli.status import render_status
 from collector.domain import BudgetRecord, CachedResponse, Repository, Snapshot, make_group_rule
+from collector.reports.cells import cell_width, ljust_cells, shown, truncate_cells
 from collector.store import migrate
 from collector.store.checkpoints import rebuild_contributor_days, save_identities
 from collector.store.engine import make_engine, transaction
@@ -143,6 +146,18 @@ def ragged_tables(output: str) -> list[list[str]]:
             tables.append(current)
             current = []
     return [t for t in tables if len({cell_len(line) for line in t}) != 1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80), st.integers(min_value=1, max_value=60))
+def test_any_text_in_a_terminal_cell_shows_nothing_a_terminal_acts_on_and_fills_its_width(
+    value: str, limit: int
+) -> None:
+    cell = truncate_cells(shown(value), limit)
+    assert ACTED_ON.findall(cell) == [] and "\n" not in cell
+    assert cell_width(cell) <= limit and cell_len(ljust_cells(cell, limit)) == limit
+    if cell_width(shown(value)) <= limit:
+        assert cell == shown(value)  # nothing cut that fits
 
 
 def test_status_shows_strange_text_as_written_without_anything_a_terminal_acts_on(store: Store) -> None:
