@@ -243,6 +243,15 @@ def test_config_keys_answer_in_one_line(tmp_path: Path, body: str, message: str)
     assert info.value.exit_code == 2
 
 
+@pytest.mark.parametrize("key", CLIENT_KEYS.split(", "))
+def test_each_client_key_mistyped_is_suggested(tmp_path: Path, key: str) -> None:
+    typo = key[:2] + key[3:]  # one letter dropped
+    path = tmp_path / "collector.toml"
+    path.write_text(f"[client]\n{typo} = 1\n")
+    with pytest.raises(ConfigError, match=f"did you mean 'client.{key}'\\?"):
+        load_config(path)
+
+
 def test_a_report_job_may_name_a_group_the_config_does_not_define(tmp_path: Path) -> None:
     # It may be a rule group kept in the store (`repos add --topic ... --group NAME`): the job checks it
     # when it runs (tests/test_cli_errors.py).
