@@ -222,6 +222,18 @@ class Settings:
         )
 
 
+def _default_config(candidate: Path) -> Path | None:
+    """The config file in the working directory when there is one (a link to a missing file: none), or one
+    line when this user may not look (the container's uid cannot read a mounted config directory)."""
+    try:
+        return candidate if candidate.exists() else None
+    except OSError as exc:
+        raise ConfigError(
+            f"{candidate}: cannot be read ({exc.strerror}); make the file and its directory readable by "
+            "the user collector runs as (uid 1000 in the image)"
+        ) from exc
+
+
 def redact_url(url: str) -> str:
     """A database URL with any password shown as *** (SQLAlchemy renders it; a URL it cannot parse is
     cut to its scheme, since where its password lies is unknown); a SQLite file as `sqlite:///PATH`."""
@@ -299,8 +311,7 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
         given = Path(config_raw)
         config_path = given if given.is_absolute() else here / given
     else:
-        candidate = here / DEFAULT_CONFIG_NAME
-        config_path = candidate if candidate.exists() else None
+        config_path = _default_config(here / DEFAULT_CONFIG_NAME)
     log_format = (env.get("COLLECTOR_LOG_FORMAT") or "kv").lower()
     if log_format not in ("kv", "json"):
         raise ConfigError(f"COLLECTOR_LOG_FORMAT: {log_format!r} is not valid; expected kv or json")

@@ -253,6 +253,17 @@ def test_a_missing_config_is_no_config_and_a_copied_one_is_read(demo: Demo, tmp_
     assert "config ok: /app/collector.toml:" in copied.stdout
 
 
+def test_a_config_directory_the_image_cannot_read_is_one_line(demo: Demo, tmp_path: Path) -> None:
+    config = tmp_path / "private"
+    config.mkdir(mode=0o700)  # a checkout made with umask 077: uid 1000 may not enter it
+    config.chmod(0o700)
+    shutil.copy(REPO_ROOT / "collector.toml.example", config / "collector.toml")
+    done = demo.compose("run", "--rm", "config-check", env={"COLLECTOR_CONFIG_DIR": str(config)})
+    assert done.returncode == 2, done.stdout + done.stderr
+    (line,) = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("error:")]
+    assert "cannot be read (Permission denied)" in line and "Traceback" not in done.stderr
+
+
 def test_a_broken_config_stops_up_once_and_the_daemon_never_starts(demo: Demo, tmp_path: Path) -> None:
     config = _config_dir(tmp_path)
     (config / "collector.toml").write_text('[groups]\nmine = "octo/one"\n', encoding="utf-8")
