@@ -166,3 +166,21 @@ def test_a_walk_that_reaches_its_cap_says_so() -> None:
     found = walk(SearchModel(repos, seed=1, overlap=0), 0, 12)
     assert not found.complete and found.requests == 12
     assert any("the most one rule may use (12)" in note for note in found.notes)
+
+
+def test_a_thousand_repositories_at_one_star_count_are_split_by_creation_day() -> None:
+    day = TODAY - timedelta(days=900)
+    repos = [Repo(1000 + i, 7, day + timedelta(days=i % 300)) for i in range(1500)]
+    repos += [Repo(5000 + i, 100 + i, day) for i in range(400)]
+    found = walk(SearchModel(repos, seed=3, overlap=0), 0, 2000)
+    assert found.complete, found.notes
+    assert set(found.found) == {r.github_id for r in repos}
+
+
+def test_more_than_a_thousand_at_one_star_count_on_one_day_is_an_incomplete_answer() -> None:
+    repos = [Repo(1000 + i, 7, TODAY - timedelta(days=10)) for i in range(3000)]
+    found = walk(SearchModel(repos, seed=3, overlap=0), 0, 2000)
+    assert not found.complete and 1000 <= len(found.found) < 3000
+    note = f"{len(found.found)} of 3000 repositories matching 'topic:walked' stars:7..7 created:"
+    why = "seen after asking 4 times (GitHub gives 1000 per query)"
+    assert any(note in n and why in n for n in found.notes)

@@ -182,7 +182,8 @@ class SearchWalk:
 
     async def ensure(self, span: Span, got: Answer | None = None) -> None:
         """Ask `span` until every match in it has been seen, narrowing it while answers fall short."""
-        got = got or await self.read(span)
+        if got is None:  # a span to be halved anyway needs only its total when it is over the cap
+            got = await self.read(span, capped_probe=span.halves([], self.today) is not None)
         if self.whole(span, got) or got.timed_out:  # a timed-out answer is already marked incomplete
             return
         if span.stars is not None and span.stars[0] != span.stars[1] and span.days is None:
@@ -196,19 +197,19 @@ class SearchWalk:
             for half in halves:
                 await self.ensure(half)
             return
-        for _ in range(SAME_SPAN_RETRIES):
+        for _ in range(SAME_SPAN_RETRIES):  # ties come in a new order each time
             got = await self.read(span)
             if self.whole(span, got):
                 return
         self.incomplete(
-            f"{self.count(span)} of {got.total} repositories matching {self.query!r} {span.qualifiers()} "
-            f"seen after asking {SAME_SPAN_RETRIES + 1} times"
-            + (f" (GitHub gives only {SEARCH_CAP} per query)" if got.total > SEARCH_CAP else "")
+            f"{self.count(span)} of {got.total} repositories matching {self.query!r} {span.qualifiers()}"
+            + f" seen after asking {SAME_SPAN_RETRIES + 1} times"
+            + (f" (GitHub gives {SEARCH_CAP} per query)" if got.total > SEARCH_CAP else "")
         )
 
     def whole(self, span: Span, got: Answer) -> bool:
-        """Whether every match in the span has been seen (a capped answer never is)."""
-        return got.total <= SEARCH_CAP and self.count(span) >= got.total
+        """Whether every match in the span has been seen (`total_count` counts them all)."""
+        return self.count(span) >= got.total
 
     def count(self, span: Span) -> int:
         """Unique ids seen so far that lie in the span."""
@@ -219,8 +220,9 @@ class SearchWalk:
         self.discovery.complete = False
         self.discovery.notes.append(note)
 
-    async def read(self, span: Span) -> Answer:
-        """Up to 1,000 results of one span, most stars first."""
+    async def read(self, span: Span, capped_probe: bool = False) -> Answer:
+        """Up to 1,000 results of one span, most stars first (only the first page of a span over the cap
+        with `capped_probe`)."""
         query = f"{self.query} {span.qualifiers()}"
         got = Answer()
         for page in range(1, PAGES_PER_QUERY + 1):
@@ -235,8 +237,8 @@ class SearchWalk:
                     got.items.append((page, found.repo.github_id, found.stars))
             if len(items) < PER_PAGE or page * PER_PAGE >= min(got.total, SEARCH_CAP):
                 break
-            if self.whole(span, got):  # what was seen before already holds the rest
-                break
+            if self.whole(span, got) or (capped_probe and got.total > SEARCH_CAP):
+                break  # what was seen before holds the rest, or the span will be asked in halves
         return got
 
     async def _page(self, query: str, page: int, got: Answer) -> dict[str, Any]:
