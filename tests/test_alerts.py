@@ -47,10 +47,13 @@ SECRET = "T0SECRETB0SECRETxoxbHOOKtoken42"  # the secret part of every webhook U
 
 
 class Receiver:
-    """A real webhook receiver on 127.0.0.1: records each POST (path, JSON body) and answers `status`."""
+    """A real webhook receiver on 127.0.0.1: records each POST (status answered, JSON body) and when it
+    came (time.monotonic), and answers the next of `script` (status, headers, body), else `status`."""
 
     def __init__(self) -> None:
         self.posts: list[tuple[int, dict[str, Any]]] = []  # (status answered, body)
+        self.received: list[float] = []
+        self.script: list[tuple[int, dict[str, str], bytes]] = []
         self.status = 200
         self.delay = 0.0
         self.port = 0
@@ -70,11 +73,18 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", "0"))))
+                receiver.received.append(time.monotonic())
                 time.sleep(receiver.delay)
-                receiver.posts.append((receiver.status, body))
-                self.send_response(receiver.status)
-                self.send_header("content-length", "0")
+                status, headers, answer = (
+                    receiver.script.pop(0) if receiver.script else (receiver.status, {}, b"")
+                )
+                receiver.posts.append((status, body))
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(answer)))
                 self.end_headers()
+                self.wfile.write(answer)
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from collector.alerts.messages import render_payload
+from collector.alerts.messages import render_digest, render_payload
 from collector.alerts.rules import WINDOW_DAYS, Firing, compute_firings, compute_repo_values
 from collector.alerts.spec import AlertSpec
 from collector.alerts.webhook import WebhookSender, missing_reason, webhook_url
@@ -26,8 +26,8 @@ from collector.store.alerts import (
     claim_undelivered,
     load_alert_series,
     release_claims,
-    save_delivery,
-    save_firing,
+    save_deliveries,
+    save_firings,
 )
 from collector.store.engine import transaction
 from collector.store.groups import load_current_member_names
@@ -75,7 +75,7 @@ def save_new_firings(sessions: sessionmaker[Session], spec: AlertSpec, now: date
         series = load_alert_series(s, [r for r, _ in repos], spec.metric, first, today)
         values = [compute_repo_values(r, name, series.get(r, []), today) for r, name in repos]
         found = compute_firings(spec, [v for v in values if v is not None], now)
-        return [f for f in found if save_firing(s, f)]
+        return save_firings(s, found)
 
 
 async def deliver_pending(
@@ -86,8 +86,7 @@ async def deliver_pending(
     log: logging.Logger,
 ) -> tuple[int, int]:
     """Send every undelivered firing of `alerts` nobody else is sending; (delivered, still undelivered)."""
-    with transaction(sessions) as s:
-        claimed = claim_undelivered(s, list(alerts), now)
+    claimed = await asyncio.to_thread(_claim, sessions, list(alerts), now)
     delivered = undelivered = 0
     for name, spec in alerts.items():
         mine = [f for f in claimed if f.alert == name]
@@ -97,6 +96,25 @@ async def deliver_pending(
     return delivered, undelivered
 
 
+def _claim(sessions: sessionmaker[Session], alerts: list[str], now: datetime) -> list[Firing]:
+    with transaction(sessions) as s:
+        return claim_undelivered(s, alerts, now)
+
+
+def _in_order(firings: Sequence[Firing]) -> list[Firing]:
+    """What goes first when not all fit in `max_messages`: every other rule's firings (rarer, and each
+    news), then rank changes from the top of the table down; the oldest first within each."""
+    return sorted(firings, key=lambda f: (f.rule == "rank_change", f.value if f.rule == "rank_change" else 0))
+
+
+def _batches(spec: AlertSpec, firings: Sequence[Firing]) -> list[list[Firing]]:
+    """One message per firing up to `max_messages`, and one digest for the rest (never of a single one)."""
+    ordered = _in_order(firings)
+    if len(ordered) <= spec.max_messages + 1:
+        return [[f] for f in ordered]
+    return [[f] for f in ordered[: spec.max_messages]] + [ordered[spec.max_messages :]]
+
+
 async def _deliver(
     sessions: sessionmaker[Session],
     spec: AlertSpec,
@@ -104,35 +122,57 @@ async def _deliver(
     sender: WebhookSender,
     log: logging.Logger,
 ) -> int:
-    """Send one alert's firings in order; after a failure the webhook is taken to be down and the rest
-    wait for the next evaluation. Returns how many were delivered."""
+    """Send one alert's firings (at most max_messages + 1 messages); after a failure the webhook is taken
+    to be down and the rest wait for the next evaluation. Returns how many firings were delivered."""
     url = webhook_url(spec)
     if url is None:
         reason = missing_reason(spec)
         event(
             log, "alert_undeliverable", logging.WARNING, alert=spec.name, pending=len(firings), reason=reason
         )
-        with transaction(sessions) as s:
-            release_claims(s, firings)
+        await asyncio.to_thread(_release, sessions, firings)
         return 0
-    for done, firing in enumerate(firings):
-        result = await sender.send(url, render_payload(firing, spec.format))
-        with transaction(sessions) as s:
-            save_delivery(s, firing, utc_now() if result.delivered else None, result.tries, result.reason)
-        fields: dict[str, Any] = {
-            "alert": spec.name,
-            "rule": firing.rule,
-            "repo": firing.repo,
-            "tries": result.tries,
-        }
+    batches = await asyncio.to_thread(_batches, spec, firings)  # sorting thousands: off the loop too
+    done = 0
+    for i, batch in enumerate(batches):
+        digest = len(batch) > 1
+        first = batch[0]
+        fmt = spec.format
+        payload = render_digest(spec.name, batch, fmt) if digest else render_payload(first, fmt)
+        result = await sender.send(url, payload, fmt)
+        when = utc_now() if result.delivered else None
+        await asyncio.to_thread(_save, sessions, batch, when, result.tries, result.reason)
+        fields: dict[str, Any] = {"alert": spec.name, "tries": result.tries}
+        if digest:
+            fields["digest"] = len(batch)
+        else:
+            fields.update(rule=first.rule, repo=first.repo)
         if result.delivered:
-            event(log, "alert_delivered", occurrence=firing.occurrence, **fields)
+            done += len(batch)
+            if not digest:
+                fields["occurrence"] = first.occurrence
+            event(log, "alert_delivered", **fields)
             continue
         event(log, "alert_delivery_failed", logging.WARNING, reason=result.reason, **fields)
-        with transaction(sessions) as s:
-            release_claims(s, firings[done + 1 :])
-        return done
-    return len(firings)
+        await asyncio.to_thread(_release, sessions, [f for rest in batches[i + 1 :] for f in rest])
+        break
+    return done
+
+
+def _save(
+    sessions: sessionmaker[Session],
+    firings: Sequence[Firing],
+    when: datetime | None,
+    tries: int,
+    reason: str | None,
+) -> None:
+    with transaction(sessions) as s:
+        save_deliveries(s, firings, when, tries, reason)
+
+
+def _release(sessions: sessionmaker[Session], firings: Sequence[Firing]) -> None:
+    with transaction(sessions) as s:
+        release_claims(s, firings)
 
 
 async def evaluate_alerts(
@@ -143,13 +183,15 @@ async def evaluate_alerts(
     sender: WebhookSender | None = None,
     log: logging.Logger | None = None,
 ) -> AlertsOutcome:
-    """Fire what the rules say (once each) and deliver everything undelivered."""
+    """Fire what the rules say (once each) and deliver everything undelivered. The store and the rules
+    run in a worker thread, so the event loop (the daemon's other jobs) goes on meanwhile."""
     now = now or utc_now()
     log = log or get_logger("alerts")
     outcome = AlertsOutcome()
     for spec in alerts.values():
-        for f in save_new_firings(sessions, spec, now):
-            outcome.fired += 1
+        fired = await asyncio.to_thread(save_new_firings, sessions, spec, now)
+        outcome.fired += len(fired)
+        for f in fired[: spec.max_messages]:
             fields: dict[str, Any] = {
                 "rule": f.rule,
                 "repo": f.repo,
@@ -157,6 +199,8 @@ async def evaluate_alerts(
                 "value": f.value,
             }
             event(log, "alert_fired", alert=f.alert, previous=f.previous, **fields)
+        if len(fired) > spec.max_messages:  # one line for the rest, as their messages are one digest
+            event(log, "alert_fired_more", alert=spec.name, more=len(fired) - spec.max_messages)
     outcome.delivered, outcome.undelivered = await deliver_pending(
         sessions, alerts, sender or WebhookSender(), now, log
     )

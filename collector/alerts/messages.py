@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +12,13 @@ from collector.alerts.rules import Firing
 from collector.alerts.spec import AlertSpec
 
 DISCORD_MAX = 2000  # characters Discord accepts in `content`
+DIGEST_SHOWN = 10  # firings a digest message names
+_RULE_WORDS = {
+    "rank_change": "rank changes",
+    "milestones": "milestones passed",
+    "weekly_growth": "weekly growths",
+    "weekly_growth_percent": "weekly growths (percent)",
+}
 _DISCORD_MARKUP = re.compile(r"([\\*_~`|>])")
 
 
@@ -32,6 +41,47 @@ def render_payload(firing: Firing, fmt: str) -> dict[str, Any]:
         "detail": firing.detail,
         "fired_at": firing.fired_at.isoformat(),
     }
+
+
+def render_digest(alert: str, firings: Sequence[Firing], fmt: str) -> dict[str, Any]:
+    """One message for the firings past an evaluation's `max_messages`: counts per rule and the first
+    DIGEST_SHOWN of them, e.g. "and 7,980 more rank changes: o/a #9 -> #4, ..."."""
+    text = digest_text(firings)
+    if fmt == "slack":
+        return {"text": f"*{_slack_escape(alert)}*: {_slack_escape(text)}"}
+    if fmt == "discord":
+        return {"content": f"**{_discord_escape(alert)}**: {_discord_escape(text)}"[:DISCORD_MAX]}
+    counts = Counter(f.rule for f in firings)
+    return {
+        "alert": alert,
+        "digest": True,
+        "count": len(firings),
+        "rules": dict(counts),
+        "repos": [f.repo for f in firings[:DIGEST_SHOWN]],
+        "detail": text,
+        "fired_at": max(f.fired_at for f in firings).isoformat(),
+    }
+
+
+def digest_text(firings: Sequence[Firing]) -> str:
+    """The digest text: "and N more <rule>: <the first DIGEST_SHOWN, briefly>, ..." (per rule if several)."""
+    counts = Counter(f.rule for f in firings)
+    if len(counts) == 1:
+        [(rule, n)] = counts.items()
+        head = f"and {n:,} more {_RULE_WORDS.get(rule, rule)}"
+    else:
+        parts = ", ".join(f"{n:,} {_RULE_WORDS.get(rule, rule)}" for rule, n in counts.items())
+        head = f"and {len(firings):,} more ({parts})"
+    shown = ", ".join(_brief(f) for f in firings[:DIGEST_SHOWN])
+    return f"{head}: {shown}" + (", ..." if len(firings) > DIGEST_SHOWN else "")
+
+
+def _brief(f: Firing) -> str:
+    if f.rule == "rank_change":
+        return f"{f.repo} #{f.previous} -> #{f.value}"
+    if f.rule == "milestones":
+        return f"{f.repo} passed {int(f.occurrence):,}" if f.occurrence.isdigit() else f.repo
+    return f"{f.repo} {f.value:,}" + (f" (was {f.previous:,})" if f.previous is not None else "")
 
 
 def _slack_escape(text: str) -> str:

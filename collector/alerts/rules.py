@@ -8,6 +8,7 @@ restart) is not sent again.
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -17,6 +18,7 @@ from collector.alerts.spec import AlertSpec
 # Values are read for this many days back: a week ago must lie in [today - WINDOW_DAYS, today - 7].
 WINDOW_DAYS = 10
 WEEK = 7
+SHOWN = 3  # names a rank change lists as overtaken (or overtaking)
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,11 @@ def compute_repo_values(
 
 def compute_ranks(values: Mapping[int, int]) -> dict[int, int]:
     """Rank by value, largest first; equal values share the better rank (1, 2, 2, 4)."""
-    return {key: 1 + sum(1 for other in values.values() if other > value) for key, value in values.items()}
+    # One sort: a value's rank is 1 + the position of its first occurrence in descending order.
+    first: dict[int, int] = {}
+    for position, value in enumerate(sorted(values.values(), reverse=True), start=1):
+        first.setdefault(value, position)
+    return {key: first[value] for key, value in values.items()}
 
 
 def compute_firings(spec: AlertSpec, values: Sequence[RepoValues], now: datetime) -> list[Firing]:
@@ -124,20 +130,66 @@ def _rank_moves(spec: AlertSpec, values: Sequence[RepoValues]) -> list[tuple[Rep
     known = {v.repo_id: v for v in values if v.day_before is not None}
     before = compute_ranks({k: v.day_before for k, v in known.items() if v.day_before is not None})
     now = compute_ranks({k: v.now for k, v in known.items()})
+    names = {k: v.repo for k, v in known.items()}
+    # Who was ahead the day before and is behind now (and the reverse): a sweep over the day before's
+    # order with a Fenwick tree over today's ranks, O(n log n) instead of comparing every pair.
+    overtook = _crossed(before, now, names, ahead_before=True)
+    overtaken_by = _crossed(before, now, names, ahead_before=False)
     among = f"group {spec.group}" if spec.group else "the alert's repositories"
     moves = []
     for key, v in known.items():
         if now[key] == before[key]:
             continue
-        passed = [known[o].repo for o in known if before[o] < before[key] and now[o] > now[key]]
-        passed_by = [known[o].repo for o in known if before[o] > before[key] and now[o] < now[key]]
         detail = (
             f"{v.repo} moved from #{before[key]} to #{now[key]} by {spec.metric} among {len(known)} "
             f"repositories ({among}), with {v.now:,}"
         )
-        if passed:
-            detail += "; overtook " + ", ".join(sorted(passed)[:3])
-        if passed_by:
-            detail += "; overtaken by " + ", ".join(sorted(passed_by)[:3])
+        if overtook[key]:
+            detail += "; overtook " + ", ".join(overtook[key])
+        if overtaken_by[key]:
+            detail += "; overtaken by " + ", ".join(overtaken_by[key])
         moves.append((v, now[key], before[key], detail))
     return moves
+
+
+def _crossed(
+    before: Mapping[int, int], now: Mapping[int, int], names: Mapping[int, str], *, ahead_before: bool
+) -> dict[int, list[str]]:
+    """For each key, the first SHOWN names (alphabetically) of the others that were strictly ahead of it
+    the day before and are strictly behind it now (`ahead_before`), or strictly behind and now ahead."""
+    size = len(now)
+    tree: list[list[str]] = [[] for _ in range(size + 1)]  # node i: the SHOWN smallest names under it
+
+    def slot(key: int) -> int:
+        # Positions in today's order, counted from the side the sweep asks about (a prefix query).
+        return size + 1 - now[key] if ahead_before else now[key]
+
+    def add(key: int) -> None:
+        i, name = slot(key), names[key]
+        while i <= size:
+            node = tree[i]
+            if len(node) < SHOWN or name < node[-1]:
+                insort(node, name)
+                del node[SHOWN:]
+            i += i & -i
+
+    def first_names(limit: int) -> list[str]:  # among positions 1..limit
+        found: list[str] = []
+        while limit > 0:
+            found += tree[limit]
+            limit -= limit & -limit
+        return sorted(found)[:SHOWN]
+
+    order = sorted(before, key=lambda k: before[k], reverse=not ahead_before)
+    out: dict[int, list[str]] = {}
+    start = 0
+    while start < len(order):  # equal ranks the day before: none was ahead of another, so ask, then add
+        end = start
+        while end < len(order) and before[order[end]] == before[order[start]]:
+            end += 1
+        for key in order[start:end]:
+            out[key] = first_names(slot(key) - 1)
+        for key in order[start:end]:
+            add(key)
+        start = end
+    return out

@@ -20,7 +20,9 @@ from collector.errors import CollectorError, ConfigError
 ALERT_METRICS = ("stars", "forks", "contributors", "watchers")
 ALERT_FORMATS = ("json", "slack", "discord")
 ALERT_RULES = ("weekly_growth_percent", "weekly_growth", "milestones", "rank_change")
-_OTHER_KEYS = ("group", "repos", "metric", "webhook", "webhook_env", "format")
+_OTHER_KEYS = ("group", "repos", "metric", "webhook", "webhook_env", "format", "max_messages")
+MAX_MESSAGES = 20  # messages per alert and evaluation; the rest go in one digest message
+MAX_MESSAGES_RANGE = (1, 100)
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HIDDEN = "a value not shown here (webhook URLs are secrets)"
 
@@ -68,7 +70,8 @@ class Webhook:
 @dataclass(frozen=True)
 class AlertSpec:
     """An `[alerts.NAME]` table: the repositories (a group's, or a list), the metric, the rules (any of
-    them; None/empty/False = off), the webhook and the message format."""
+    them; None/empty/False = off), the webhook, the message format and how many messages one evaluation
+    sends before the rest go in one digest."""
 
     name: str
     repos: tuple[RepoName, ...]
@@ -80,6 +83,7 @@ class AlertSpec:
     weekly_growth: int | None = None
     milestones: tuple[int, ...] = ()
     rank_change: bool = False
+    max_messages: int = MAX_MESSAGES
 
 
 def _expect(cond: bool, path: Path, key: str, expected: str, got: Any) -> None:
@@ -124,6 +128,7 @@ def _parse_alert(
         webhook=_parse_webhook(path, key, spec),
         metric=str(metric),
         format=str(fmt),
+        max_messages=_parse_max_messages(path, key, spec),
         **_parse_rules(path, key, spec),
     )
 
@@ -154,6 +159,15 @@ def _parse_repos(
         except CollectorError as exc:
             raise ConfigError(f"{path}: key {key + '.repos'!r}: {exc}") from exc
     return None, tuple(parsed)
+
+
+def _parse_max_messages(path: Path, key: str, spec: dict[str, Any]) -> int:
+    value = spec.get("max_messages", MAX_MESSAGES)
+    low, high = MAX_MESSAGES_RANGE
+    ok = _positive_int(value) and low <= value <= high
+    expected = f"an integer from {low} to {high} (default {MAX_MESSAGES})"
+    _expect(ok, path, f"{key}.max_messages", expected, value)
+    return int(value)
 
 
 def _parse_rules(path: Path, key: str, spec: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Delivery to webhooks: a JSON POST with httpx, a few tries with growing waits; never raises.
+"""Delivery to webhooks: a JSON POST with httpx, paced per webhook, a few tries with growing waits (or
+the wait a 429 asks for); never raises.
 
 The URL is a secret: it is used for the request and nowhere else. What comes back to the caller (and goes
 to the logs and the store) is a short reason such as "HTTP 500" or "ConnectError: ...", with the URL cut.
@@ -7,17 +8,46 @@ to the logs and the store) is a short reason such as "HTTP 500" or "ConnectError
 from __future__ import annotations
 
 import asyncio
+import json
+import math
+import ssl
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from collector.alerts.spec import AlertSpec, is_http_url
+from collector.domain import utc_now
 
 TIMEOUT_SECONDS = 10.0
 WAITS = (1.0, 4.0)  # seconds before the second and the third try
+MAX_RETRY_AFTER = 60.0  # a service asking for a longer wait gets the message at the next evaluation
+
+
+@dataclass(frozen=True)
+class Pace:
+    """At most `count` messages in any `period` seconds to one webhook."""
+
+    count: int
+    period: float
+
+
+PACES = {
+    # Slack: incoming webhooks take about one message a second (short bursts are not promised).
+    # See: https://api.slack.com/docs/rate-limits ("Posting messages: 1 per second")
+    "slack": Pace(1, 1.0),
+    # Discord: 5 requests per 2 seconds per webhook, its per-route limit for executing a webhook.
+    # See: https://discord.com/developers/docs/topics/rate-limits
+    "discord": Pace(5, 2.0),
+    # Anything else: our own choice, gentle enough for a small receiver.
+    "json": Pace(5, 1.0),
+}
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -50,8 +80,10 @@ def missing_reason(spec: AlertSpec) -> str:
 
 
 class WebhookSender:
-    """POSTs JSON to webhook URLs: up to 1 + len(waits) tries on a connection error, a timeout, a 429 or a
-    5xx, waiting `waits` between them (`sleep` is injectable for tests). Other answers are final."""
+    """POSTs JSON to webhook URLs, each paced to its service's rate (`PACES`): up to 1 + len(waits) tries
+    on a connection error, a timeout, a 429 or a 5xx, waiting `waits` between them, or what a 429 or 503
+    asks for (Retry-After, Discord's retry_after). Other answers are final. `sleep` and `clock` are
+    injectable for tests. Pacing holds for one sender: the daemon makes one per evaluation."""
 
     def __init__(
         self,
@@ -59,44 +91,99 @@ class WebhookSender:
         timeout: float = TIMEOUT_SECONDS,
         sleep: Sleep = asyncio.sleep,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.waits = tuple(waits)
         self.timeout = timeout
         self.sleep = sleep
         self.transport = transport
+        self.clock = clock
+        self._tls: ssl.SSLContext | None = None
+        self._sent: dict[str, deque[float]] = {}  # per webhook, when its latest messages went (memory only)
 
-    async def send(self, url: str, payload: dict[str, Any]) -> Delivery:
-        """Deliver `payload`; the outcome, never an exception."""
+    async def send(self, url: str, payload: dict[str, Any], fmt: str = "json") -> Delivery:
+        """Deliver `payload` in format `fmt` (which sets the pace); the outcome, never an exception."""
         if not is_http_url(url):
             return Delivery(False, 0, "the webhook is not an http(s) URL")
-        tries, reason = 0, None
+        pace = PACES.get(fmt, PACES["json"])
+        tries, wait = 0, 0.0
+        if self._tls is None:  # loading the CA bundle takes tens of ms: once per sender, off the loop
+            self._tls = await asyncio.to_thread(httpx.create_ssl_context)
         async with httpx.AsyncClient(
-            timeout=self.timeout, transport=self.transport, follow_redirects=False
+            timeout=self.timeout, transport=self.transport, follow_redirects=False, verify=self._tls
         ) as client:
-            for wait in (0.0, *self.waits):
+            while True:
                 if wait:
                     await self.sleep(wait)
+                sent = await self._take_turn(url, pace)
                 tries += 1
-                reason, again = await self._post(client, url, payload)
-                if reason is None:
+                answer = await self._post(client, url, payload)
+                # Counted from the answer: the service had the message by then, however long it took.
+                sent.append(self.clock())
+                if answer.reason is None:
                     return Delivery(True, tries)
-                if not again:
-                    break
-        return Delivery(False, tries, reason)
+                if not answer.again or tries > len(self.waits):
+                    return Delivery(False, tries, answer.reason)
+                wait = self.waits[tries - 1] if answer.retry_after is None else answer.retry_after
+                if wait > MAX_RETRY_AFTER:
+                    # A long wait would hold up the daemon: the next evaluation tries again.
+                    return Delivery(False, tries, f"{answer.reason}, asked to wait {wait:.0f}s")
 
-    async def _post(
-        self, client: httpx.AsyncClient, url: str, payload: dict[str, Any]
-    ) -> tuple[str | None, bool]:
-        """(None, _) when delivered, else (reason, whether another try may help)."""
+    async def _take_turn(self, url: str, pace: Pace) -> deque[float]:
+        """Wait until one more message to `url` keeps within `pace`; when its latest messages went."""
+        sent = self._sent.setdefault(url, deque(maxlen=pace.count))
+        if len(sent) == pace.count:
+            wait = sent[0] + pace.period - self.clock()
+            if wait > 0:
+                await self.sleep(wait)
+        return sent
+
+    async def _post(self, client: httpx.AsyncClient, url: str, payload: dict[str, Any]) -> _Answer:
+        """What one POST came to: delivered (no reason), or why not and whether another try may help."""
         try:
             response = await client.post(url, json=payload)
         except httpx.TimeoutException:
-            return f"no answer within {self.timeout:g}s", True
+            return _Answer(f"no answer within {self.timeout:g}s", True)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            return _describe(exc, url), True
+            return _Answer(_describe(exc, url), True)
         if response.is_success:
-            return None, False
-        return f"HTTP {response.status_code}", response.status_code == 429 or response.status_code >= 500
+            return _Answer(None, False)
+        status = response.status_code
+        asked = None
+        if status in (429, 503):
+            asked = parse_retry_after(response.headers.get("retry-after"), response.content, utc_now())
+        return _Answer(f"HTTP {status}", status == 429 or status >= 500, asked)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    reason: str | None  # None: delivered
+    again: bool = False  # whether another try may help
+    retry_after: float | None = None  # seconds the service asked us to wait
+
+
+def parse_retry_after(header: str | None, body: bytes, now: datetime) -> float | None:
+    """Seconds to wait before the next try, from a Retry-After header (seconds or an HTTP date) and
+    Discord's `retry_after` (seconds, may be fractional, in a 429's JSON body): the longer of the two,
+    None when neither says."""
+    found: list[float] = []
+    if header:
+        try:
+            found.append(float(header.strip()))
+        except ValueError:
+            try:
+                found.append((parsedate_to_datetime(header) - now).total_seconds())
+            except (TypeError, ValueError):
+                pass  # unreadable: the usual waits apply
+    try:
+        data = json.loads(body) if body else None
+    except ValueError:
+        data = None
+    value = data.get("retry_after") if isinstance(data, dict) else None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        found.append(float(value))
+    usable = [max(0.0, v) for v in found if math.isfinite(v)]
+    return max(usable) if usable else None
 
 
 def _describe(exc: Exception, url: str) -> str:

@@ -74,7 +74,7 @@ def test(app: App, name: str) -> None:
         echo_err(f"error: alert {name}: {missing_reason(spec)}; nothing sent")
         raise SystemExit(1)
     payload = render_payload(sample_firing(spec, utc_now()), spec.format)
-    result = run(WebhookSender().send(url, payload))
+    result = run(WebhookSender().send(url, payload, spec.format))
     tries = f"{result.tries} {'try' if result.tries == 1 else 'tries'}"
     if not result.delivered:
         echo_err(f"error: alert {name}: the test message was not delivered ({result.reason}; {tries})")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, column, or_, select, table, update
+from sqlalchemy import Date, Integer, bindparam, column, or_, select, table, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -58,9 +58,36 @@ def load_alert_series(
     return out
 
 
+_TABLE: Any = AlertFiring.__table__
+_KEYS = ("alert", "metric", "rule", "repo_id", "occurrence")
+_FIELDS = (*_KEYS, "value", "previous", "detail", "fired_at")  # a Firing's, but for its repo's name
+# One statement run for many firings (executemany): the key columns matched to `k_*` parameters.
+_BY_KEY = [_TABLE.c[k] == bindparam(f"k_{k}") for k in _KEYS]
+
+
 def save_firing(session: Session, firing: Firing) -> bool:
     """Record `firing` unless it fired already; whether it is new."""
-    row = {
+    return bool(save_firings(session, [firing]))
+
+
+def save_firings(session: Session, firings: Sequence[Firing]) -> list[Firing]:
+    """Record each of `firings` that did not fire already, in one statement; the new ones, in order."""
+    if not firings:
+        return []
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - the two backends we support
+        raise NotImplementedError(f"alerts are not implemented for {dialect}")
+    stmt: Any = (postgresql if dialect == "postgresql" else sqlite).insert(_TABLE)
+    stmt = stmt.on_conflict_do_nothing(index_elements=list(_KEYS))
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT here. No row back: it fired already.
+    # SQLAlchemy sends the many rows as a few multi-row INSERTs ("insertmanyvalues").
+    rows = session.execute(stmt.returning(*(_TABLE.c[k] for k in _KEYS)), [_row(f) for f in firings])
+    new = {tuple(row) for row in rows}
+    return [f for f in firings if tuple(getattr(f, k) for k in _KEYS) in new]
+
+
+def _row(firing: Firing) -> dict[str, Any]:
+    return {
         "alert": firing.alert,
         "metric": firing.metric,
         "rule": firing.rule,
@@ -72,24 +99,10 @@ def save_firing(session: Session, firing: Firing) -> bool:
         "fired_at": firing.fired_at,
         "attempts": 0,
     }
-    dialect = session.get_bind().dialect.name
-    if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - the two backends we support
-        raise NotImplementedError(f"alerts are not implemented for {dialect}")
-    table: Any = AlertFiring.__table__
-    stmt: Any = (postgresql if dialect == "postgresql" else sqlite).insert(table).values(**row)
-    stmt = stmt.on_conflict_do_nothing(index_elements=["alert", "metric", "rule", "repo_id", "occurrence"])
-    # RETURNING, not rowcount: psycopg reports -1 for an INSERT here. No row back: it fired already.
-    return session.execute(stmt.returning(table.c.alert)).first() is not None
 
 
-def _is(firing: Firing) -> Any:
-    return (
-        (AlertFiring.alert == firing.alert)
-        & (AlertFiring.metric == firing.metric)
-        & (AlertFiring.rule == firing.rule)
-        & (AlertFiring.repo_id == firing.repo_id)
-        & (AlertFiring.occurrence == firing.occurrence)
-    )
+def _key_params(firings: Sequence[Firing]) -> list[dict[str, Any]]:
+    return [{f"k_{k}": getattr(f, k) for k in _KEYS} for f in firings]
 
 
 def _firing(row: AlertFiring, repo: str) -> Firing:
@@ -111,53 +124,57 @@ def claim_undelivered(
     session: Session, alerts: Sequence[str], now: datetime, seconds: int = CLAIM_SECONDS
 ) -> list[Firing]:
     """The undelivered firings of `alerts` nobody is sending, oldest first, now claimed by the caller."""
+    # One UPDATE claims them all: of two daemons, the second waits for the first's row locks and then
+    # finds those rows claimed (PostgreSQL re-checks the WHERE); RETURNING says which are ours.
+    until = now + timedelta(seconds=seconds)
     free = or_(AlertFiring.claimed_until.is_(None), AlertFiring.claimed_until < now)
-    rows = session.execute(
-        select(AlertFiring, RepoRow.full_name)
-        .join(RepoRow, RepoRow.id == AlertFiring.repo_id)
-        .where(AlertFiring.alert.in_(list(alerts)), AlertFiring.delivered_at.is_(None), free)
-        .order_by(AlertFiring.fired_at, AlertFiring.repo_id)
+    mine = AlertFiring.alert.in_(list(alerts)) & AlertFiring.delivered_at.is_(None)
+    won = session.execute(
+        update(_TABLE).where(mine, free).values(claimed_until=until).returning(*(_TABLE.c[k] for k in _KEYS))
     ).all()
+    keys = {tuple(row) for row in won}
+    rows = session.execute(
+        select(*(_TABLE.c[k] for k in _FIELDS), RepoRow.full_name)
+        .join(RepoRow, RepoRow.id == _TABLE.c.repo_id)
+        .where(mine, AlertFiring.claimed_until == until)
+        .order_by(_TABLE.c.fired_at, _TABLE.c.repo_id)
+    )
     claimed = []
-    for row, repo in rows:
-        firing = _firing(row, repo)
-        result: Any = session.execute(
-            update(AlertFiring)
-            .where(_is(firing), AlertFiring.delivered_at.is_(None), free)
-            .values(claimed_until=now + timedelta(seconds=seconds))
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:
-            claimed.append(firing)
+    for row in rows:
+        f = dict(zip(_FIELDS, row, strict=False))
+        if tuple(f[k] for k in _KEYS) in keys:
+            claimed.append(Firing(**f, repo=row.full_name))
     return claimed
 
 
-def save_delivery(
-    session: Session, firing: Firing, when: datetime | None, tries: int, error: str | None
+def save_deliveries(
+    session: Session, firings: Sequence[Firing], when: datetime | None, tries: int, error: str | None
 ) -> None:
-    """Record a delivery (`when` it was taken) or a failed one (`when` None, and why), and drop the claim."""
+    """Record the delivery of `firings` (one message, or one digest): `when` it was taken, or `when` None
+    and why not; their claims are dropped. One statement for all of them."""
+    if not firings:
+        return
     session.execute(
-        update(AlertFiring)
-        .where(_is(firing))
+        update(_TABLE)
+        .where(*_BY_KEY)
         .values(
             delivered_at=when,
             claimed_until=None,
-            attempts=AlertFiring.attempts + tries,
+            attempts=_TABLE.c.attempts + tries,
             last_error=None if when else error,
-        )
-        .execution_options(synchronize_session=False)
+        ),
+        _key_params(firings),
     )
 
 
 def release_claims(session: Session, firings: Sequence[Firing]) -> None:
     """Give back claims on firings that were not tried (the next evaluation sends them)."""
-    for firing in firings:
-        session.execute(
-            update(AlertFiring)
-            .where(_is(firing), AlertFiring.delivered_at.is_(None))
-            .values(claimed_until=None)
-            .execution_options(synchronize_session=False)
-        )
+    if not firings:
+        return
+    session.execute(
+        update(_TABLE).where(*_BY_KEY, _TABLE.c.delivered_at.is_(None)).values(claimed_until=None),
+        _key_params(firings),
+    )
 
 
 def load_firings(session: Session, alert: str | None = None, limit: int = 50) -> list[FiringRecord]:
