@@ -8,6 +8,7 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from collector.errors import InvalidGroupRule, InvalidRepoName
 
@@ -80,26 +81,65 @@ def as_utc(value: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class Holder:
-    """Who holds a lease or runs a job: a process on a host. Stored as `host:pid:nonce`; the nonce tells
-    apart two processes that got the same pid (a restarted container)."""
+    """Who holds a lease or runs a job: a process on a host. Stored as `host:pid:nonce[:boot:pidns:start]`;
+    the nonce tells apart two processes that got the same pid (a restarted container), and the process
+    identity (the kernel's boot id, the pid namespace and the process start time, when /proc has them)
+    lets another process on the same host prove that this one is gone."""
 
     host: str
     pid: int
     nonce: str
+    boot: str = ""  # the first 8 hex digits of /proc/sys/kernel/random/boot_id
+    pidns: str = ""  # the inode of /proc/self/ns/pid: two containers' pid 1 are different processes
+    started: int = 0  # field 22 of /proc/<pid>/stat: clock ticks after boot when the process started
 
     @classmethod
     def for_this_process(cls) -> Holder:
-        return cls(socket.gethostname(), os.getpid(), uuid.uuid4().hex[:6])
+        pid = os.getpid()
+        boot, pidns, started = process_identity(pid)
+        return cls(socket.gethostname(), pid, uuid.uuid4().hex[:6], boot, pidns, started)
 
     @classmethod
     def parse(cls, text: str) -> Holder | None:
         """The holder stored as `text`, or None when it is not one of ours."""
         host, _, rest = text.partition(":")
-        pid, _, nonce = rest.partition(":")
-        return cls(host, int(pid), nonce) if host and pid.isdigit() and nonce else None
+        pid, _, rest = rest.partition(":")
+        nonce, _, rest = rest.partition(":")
+        if not (host and pid.isdigit() and nonce):
+            return None
+        boot, pidns, started = (rest.split(":") + ["", "", ""])[:3]
+        return cls(host, int(pid), nonce, boot, pidns, int(started) if started.isdigit() else 0)
+
+    @property
+    def identified(self) -> bool:
+        """Whether the process identity is known (older versions stored only host, pid and nonce)."""
+        return bool(self.boot and self.pidns and self.started)
 
     def __str__(self) -> str:
-        return f"{self.host}:{self.pid}:{self.nonce}"
+        base = f"{self.host}:{self.pid}:{self.nonce}"
+        return f"{base}:{self.boot}:{self.pidns}:{self.started}" if self.identified else base
+
+
+def process_identity(pid: int) -> tuple[str, str, int]:
+    """(boot id, pid namespace, start time) of process `pid` as this process sees it; empty or 0 where
+    /proc does not say (another OS, or no such process)."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").replace("-", "")[:8]
+        pidns = os.readlink("/proc/self/ns/pid").removeprefix("pid:[").removesuffix("]")
+    except OSError:
+        return "", "", 0
+    return boot, pidns, process_start(pid)
+
+
+def process_start(pid: int) -> int:
+    """When process `pid` started (clock ticks after boot), or 0 when there is no such process here."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return 0
+    # The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
+    fields = stat.rpartition(")")[2].split()
+    return int(fields[19]) if len(fields) > 19 and fields[19].isdigit() else 0
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -113,8 +114,10 @@ def test_leases_of_a_dead_process_on_this_host_are_released_at_once(store: Store
     gone = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )
-    dead_holder = Holder(socket.gethostname(), int(gone.stdout), "abc123")
-    alive_holder = Holder(socket.gethostname(), 1, "def456")  # pid 1 runs: this holder counts as alive
+    # A process of this container that has ended (its identity as it would have stored it)...
+    dead_holder = replace(Holder.for_this_process(), pid=int(gone.stdout), nonce="abc123")
+    # ...and one whose identity is unknown (an older version's holder): it is never presumed dead.
+    alive_holder = Holder(socket.gethostname(), 1, "def456")
     cycle = utc_now()
     with transaction(store.sessions) as s:
         leases.ensure_leases(s, "backfill")

@@ -28,7 +28,6 @@ from collector.store.checkpoints import (
     save_checkpoint,
     save_identities,
 )
-from collector.store.engine import transaction
 from collector.store.history import add_history_weekly, fill_history_weekly
 
 WEEKLY_SOURCE = "commit_walk"
@@ -112,7 +111,8 @@ class _Weeks:
     def of(cls, progress: ContributorsProgress, ctx: SeriesContext) -> _Weeks:
         if progress.since is None:  # the whole history: every week since the repository's creation
             return cls(week_start(ctx.created), week_start(ctx.today), None)
-        first = week_start(progress.since.astimezone(UTC).date())
+        # Never before the creation week: the whole-history walk counts no earlier week either.
+        first = max(week_start(progress.since.astimezone(UTC).date()), week_start(ctx.created))
         return cls(first, week_start(ctx.today), datetime.combine(first, time(0), tzinfo=UTC))
 
     def checkpoint(self, status: SeriesStatus, old: Checkpoint | None, to: date | None) -> Checkpoint:
@@ -122,7 +122,8 @@ class _Weeks:
 
 
 async def backfill_commit_walk(ctx: SeriesContext) -> str:
-    """Contributors and weekly commits from one walk; each page is stored with its checkpoint."""
+    """Contributors and weekly commits from one walk; each page is stored with its checkpoint, and only
+    where the stored checkpoint is still the one this walk's pages follow."""
     with ctx.sessions() as s:
         cp = load_checkpoint(s, ctx.repo_id, "contributors")
         weekly_cp = load_checkpoint(s, ctx.repo_id, "commits")
@@ -140,12 +141,12 @@ async def backfill_commit_walk(ctx: SeriesContext) -> str:
     async for page in ctx.gh.fetch_commits(ctx.name, after=after, since=weeks.since):
         progress = progress.saw(c.authored_at for c in page.commits)
         counts = compute_weekly_commits(page.commits, weeks.first, weeks.last)
-        with transaction(ctx.sessions) as s:
+        with ctx.write("contributors", cp) as s:
             save_identities(s, ctx.repo_id, compute_first_commits(page.commits))
             add_history_weekly(s, ctx.repo_id, "commits", WEEKLY_SOURCE, counts, reset_from=reset)
             cursor = page.end_cursor if page.has_next else None
             checkpoint = Checkpoint(SeriesStatus.PARTIAL, cursor, None, None, progress.to_json())
-            save_checkpoint(s, ctx.repo_id, "contributors", checkpoint)
+            cp = save_checkpoint(s, ctx.repo_id, "contributors", checkpoint)
             if reset is not None:
                 done_to = weeks.first - timedelta(days=1) if weeks.since else None
                 save_checkpoint(
@@ -155,7 +156,7 @@ async def backfill_commit_walk(ctx: SeriesContext) -> str:
         ctx.reporter.advance(ctx.name.full_name, "contributors")
         if not page.has_next:
             break
-    with transaction(ctx.sessions) as s:
+    with ctx.write("contributors", cp) as s:
         fill_history_weekly(s, ctx.repo_id, "commits", WEEKLY_SOURCE, weeks.first, weeks.last)
         total = rebuild_contributor_days(s, ctx.repo_id)
         checkpoint = Checkpoint(SeriesStatus.COMPLETE, None, None, ctx.today, progress.done().to_json())

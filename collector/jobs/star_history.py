@@ -29,7 +29,6 @@ from collector.store.checkpoints import (
     replace_daily,
     save_checkpoint,
 )
-from collector.store.engine import transaction
 from collector.store.stars import load_observed_stars, load_star_total
 
 SOURCE = "star_history"
@@ -107,7 +106,7 @@ def compute_star_days(week: StarWeek) -> tuple[dict[date, int], bool]:
 async def backfill_stars(ctx: SeriesContext) -> str:
     """Star history per day: the newest weeks, then the whole series if the total disagrees with GitHub."""
     with ctx.sessions() as s:
-        cp = load_checkpoint(s, ctx.repo_id, "stars")
+        cp = stored = load_checkpoint(s, ctx.repo_id, "stars")
     if cp is not None and cp.status is SeriesStatus.UNAVAILABLE:
         cp = None  # the server may have gained the endpoint: try again
     if cp is not None and cp.status is SeriesStatus.PARTIAL:
@@ -122,18 +121,18 @@ async def backfill_stars(ctx: SeriesContext) -> str:
     ctx.reporter.start(ctx.name.full_name, "stars", None)
     try:
         if progress.walk is Walk.UPDATE:
-            progress = await _walk(ctx, progress, cursor, stop_at_stored=True)
+            progress, stored = await _walk(ctx, progress, cursor, stored, stop_at_stored=True)
             cursor = None
             if await _disagrees(ctx):
                 progress = replace(progress, walk=Walk.REVALIDATE, newest=None, oldest=None)
                 ctx.log.info("star history of %s disagrees with GitHub's count: re-validating", ctx.name)
         if progress.walk is Walk.REVALIDATE:
-            progress = await _walk(ctx, progress, cursor, stop_at_stored=False)
+            progress, stored = await _walk(ctx, progress, cursor, stored, stop_at_stored=False)
     except EndpointUnavailable:
         return await _stars_from_listing(ctx)
     covered = [d for d in (progress.oldest, progress.stored_from) if d is not None]
     covered_to = max(d for d in (last_complete_day(ctx.today), progress.stored_to) if d is not None)
-    with transaction(ctx.sessions) as s:
+    with ctx.write("stars", stored) as s:
         if progress.walk is Walk.REVALIDATE and progress.oldest is not None and ctx.since <= ctx.created:
             # Whatever is stored before GitHub's first bucket is not in the series any more.
             replace_daily(s, ctx.repo_id, "stars", EARLIEST, progress.oldest - timedelta(days=1), {}, SOURCE)
@@ -146,9 +145,15 @@ async def backfill_stars(ctx: SeriesContext) -> str:
 
 
 async def _walk(
-    ctx: SeriesContext, progress: StarsProgress, cursor: str | None, *, stop_at_stored: bool
-) -> StarsProgress:
-    """Pages newest first from `cursor`; each page's buckets replace the stored days they cover."""
+    ctx: SeriesContext,
+    progress: StarsProgress,
+    cursor: str | None,
+    stored: Checkpoint | None,
+    *,
+    stop_at_stored: bool,
+) -> tuple[StarsProgress, Checkpoint | None]:
+    """Pages newest first from `cursor`; each page's buckets replace the stored days they cover, where
+    the stored checkpoint is still `stored`. Returns the progress and the checkpoint as last stored."""
     async for page in ctx.gh.fetch_star_history(ctx.name, start_url=cursor):
         stop = False
         writes: dict[date, dict[date, int]] = {}
@@ -168,7 +173,7 @@ async def _walk(
                         break
                 writes[week.week_start] = days
                 irregular += odd
-        with transaction(ctx.sessions) as s:
+        with ctx.write("stars", stored) as s:
             if writes:  # a page's buckets are contiguous: one range replaced at once
                 merged = {d: n for days in writes.values() for d, n in days.items()}
                 first, last = min(writes), max(writes) + timedelta(days=6)
@@ -181,11 +186,11 @@ async def _walk(
                 )
             next_url = None if stop else page.next_url
             checkpoint = Checkpoint(SeriesStatus.PARTIAL, next_url, None, None, progress.to_json())
-            save_checkpoint(s, ctx.repo_id, "stars", checkpoint)
+            stored = save_checkpoint(s, ctx.repo_id, "stars", checkpoint)
         ctx.reporter.advance(ctx.name.full_name, "stars")
         if stop:
             break
-    return progress
+    return progress, stored
 
 
 def _within_stored(progress: StarsProgress, first: date, last: date) -> bool:
@@ -217,31 +222,33 @@ async def _stars_from_listing(ctx: SeriesContext) -> str:
         cp = load_checkpoint(s, ctx.repo_id, "stars_listing")
     cursor = cp.cursor if cp and cp.status is SeriesStatus.PARTIAL else None
     if cursor is None:
-        with transaction(ctx.sessions) as s:  # a full recount: the listing has no stop point
+        with ctx.write("stars_listing", cp) as s:  # a full recount: the listing has no stop point
             replace_daily(s, ctx.repo_id, "stars", EARLIEST, ctx.today, {}, "stargazers")
+            restart = Checkpoint(SeriesStatus.PARTIAL, None, None, None, None)
+            cp = save_checkpoint(s, ctx.repo_id, "stars_listing", restart)
     try:
         async for page in ctx.gh.fetch_stargazer_dates(ctx.name, start_url=cursor):
             counts: dict[date, int] = {}
             for at in page.starred_at:
                 day = at.astimezone(UTC).date()
                 counts[day] = counts.get(day, 0) + 1
-            with transaction(ctx.sessions) as s:
+            with ctx.write("stars_listing", cp) as s:
                 add_daily(s, ctx.repo_id, "stars", counts, "stargazers")
                 checkpoint = Checkpoint(SeriesStatus.PARTIAL, page.next_url, None, None, None)
-                save_checkpoint(s, ctx.repo_id, "stars_listing", checkpoint)
+                cp = save_checkpoint(s, ctx.repo_id, "stars_listing", checkpoint)
             ctx.reporter.advance(ctx.name.full_name, "stars")
     except (Forbidden, NotFound) as exc:
         why = (
             "star history unavailable: this server has no /stargazers/history endpoint and the token may not "
             f"list stargazers ({exc.status or 'refused'})"
         )
-        with transaction(ctx.sessions) as s:
+        with ctx.write("stars_listing", cp) as s:
             checkpoint = Checkpoint(SeriesStatus.UNAVAILABLE, None, None, None, why)
             save_checkpoint(s, ctx.repo_id, "stars", checkpoint)
             replace_daily(s, ctx.repo_id, "stars", EARLIEST, ctx.today, {}, "stargazers")
         ctx.reporter.done(ctx.name.full_name, "stars", why)
         return f"unavailable: {why}"
-    with transaction(ctx.sessions) as s:
+    with ctx.write("stars_listing", cp) as s:
         done = Checkpoint(SeriesStatus.COMPLETE, None, None, ctx.today, None)
         save_checkpoint(s, ctx.repo_id, "stars_listing", done)
         save_checkpoint(s, ctx.repo_id, "stars", replace(done, detail="from stargazers"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
@@ -38,14 +38,42 @@ class Checkpoint:
     covered_from: date | None
     covered_to: date | None
     detail: str | None
+    stamp: datetime | None = None  # when it was stored: with the rest, what `hold_checkpoint` compares
+
+
+class CheckpointMoved(Exception):
+    """Another worker stored the series' checkpoint since this one loaded it."""
 
 
 def load_checkpoint(session: Session, repo_id: int, series: str) -> Checkpoint | None:
     """The stored checkpoint, or None when the series was never started."""
-    row = session.get(SeriesState, (repo_id, series))
+    row = session.scalars(
+        select(SeriesState)
+        .where(SeriesState.repo_id == repo_id, SeriesState.series == series)
+        .execution_options(populate_existing=True)
+    ).first()
     if row is None:
         return None
     return _checkpoint(row)
+
+
+def hold_checkpoint(session: Session, repo_id: int, series: str, loaded: Checkpoint | None) -> None:
+    """Lock the series' checkpoint until the transaction ends and raise CheckpointMoved unless it is still
+    `loaded` (None: never stored): a page is applied only where it follows the stored cursor, so two
+    workers of one series never count a page twice. Call first in each page's transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        lock_series(session, repo_id, [f"checkpoint {series}"])  # also when the row does not exist yet
+    else:  # a write takes SQLite's one write lock at once, before the checkpoint is read
+        session.execute(
+            update(SeriesState)
+            .where(SeriesState.repo_id == repo_id, SeriesState.series == series)
+            .values(status=SeriesState.status)
+        )
+    if load_checkpoint(session, repo_id, series) != loaded:
+        raise CheckpointMoved(
+            f"another process advanced the {series} backfill of repository {repo_id}; "
+            "it resumes from there on the next run"
+        )
 
 
 def load_checkpoints(session: Session, repo_id: int) -> dict[str, Checkpoint]:
@@ -55,11 +83,14 @@ def load_checkpoints(session: Session, repo_id: int) -> dict[str, Checkpoint]:
 
 
 def _checkpoint(row: SeriesState) -> Checkpoint:
-    return Checkpoint(SeriesStatus(row.status), row.cursor, row.covered_from, row.covered_to, row.detail)
+    status = SeriesStatus(row.status)
+    return Checkpoint(status, row.cursor, row.covered_from, row.covered_to, row.detail, row.updated_at)
 
 
-def save_checkpoint(session: Session, repo_id: int, series: str, cp: Checkpoint) -> None:
-    """Store a checkpoint; commit it in the same transaction as the data it covers."""
+def save_checkpoint(session: Session, repo_id: int, series: str, cp: Checkpoint) -> Checkpoint:
+    """Store a checkpoint; commit it in the same transaction as the data it covers. Returns it as stored
+    (what the next page's `hold_checkpoint` expects)."""
+    stored = replace(cp, stamp=utc_now())
     upsert(
         session,
         SeriesState.__table__,  # type: ignore[arg-type]
@@ -72,11 +103,12 @@ def save_checkpoint(session: Session, repo_id: int, series: str, cp: Checkpoint)
                 "covered_from": cp.covered_from,
                 "covered_to": cp.covered_to,
                 "detail": cp.detail,
-                "updated_at": utc_now(),
+                "updated_at": stored.stamp,
             }
         ],
         keys=["repo_id", "series"],
     )
+    return stored
 
 
 def load_daily(session: Session, repo_id: int, metric: str, first: date, last: date) -> dict[date, int]:

@@ -292,6 +292,19 @@ class Lease(Base):
     expires_at: Mapped[datetime | None]
     cycle: Mapped[str | None]  # the schedule cycle the work was done for
     done_at: Mapped[datetime | None]
+    # Incremented by each claim: the holder's writes check it (a fencing token), see store/leases.py.
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class JobLock(Base):
+    """A cluster-wide lock for a job one daemon runs at a time (discovery, reports), until `expires_at`
+    by the database's clock."""
+
+    __tablename__ = "job_locks"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str | None]
+    expires_at: Mapped[datetime | None]
 
 
 class RepoGroup(Base):
