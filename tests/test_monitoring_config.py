@@ -124,11 +124,14 @@ def test_prometheus_scrapes_both_daemons_where_they_listen() -> None:
     )
     (job,) = yaml_file(PROMETHEUS_YML)["scrape_configs"]
     assert job.get("metrics_path", "/metrics") == "/metrics"
-    targets = [t for group in job["static_configs"] for t in group["targets"]]
-    assert sorted(targets) == ["collector-demo:8080", "collector:8080"]
-    for target in targets:
-        host, port = target.split(":")
-        assert f"--listen 0.0.0.0:{port}" in services[host]["command"][-1]
+    # Every replica is a target (docker's DNS answers a service name with each container's address).
+    (dns,) = job["dns_sd_configs"]
+    assert sorted(dns["names"]) == ["collector", "collector-demo"] and dns["type"] == "A"
+    for host in dns["names"]:
+        assert f"--listen 0.0.0.0:{dns['port']}" in services[host]["command"][-1]
+    deployments = {r["regex"]: r["replacement"] for r in job["relabel_configs"]}
+    assert deployments == {"collector": "github", "collector-demo": "demo"}
+    assert all(r["target_label"] == "deployment" for r in job["relabel_configs"])
 
 
 def test_promtool_parses_every_dashboard_query(tmp_path: Path) -> None:
@@ -241,14 +244,24 @@ def test_no_query_or_legend_reads_a_job_label_of_ours() -> None:
         assert "exported_" not in expr and not re.search(r"\bjob\s*(=|!=|=~|!~)", expr), where
     legends = [t.get("legendFormat", "") for p in dashboard()["panels"] for t in p.get("targets", [])]
     assert not any("{{job}}" in legend for legend in legends)
-    assert "failed repositories: {{task}} ({{instance}})" in legends
+    assert "failed repositories: {{task}} ({{deployment}})" in legends
+
+
+def test_every_panel_shows_one_series_per_deployment_whatever_its_replicas() -> None:
+    """Each replica is a target and the store's gauges are the same from each: panels aggregate them."""
+    for panel in dashboard()["panels"]:
+        for target in panel["targets"]:
+            assert " by (deployment" in target["expr"], (panel["title"], target["expr"])
 
 
 def test_the_staleness_panel_turns_red_past_two_schedule_intervals() -> None:
     (panel,) = [p for p in dashboard()["panels"] if p["title"] == "Since the last success"]
     exprs = {t["refId"]: t["expr"] for t in panel["targets"]}
-    since = "time() - collector_last_success_timestamp_seconds"
-    assert exprs == {"A": since, "B": f"({since}) / collector_task_interval_seconds"}
+    since = "time() - max by (deployment, task) (collector_last_success_timestamp_seconds)"
+    assert exprs == {
+        "A": since,
+        "B": f"({since}) / max by (deployment, task) (collector_task_interval_seconds)",
+    }
     renamed = {t["id"]: t["options"] for t in panel["transformations"]}["organize"]["renameByName"]
     assert renamed == {"Value #A": "since the last success", "Value #B": "schedule intervals"}
     overrides = {o["matcher"]["options"]: o["properties"] for o in panel["fieldConfig"]["overrides"]}
@@ -257,7 +270,8 @@ def test_the_staleness_panel_turns_red_past_two_schedule_intervals() -> None:
     assert ratio["thresholds"]["steps"][-1] == {"color": "red", "value": 2}
     assert ratio["custom.cellOptions"]["type"] == "color-background"
     (stale,) = [r for r in alert_rules() if r["alert"] == "CollectorTaskStale"]
-    assert "> 2 * collector_task_interval_seconds" in stale["expr"]  # the panel's red is the alert's line
+    # The panel's red is the alert's line.
+    assert "> 2 * max by (deployment, task) (collector_task_interval_seconds)" in stale["expr"]
 
 
 def alert_rules() -> list[dict[str, Any]]:
@@ -274,7 +288,11 @@ def test_prometheus_loads_the_alert_rules_compose_mounts_beside_it() -> None:
     assert {r["alert"] for r in alert_rules()} == {"CollectorTaskStale", "CollectorTaskFailing"}
 
 
-SCRAPE = {"job": "collector", "instance": "demo"}
+# Two replicas of the demo, scraped as Prometheus labels them; the store's series are the same from both.
+REPLICAS = [
+    {"job": "collector", "instance": "172.18.0.5:8080", "deployment": "demo"},
+    {"job": "collector", "instance": "172.18.0.6:8080", "deployment": "demo"},
+]
 # (series, task) -> promtool values, one a minute for an hour.
 SERIES = {
     # collect every 10 minutes, whose last success stays at t=60s
@@ -306,7 +324,7 @@ def _selector(name: str, labels: dict[str, str]) -> str:
 
 def _firing(rule: dict[str, Any], task: str) -> dict[str, Any]:
     """What promtool reports for `rule` firing on `task`: its labels and its annotations, rendered."""
-    labels = {**SCRAPE, "task": task, **rule["labels"]}
+    labels = {"deployment": "demo", "task": task, **rule["labels"]}
     annotations = {}
     for key, text in rule["annotations"].items():
         for label, value in labels.items():
@@ -318,10 +336,13 @@ def _firing(rule: dict[str, Any], task: str) -> dict[str, Any]:
 def test_the_alerts_fire_for_stale_never_succeeded_and_failing_tasks(tmp_path: Path) -> None:
     rules = {r["alert"]: r for r in alert_rules()}
     series = [
-        {"series": _selector(name, {**SCRAPE, "task": task}), "values": values}
+        {"series": _selector(name, {**scrape, "task": task}), "values": values}
         for (name, task), values in SERIES.items()
+        for scrape in REPLICAS
     ]
-    series.append({"series": _selector("process_start_time_seconds", SCRAPE), "values": "0x60"})
+    # The first replica has run since t=0, the second since minute 12: the longest-running one counts.
+    for scrape, values in zip(REPLICAS, ["0x60", "_x11 720x49"], strict=True):
+        series.append({"series": _selector("process_start_time_seconds", scrape), "values": values})
     cases = [
         {"eval_time": at, "alertname": alert, "exp_alerts": [_firing(rules[alert], t) for t in tasks]}
         for at, alert, tasks in EXPECTED
