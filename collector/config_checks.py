@@ -39,7 +39,7 @@ def check_keys(path: Path, where: str, table: Iterable[str], known: Iterable[str
             hint = f"did you mean {f'{where}.{near}'!r}? " if near else ""
         else:
             what, hint = f"section [{key}]", f"did you mean [{near}]? " if near else ""
-        raise ConfigError(f"{path}: unknown {what}; {hint}expected one of {', '.join(choices)}")
+        raise ConfigError(f"{path}: unknown {what}; {hint}expected one of {choices}")
 
 
 def whole_number(value: Any) -> bool:

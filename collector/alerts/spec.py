@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from collector.config_checks import check_keys
 from collector.domain import RepoName, parse_repo_name
 from collector.errors import CollectorError, ConfigError
 
@@ -106,9 +107,7 @@ def _parse_alert(
     path: Path, key: str, name: str, spec: Any, groups: Mapping[str, tuple[RepoName, ...]]
 ) -> AlertSpec:
     _expect(isinstance(spec, dict), path, key, "a table with group or repos, rules and webhook", spec)
-    known = (*_OTHER_KEYS, *ALERT_RULES)
-    for item in spec:
-        _expect(item in known, path, f"{key}.{item}", f"one of {sorted(known)}", "an unknown key")
+    check_keys(path, key, spec, (*_OTHER_KEYS, *ALERT_RULES))  # names the nearest key of a typo
     group, repos = _parse_repos(path, key, spec, groups)
     metric = spec.get("metric", "stars")
     _expect(metric in ALERT_METRICS, path, f"{key}.metric", f"one of {', '.join(ALERT_METRICS)}", metric)
