@@ -68,7 +68,7 @@ def _next_start(start: date, every: str) -> date:
 
 def compute_period_bounds(every: str, first: date, until: date) -> tuple[IntArray, IntArray]:
     """The first and last days (ordinals) of the periods from the one containing `first` to `until`, the
-    last cut short at `until`. Computed, not read from the calendar table: that covers 2000 to 2060 only,
+    last cut short at `until`. Computed, not read from the calendar table: that covers 1970 to 2060 only,
     and a report may ask about any day (before a repository's history its values are unknown)."""
     start = {
         "day": first,

@@ -179,7 +179,7 @@ def _report_sql(template: str, every: str, dialect: str, metrics: Sequence[str] 
         "code_m": f"CASE m.metric {codes} END",
         "code_h": f"CASE h.metric {codes} END",
         # A day is one period (the ranking): all its days fold into it, no calendar lookup.
-        # Days outside the calendar table (2000 to 2060) are grouped one by one; numpy puts them in periods.
+        # Days outside the calendar table (1970 to 2060) are grouped one by one; numpy puts them in periods.
         "join_d": "" if every == "day" else "LEFT JOIN calendar c ON c.day = h.day",
         "group_d": "" if every == "day" else f", COALESCE(c.{BUCKET_COLUMNS[every]}, h.day)",
     }
