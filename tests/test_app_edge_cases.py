@@ -18,6 +18,7 @@ from sqlalchemy import text
 from collector.domain import parse_repo_name
 from collector.github.api import GitHubAPI
 from collector.github.client import GitHubClient
+from collector.github.errors import NotFound
 from collector.settings import AppCredentials, AppKey, Settings
 from collector.store.engine import make_engine
 from collector.testing.app_auth import SimApp, SimInstallation, make_test_app
@@ -177,3 +178,27 @@ def test_each_repository_is_asked_through_an_installation_that_sees_it(tmp_path:
     assert sim.stats.count(status=404) == 0, sim.stats.requests
     # Two counters queries, one per installation: a batch never mixes what two installations see.
     assert sim.stats.count(method="POST", template="/graphql") == 2, sim.stats.requests
+
+
+def test_a_404_through_an_installation_not_known_to_see_a_repository_is_asked_through_the_others() -> None:
+    rocket = SimInstallation(91, "acme", ("acme/rocket",))
+    app = app_with(rocket, SimInstallation(92, "acme", ("acme/attic",)))
+    # acme/huge joins 92's selection after the collector read the listings: it is routed to no one.
+    later = app_with(rocket, SimInstallation(92, "acme", ("acme/attic", "acme/huge")))
+    sim = SimulatorApp(tiny_scenario(), points_per_minute=100_000, github_app=app)
+    settings_app = AppCredentials(str(app.app_id), AppKey(app.private_key_pem))
+
+    async def main(base: str) -> str:
+        settings = Settings(api_url=base, graphql_url=base + "/graphql", github_app=settings_app)
+        async with GitHubAPI(GitHubClient(settings)) as gh:
+            await gh.client.credentials.ready()
+            sim.app_auth.app = later
+            huge = await gh.fetch_repository(parse_repo_name("acme/huge"))
+            with pytest.raises(NotFound):  # every installation says 404: then it is not found
+                await gh.fetch_repository(parse_repo_name("acme/never-was"))
+            return huge.full_name
+
+    with running_simulator(sim) as base:
+        assert asyncio.run(main(base)) == "acme/huge"
+    # One 404 for acme/huge (through 91, then 92 answered), two for the repository no installation sees.
+    assert sim.stats.count(status=404) == 3, sim.stats.requests
