@@ -196,3 +196,34 @@ def test_a_daemon_started_while_github_is_unreachable_collects_everything_once_r
         finished = second.named("job_finished", job="collect")[0]
         assert (finished["repositories"], finished["failed"]) == (str(n), "0"), second.tail()
         assert w.value("SELECT status FROM runs WHERE job = 'collect' ORDER BY id DESC LIMIT 1") == "ok"
+
+
+@pytest.mark.postgres
+def test_two_daemons_write_each_report_once_per_cycle(pg_server: PgServer, tmp_path: Path) -> None:
+    every = 10
+    report = f'\n[reports.ranking]\noutput = "reports/ranking.csv"\ngroup = "all"\nschedule = "{every}s"\n'
+    with world(pg_server, tmp_path, "synthetic-3", extra_config=report) as w:
+        daemons = [w.daemon(), w.daemon()]
+        try:
+            for d in daemons:
+                d.wait_for(
+                    "the first collect ends", lambda d=d: bool(d.named("job_finished", job="collect")), 60
+                )
+            daemons[0].wait_for(
+                "three report cycles",
+                lambda: w.value("SELECT count(*) FROM runs WHERE job = 'report:ranking'") >= 3,
+                6 * every,
+            )
+            codes = [d.stop()[0] for d in daemons]
+        finally:
+            for d in daemons:
+                d.kill()
+        assert codes == [0, 0]
+        runs = w.rows("SELECT started_at, status, worker FROM runs WHERE job = 'report:ranking'")
+        cycles = [int(r.started_at.timestamp()) // every for r in runs]
+        assert len(cycles) == len(set(cycles)), runs  # never two in one cycle
+        assert {r.status for r in runs} == {"ok"}
+        skipped = [
+            e for d in daemons for e in d.named("job_finished", job="report:ranking") if "skipped" in e
+        ]
+        assert skipped, "the other daemon never stood aside"

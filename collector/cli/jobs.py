@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 from collections.abc import Awaitable, Sized
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 import click
@@ -19,13 +19,13 @@ from collector.app import App
 from collector.cli.common import cli_logging, pass_app, run
 from collector.cli.discover import discover_all, rule_groups_exist
 from collector.cli.serve import serving
-from collector.config import DEFAULT_GROUP, DEFAULT_GROUP_NAME, ReportJob
+from collector.config import DEFAULT_GROUP, DEFAULT_GROUP_NAME, ReportJob, Schedule
 from collector.domain import Holder, parse_repo_name, utc_now
 from collector.errors import CollectorError
 from collector.github.api import GitHubAPI
 from collector.jobs.backfill import run_backfill
 from collector.jobs.collect import run_collect
-from collector.jobs.daemon import Daemon, DaemonJob
+from collector.jobs.daemon import Daemon, DaemonJob, make_trigger
 from collector.jobs.discover import run_discover, save_config_rules
 from collector.jobs.outages import describe_failure, is_outage
 from collector.jobs.plan import plan_backfill, render_plan
@@ -174,6 +174,10 @@ def backfill(app: App, since_text: str | None, plan_only: bool, names: tuple[str
         raise SystemExit(1)
 
 
+# Seconds before a singleton job's next fire at which its cluster lock lapses (clock differences between
+# daemons are far smaller), so that the next cycle's run can go to any daemon.
+SINGLETON_MARGIN = 60.0
+
 DEFAULT_GROUP_NOTE = (
     f"nothing tracked and no groups configured: tracking the default group {DEFAULT_GROUP_NAME} "
     f"({len(DEFAULT_GROUP)} repositories from the 2017 article)"
@@ -276,8 +280,21 @@ class _DaemonJobs:
         self.close_leftovers("backfill")
         return await self._pass(run_backfill, cycle)
 
+    def _first_in_cluster(self, name: str, schedule: Schedule) -> bool:
+        """Whether this daemon runs `name` this cycle: one daemon of those sharing the store does (the
+        lock lasts until shortly before the next fire, by the database's clock, so it moves on to another
+        daemon if this one is gone by then)."""
+        now = datetime.now(UTC)
+        following = make_trigger(schedule).get_next_fire_time(None, now + timedelta(seconds=1))
+        until_next = (following - now).total_seconds() if following else 3600.0
+        ttl = timedelta(seconds=max(until_next - SINGLETON_MARGIN, min(until_next, SINGLETON_MARGIN) / 2))
+        with transaction(self.app.sessions) as s:
+            return leases.try_singleton(s, name, self.app.holder, ttl)
+
     async def discover(self, cycle: datetime) -> dict[str, Any]:
         """Re-evaluate the rule groups; new members are collected at once (backfilled on schedule)."""
+        if not self._first_in_cluster("discover", self.app.config.schedules["discover"]):
+            return {"skipped": "another daemon discovers this cycle"}
         save_config_rules(self.app.sessions, self.app.config.rules)
         async with self.app.github() as api:
             try:
@@ -294,6 +311,9 @@ class _DaemonJobs:
         name = f"report:{job.name}"
 
         async def body(cycle: datetime) -> dict[str, Any]:
+            assert job.schedule is not None
+            if not self._first_in_cluster(name, job.schedule):
+                return {"skipped": "another daemon writes this report this cycle"}
             # Recorded in `runs` like every job, so a report that cannot be written shows in `collector
             # status` and /metrics, not only in the log.
             with transaction(self.app.sessions) as s:
@@ -344,6 +364,9 @@ def daemon(app: App, listen: str | None) -> None:
     if _rule_groups_or_unknown(app):
         jobs.append(DaemonJob("discover", schedules["discover"], bodies.discover, run_at_start=True))
     jobs.extend(bodies.report(job) for job in app.config.reports.values() if job.schedule is not None)
-    with serving(app, listen):
-        code = asyncio.run(Daemon(jobs, log).run())
-    raise SystemExit(code)
+
+    async def run() -> int:
+        async with serving(app, listen):  # uvicorn in the daemon's loop, stopped after the jobs
+            return await Daemon(jobs, log).run()
+
+    raise SystemExit(asyncio.run(run()))
