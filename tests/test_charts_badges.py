@@ -4,6 +4,8 @@ the HTML report's no-script log toggle, and escaping of every text."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from datetime import date
 from pathlib import Path
@@ -12,16 +14,12 @@ import httpx
 import pandas as pd
 import pytest
 
-from collector.app import App
-from collector.config import Config
 from collector.reports import render_html
 from collector.reports.axes import LogAxis
 from collector.reports.badge import render_badge, short_number, text_width
 from collector.reports.charts import HOVER_LIMIT, render_chart_svg, render_svg_line_chart
 from collector.reports.model import Footnotes, ReportOptionError, Trend, compute_periods
-from collector.service.http import Endpoints, start_server
-from collector.settings import load_settings
-from tests.conftest import Store
+from tests.conftest import Store, cli_env
 from tests.test_reports_formats import fill, report_for, samples
 
 NS = "{http://www.w3.org/2000/svg}"
@@ -246,10 +244,16 @@ def test_chart_and_badge_endpoints_answer_every_date_and_name_what_they_refuse(
     store: Store, tmp_path: Path
 ) -> None:
     fill(store.engine, samples())
-    app = App(load_settings({"COLLECTOR_DATABASE_URL": store.url}, cwd=tmp_path), Config())
-    server = start_server(Endpoints(app), "127.0.0.1", 0)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "collector.cli", "serve", "--listen", "127.0.0.1:0"],
+        cwd=tmp_path,
+        env=cli_env({"COLLECTOR_DATABASE_URL": store.url}),
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
+        base = _listening(server)
         early = httpx.get(base + "/chart.svg?repos=deep/alpha&since=1999-01&until=2016-03", timeout=30)
         assert early.status_code == 200, early.text
         assert "deep/alpha" in texts(parse(early.text))
@@ -270,6 +274,17 @@ def test_chart_and_badge_endpoints_answer_every_date_and_name_what_they_refuse(
             assert (response.status_code, response.text.count("\n")) == (status, 1), (path, response.text)
             assert response.text.startswith(reason), (path, response.text)
     finally:
-        server.shutdown()
-        server.server_close()
-        app.engine.dispose()
+        server.terminate()
+        server.communicate(timeout=30)
+
+
+def _listening(server: subprocess.Popen[str]) -> str:
+    """The base URL `collector serve` logs once it listens."""
+    assert server.stderr is not None
+    lines = []
+    for line in server.stderr:
+        lines.append(line)
+        found = re.search(r"event=http_listening address=(\S+)", line)
+        if found:
+            return f"http://{found.group(1)}"
+    raise AssertionError("collector serve did not start: " + "".join(lines))
