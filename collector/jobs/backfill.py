@@ -16,12 +16,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector.domain import Holder, parse_repo_name, utc_now
 from collector.github.api import GitHubAPI
 from collector.github.errors import GitHubError, NotFound
 from collector.jobs.commit_history import backfill_commit_walk
+from collector.jobs.outages import describe_failure, failure_kind, is_outage
 from collector.jobs.progress import NullReporter, Reporter
 from collector.jobs.series import SeriesContext
 from collector.jobs.star_history import backfill_stars
@@ -30,6 +32,7 @@ from collector.logs import event
 from collector.store import leases
 from collector.store.checkpoints import (
     Checkpoint,
+    CheckpointMoved,
     SeriesStatus,
     known_fork_ids,
     load_checkpoint,
@@ -38,6 +41,7 @@ from collector.store.checkpoints import (
     save_forks,
 )
 from collector.store.engine import transaction
+from collector.store.leases import LeaseLost
 from collector.store.models import RepoRow
 from collector.store.repos import mark_gone, save_repository
 from collector.store.runs import ItemStatus, RunStatus, finish_run, save_run_item, start_run
@@ -75,7 +79,7 @@ async def backfill_forks(ctx: SeriesContext) -> str:
     ctx.reporter.start(ctx.name.full_name, "forks", None)
     if cp is not None and cp.status is SeriesStatus.COMPLETE:
         async for page in ctx.gh.fetch_forks(ctx.name, sort="newest"):
-            with transaction(ctx.sessions) as s:
+            with ctx.write(None) as s:  # forks are keyed by id: a page saved twice changes nothing
                 known = known_fork_ids(s, ctx.repo_id, [f.github_id for f in page.forks])
                 new = [f for f in page.forks if f.github_id not in known]
                 save_forks(s, ctx.repo_id, new)
@@ -85,12 +89,12 @@ async def backfill_forks(ctx: SeriesContext) -> str:
     else:
         cursor = cp.cursor if cp is not None else None
         async for page in ctx.gh.fetch_forks(ctx.name, start_url=cursor, sort="oldest"):
-            with transaction(ctx.sessions) as s:
+            with ctx.write("forks", cp) as s:
                 save_forks(s, ctx.repo_id, page.forks)
                 checkpoint = Checkpoint(SeriesStatus.PARTIAL, page.next_url, None, None, None)
-                save_checkpoint(s, ctx.repo_id, "forks", checkpoint)
+                cp = save_checkpoint(s, ctx.repo_id, "forks", checkpoint)
             ctx.reporter.advance(ctx.name.full_name, "forks")
-    with transaction(ctx.sessions) as s:
+    with ctx.write("forks", cp) as s:
         # The listing has direct forks only, GitHub's count the whole network: the daily series is the
         # direct forks scaled to the latest observation (every run: a new observation moves the factor).
         scale = rebuild_fork_days(s, ctx.repo_id)
@@ -126,8 +130,10 @@ async def backfill_repo(
     reporter: Reporter | None = None,
     logger: logging.Logger | None = None,
     series: Sequence[str] = SERIES,
+    lease: leases.LeaseToken | None = None,
 ) -> RepoBackfill:
-    """Backfill every series of one repository; a failing series does not stop the others."""
+    """Backfill every series of one repository; a failing series does not stop the others. With `lease`,
+    every write first checks that the lease is still held (LeaseLost otherwise)."""
     repo_id, full_name, created = await _resolve(sessions, gh, repo_id)
     first_day = created.astimezone(UTC).date() if created else date(2008, 1, 1)
     ctx = SeriesContext(
@@ -140,6 +146,7 @@ async def backfill_repo(
         reporter or NullReporter(),
         logger or logging.getLogger("collector.backfill"),
         first_day,
+        lease,
     )
     result = RepoBackfill(full_name)
     # The series are independent; running them together keeps the client's connections busy.
@@ -170,6 +177,9 @@ async def _backfill_series(ctx: SeriesContext, keys: tuple[str, ...], result: Re
     label = "+".join(keys)
     try:
         outcome = await _STEPS[keys](ctx)
+    except CheckpointMoved as exc:  # the other process goes on; a later run resumes from its checkpoint
+        outcome, result.error = f"error: {exc}", f"{label}: {exc}"
+        event(ctx.log, "series_superseded", logging.WARNING, repo=result.full_name, series=label)
     except NotFound as exc:
         with transaction(ctx.sessions) as s:
             mark_gone(s, ctx.repo_id, f"{exc.kind}: {exc}")
@@ -188,12 +198,13 @@ async def _backfill_series(ctx: SeriesContext, keys: tuple[str, ...], result: Re
     result.series.update(dict.fromkeys(keys, outcome))
 
 
-async def _heartbeat(sessions: sessionmaker[Session], holder: Holder, ids: list[int]) -> None:
-    """Keep a lease alive while a long backfill runs; a crashed process stops renewing it."""
+async def _heartbeat(sessions: sessionmaker[Session], lease: leases.LeaseToken) -> None:
+    """Keep a lease alive while a long backfill runs; ends only by raising (LeaseLost, a store error)."""
     while True:
         await asyncio.sleep(LEASE_TTL.total_seconds() / 4)
         with transaction(sessions) as s:
-            leases.extend(s, JOB, holder, ids, LEASE_TTL)
+            leases.fence(s, lease)
+            leases.extend(s, JOB, lease.holder, [lease.repo_id], LEASE_TTL)
 
 
 async def run_backfill(
@@ -208,17 +219,23 @@ async def run_backfill(
     logger: logging.Logger | None = None,
     workers: int = 4,
 ) -> BackfillOutcome:
-    """Backfill the named repositories, or every due tracked one (leased, so daemons share the work)."""
+    """Backfill the named repositories, or every due tracked one (leased, so daemons share the work).
+
+    A repository that fails is recorded with its reason and released, due again on the next pass; an
+    outage (the store or GitHub unreachable) ends the pass, recorded as failed, and is raised."""
     with transaction(sessions) as s:
         run_id = start_run(s, JOB, str(holder))
         leases.ensure_leases(s, JOB)
+        # The cycle by the database's clock, as the leases' times: a host whose clock runs ahead would
+        # otherwise take repositories done minutes ago for due.
+        cycle = cycle_start or leases.database_now(s)
     run = _Run(
         sessions,
         gh,
         holder,
         BackfillOutcome(run_id),
         list(repo_ids) if repo_ids is not None else None,
-        cycle_start or utc_now(),
+        cycle,
         since,
         reporter,
         logger or logging.getLogger("collector.backfill"),
@@ -226,14 +243,29 @@ async def run_backfill(
     outcome = run.outcome
     try:
         await gather_or_cancel(run.worker() for _ in range(max(1, workers)))
+    except Exception as exc:
+        _finish(sessions, run_id, RunStatus.FAILED, outcome, describe_failure(exc))
+        raise
     except BaseException:
-        with transaction(sessions) as s:
-            finish_run(s, run_id, RunStatus.INTERRUPTED, {"repositories": len(outcome.results)})
+        _finish(sessions, run_id, RunStatus.INTERRUPTED, outcome)
         raise
     status = RunStatus.PARTIAL if outcome.failed else RunStatus.OK
-    with transaction(sessions) as s:
-        finish_run(s, run_id, status, {"repositories": len(outcome.results), "failed": len(outcome.failed)})
+    _finish(sessions, run_id, status, outcome)
     return outcome
+
+
+def _finish(
+    sessions: sessionmaker[Session], run_id: int, status: RunStatus, outcome: BackfillOutcome, error: str = ""
+) -> None:
+    stats: dict[str, object] = {"repositories": len(outcome.results), "failed": len(outcome.failed)}
+    try:
+        with transaction(sessions) as s:
+            finish_run(s, run_id, status, stats | ({"error": error} if error else {}))
+    except SQLAlchemyError:
+        if status not in (RunStatus.FAILED, RunStatus.INTERRUPTED):
+            raise
+        # A pass stopped while the store is gone: its own error is what the caller must see; the next
+        # start closes the run as interrupted.
 
 
 @dataclass
@@ -249,40 +281,87 @@ class _Run:
     since: date | None
     reporter: Reporter | None
     log: logging.Logger
+    tried: set[int] = field(default_factory=set)  # claimed by this run: a failed one waits for the next
 
     async def worker(self) -> None:
         """Backfill repositories one at a time until none is left."""
-        while (repo_id := self._next()) is not None:
-            result = await self._backfill(repo_id)
+        while (item := self._next()) is not None:
+            repo_id, lease = item
+            result = await self._backfill(repo_id, lease)
             with transaction(self.sessions) as s:
                 status = ItemStatus.ERROR if result.error else ItemStatus.OK
                 save_run_item(s, self.outcome.run_id, repo_id, JOB, status, None, result.error)
-                if self.pending is None:
-                    leases.complete(s, JOB, self.holder, [repo_id])
+                if lease is not None:  # a failed repository stays due: the next pass tries it again
+                    done = leases.release if result.error else leases.complete
+                    done(s, JOB, self.holder, [repo_id])
             self.outcome.results.append(result)
 
-    def _next(self) -> int | None:
+    def _next(self) -> tuple[int, leases.LeaseToken | None] | None:
         if self.pending is not None:
-            return self.pending.pop(0) if self.pending else None
+            return (self.pending.pop(0), None) if self.pending else None
         with transaction(self.sessions) as s:
-            ids = leases.claim(s, JOB, self.holder, self.cycle, 1, ttl=LEASE_TTL)
-        return ids[0] if ids else None
+            got = leases.claim_tokens(s, JOB, self.holder, self.cycle, 1, LEASE_TTL, exclude=self.tried)
+        if not got:
+            return None
+        self.tried.add(got[0].repo_id)
+        return got[0].repo_id, got[0]
 
-    async def _backfill(self, repo_id: int) -> RepoBackfill:
-        """One repository; its lease is renewed meanwhile, and given back if the run stops."""
-        leased = self.pending is None
-        beat = asyncio.create_task(_heartbeat(self.sessions, self.holder, [repo_id])) if leased else None
-        try:
-            return await backfill_repo(
-                self.sessions, self.gh, repo_id, since=self.since, reporter=self.reporter, logger=self.log
+    async def _backfill(self, repo_id: int, lease: leases.LeaseToken | None) -> RepoBackfill:
+        """One repository; its lease is renewed meanwhile, and a failed renewal stops it (the lease may be
+        another's by then: its writes would be refused anyway). The lease is given back if the run stops."""
+        work = asyncio.ensure_future(
+            backfill_repo(
+                self.sessions,
+                self.gh,
+                repo_id,
+                since=self.since,
+                reporter=self.reporter,
+                logger=self.log,
+                lease=lease,
             )
-        except GitHubError as exc:
-            return RepoBackfill(str(repo_id), error=str(exc))
+        )
+        beat = asyncio.ensure_future(_heartbeat(self.sessions, lease)) if lease is not None else None
+        try:
+            if beat is not None:
+                await asyncio.wait({work, beat}, return_when=asyncio.FIRST_COMPLETED)
+                if not work.done():
+                    work.cancel()
+                    await asyncio.gather(work, return_exceptions=True)
+                    return self._failed(repo_id, beat.exception() or LeaseLost("lease renewal stopped"))
+            return await work
+        except (GitHubError, LeaseLost, SQLAlchemyError) as exc:
+            if is_outage(exc):
+                self._give_back(lease)
+                raise
+            return self._failed(repo_id, exc)
         except BaseException:
-            if leased:
-                with transaction(self.sessions) as s:
-                    leases.release(s, JOB, self.holder, [repo_id])
+            self._give_back(lease)
             raise
         finally:
-            if beat is not None:
-                beat.cancel()
+            left = [t for t in (work, beat) if t is not None and not t.done()]
+            for task in left:
+                task.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
+
+    def _give_back(self, lease: leases.LeaseToken | None) -> None:
+        if lease is None:
+            return
+        try:
+            with transaction(self.sessions) as s:
+                leases.release(s, JOB, self.holder, [lease.repo_id])
+        except SQLAlchemyError:
+            pass  # the store is gone: the lease expires, or the next start releases what we held
+
+    def _failed(self, repo_id: int, exc: BaseException) -> RepoBackfill:
+        """This repository's failure, with a one-line reason; the pass goes on."""
+        reason = describe_failure(exc)
+        try:
+            with self.sessions() as s:
+                row = s.get(RepoRow, repo_id)
+                name = row.full_name if row is not None else str(repo_id)
+        except SQLAlchemyError:
+            name = str(repo_id)
+        event(
+            self.log, "repo_failed", logging.WARNING, job=JOB, repo=name, kind=failure_kind(exc), error=reason
+        )
+        return RepoBackfill(name, error=reason)
