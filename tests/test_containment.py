@@ -219,10 +219,13 @@ def test_two_daemons_write_each_report_once_per_cycle(pg_server: PgServer, tmp_p
             for d in daemons:
                 d.kill()
         assert codes == [0, 0]
-        runs = w.rows("SELECT started_at, status, worker FROM runs WHERE job = 'report:ranking'")
+        runs = w.rows(
+            "SELECT started_at, status, worker FROM runs WHERE job = 'report:ranking' ORDER BY started_at"
+        )
         cycles = [int(r.started_at.timestamp()) // every for r in runs]
         assert len(cycles) == len(set(cycles)), runs  # never two in one cycle
-        assert {r.status for r in runs} == {"ok"}
+        # Each ended ok, or was interrupted by the stop at the end: none is left "running".
+        assert {r.status for r in runs[:3]} == {"ok"} and {r.status for r in runs} <= {"ok", "interrupted"}
         skipped = [
             e for d in daemons for e in d.named("job_finished", job="report:ranking") if "skipped" in e
         ]

@@ -321,6 +321,10 @@ class _DaemonJobs:
             args = (self.app.sessions, self.app.config, job, utc_now().date())
             try:
                 output = await asyncio.to_thread(run_report_job, *args)
+            except asyncio.CancelledError:
+                with transaction(self.app.sessions) as s:
+                    finish_run(s, run_id, RunStatus.INTERRUPTED)
+                raise
             except Exception as exc:
                 if not is_outage(exc):
                     with transaction(self.app.sessions) as s:
