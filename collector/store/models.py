@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -365,3 +366,43 @@ class AlertFiring(Base):
     claimed_until: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None]  # why the last delivery failed ("HTTP 500", "ConnectError"), no URL
+
+
+class Package(Base):
+    """A package of a repository on PyPI or npm (`source`), from the config or `packages add`."""
+
+    __tablename__ = "packages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(10))  # pypi | npm
+    name: Mapped[str]  # PyPI: PEP 503 normalised; npm: as published, scope included
+    origin: Mapped[str] = mapped_column(String(20))  # config | cli
+    added_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("repo_id", "source", "name"),)
+
+
+class PackageDownloadsDaily(Base):
+    """Downloads of a package on one UTC day, as its source gave them. No row: the source never gave the
+    day (unknown, not 0)."""
+
+    __tablename__ = "package_downloads_daily"
+
+    package_id: Mapped[int] = mapped_column(ForeignKey("packages.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    downloads: Mapped[int] = mapped_column(BigInteger)
+
+
+class PackageSync(Base):
+    """What we hold of a package's series (`known_from`..`fetched_through`) and when its source was last
+    asked (`last_fetched_at`) and last gave a new day (`advanced_at`); `note`: why the last fetch failed."""
+
+    __tablename__ = "package_sync"
+
+    package_id: Mapped[int] = mapped_column(ForeignKey("packages.id", ondelete="CASCADE"), primary_key=True)
+    known_from: Mapped[date | None] = mapped_column(Date)
+    fetched_through: Mapped[date | None] = mapped_column(Date)
+    last_fetched_at: Mapped[datetime | None]
+    advanced_at: Mapped[datetime | None]
+    note: Mapped[str | None]
