@@ -63,7 +63,8 @@ def test_downloads_views_sum_packages_and_leave_missing_days_null(store: Store) 
     assert by_day[date(2026, 11, 9)] == (100 + 39 + 0, 2)  # a given 0 counts as a package's day
     assert by_day[date(2026, 10, 1)] == (100, 1)
     # The 30 days ending Nov 9 (Oct 11..Nov 9): tensorflow's days 10..39 and tfjs's 28.
-    assert latest == {"tensorflow/tensorflow": sum(100 + i for i in range(10, 40)) + 28, "keras-team/keras": None}
+    expected = sum(100 + i for i in range(10, 40)) + 28
+    assert latest == {"tensorflow/tensorflow": expected, "keras-team/keras": None}
     with transaction(store.sessions) as s:
         assert [(p.ref, p.known_from, p.fetched_through, p.note) for p in load_packages(s)] == [
             (TFJS, date(2026, 11, 5), date(2026, 11, 9), "npm: 429 Too Many Requests"),
