@@ -14,6 +14,7 @@ from collector.config_checks import check_keys, check_range, expect
 from collector.domain import GroupRule, RepoName, make_group_rule, parse_repo_name
 from collector.errors import CollectorError, ConfigError, InvalidRepoName
 from collector.github.options import CONFIG_KEYS, MAX_CONCURRENCY
+from collector.web.spec import ServerAuth, parse_server_auth  # [server.auth] (issue 20)
 
 _INTERVAL_RE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -55,6 +56,7 @@ class Config:
     client: dict[str, Any] = field(default_factory=dict)
     listen: str = DEFAULT_LISTEN  # [server] listen: where the daemon serves HTTP
     alerts: dict[str, AlertSpec] = field(default_factory=dict)  # [alerts.NAME], see collector/alerts/spec.py
+    server_auth: ServerAuth | None = None  # [server.auth], see collector/web/spec.py
 
     def all_repos(self) -> tuple[RepoName, ...]:
         seen: dict[str, RepoName] = {}
@@ -142,6 +144,7 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
         reports=_parse_reports(path, data.get("reports", {})),
         client=_parse_client(path, data.get("client", {})),
         listen=_parse_server(path, data.get("server", {})),
+        server_auth=_parse_server_auth(path, data.get("server", {})),
         alerts=parse_alerts(path, data.get("alerts", {}), groups),
     )
 
@@ -267,14 +270,18 @@ def _check_report_options(path: Path, key: str, output: str, options: dict[str, 
 
 
 def _parse_server(path: Path, raw: Any) -> str:
-    expect(isinstance(raw, dict), path, "server", "a table with listen", raw)
-    check_keys(path, "server", raw, ("listen",))
+    expect(isinstance(raw, dict), path, "server", "a table with listen (and auth)", raw)
+    check_keys(path, "server", raw, ("listen", "auth"))
     listen = raw.get("listen", DEFAULT_LISTEN)
     try:
         parse_listen(listen)
     except ValueError as exc:
         raise ConfigError(f"{path}: key 'server.listen' is {listen!r}; {exc}") from exc
     return str(listen)
+
+
+def _parse_server_auth(path: Path, raw: dict[str, Any]) -> ServerAuth | None:
+    return parse_server_auth(path, raw["auth"]) if "auth" in raw else None
 
 
 def parse_listen(value: Any) -> tuple[str, int]:

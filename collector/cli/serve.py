@@ -1,23 +1,25 @@
-"""`collector serve`: the HTTP endpoints from the store, without running any job (a replica, a laptop);
-and the listener the daemon starts beside its jobs."""
+"""`collector serve`: the web app from the store, without running any job (a replica, a laptop); and the
+uvicorn server the daemon runs in its own event loop beside its jobs."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import ThreadingHTTPServer
-from types import FrameType
+import socket
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import click
+import uvicorn
 
 from collector.app import App
 from collector.cli.common import pass_app
 from collector.config import parse_listen
 from collector.errors import ConfigError
 from collector.logs import event, get_logger, setup_logging
-from collector.service.http import Endpoints, start_server
+from collector.web.app import build_app
+
+SHUTDOWN_GRACE = 5  # seconds open requests get to finish after SIGTERM
 
 
 def listen_address(app: App, listen: str | None) -> tuple[str, int]:
@@ -29,24 +31,61 @@ def listen_address(app: App, listen: str | None) -> tuple[str, int]:
         raise ConfigError(f"--listen {text!r}: {exc}") from exc
 
 
-@contextmanager
-def serving(app: App, listen: str | None) -> Iterator[ThreadingHTTPServer]:
-    """The endpoints served on the listen address while the block runs (a port in use: one line)."""
-    host, port = listen_address(app, listen)
+class _Server(uvicorn.Server):
+    """uvicorn without signal handlers of its own: the daemon (or `serve`) owns SIGTERM and SIGINT and
+    stops the server itself; uvicorn's would replace the daemon's and re-raise the signal on exit."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a port in use is one line before anything starts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        server = start_server(Endpoints(app), host, port)
+        return socket.create_server((host, port), family=family)
     except OSError as exc:
         raise ConfigError(
             f"cannot listen on {host}:{port} ({exc.strerror}); choose another address with --listen "
             "or [server] listen"
         ) from exc
-    bound_host, bound_port = server.server_address[:2]
-    event(get_logger("http"), "http_listening", address=f"{bound_host!s}:{bound_port}")
+
+
+@asynccontextmanager
+async def serving(app: App, listen: str | None) -> AsyncIterator[uvicorn.Server]:
+    """The web app served on the listen address, in the running event loop, while the block runs."""
+    web = build_app(app)  # a bad [server.auth] stops here, before the port is taken
+    sock = _bind(*listen_address(app, listen))
+    config = uvicorn.Config(
+        web, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=SHUTDOWN_GRACE
+    )
+    server = _Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started and not task.done():
+        await asyncio.sleep(0.01)
+    if task.done():
+        sock.close()
+        task.result()  # uvicorn's own failure, raised here
+        raise ConfigError("the web server stopped at start; see the log above")
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    event(get_logger("http"), "http_listening", address=f"{shown}:{bound_port}")
     try:
         yield server
     finally:
-        server.shutdown()
-        server.server_close()
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+async def _serve_until_signal(app: App, listen: str | None) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with serving(app, listen):
+        await stop.wait()
 
 
 @click.command("serve")
@@ -55,15 +94,8 @@ def serving(app: App, listen: str | None) -> Iterator[ThreadingHTTPServer]:
 )
 @pass_app
 def serve(app: App, listen: str | None) -> None:
-    """Serve /healthz, /readyz, /metrics, badges and charts from the store, running no job."""
+    """Serve the web app, the JSON API, /healthz, /readyz, /metrics, badges and charts from the store,
+    running no job."""
     setup_logging(app.settings.log_format, app.secrets())
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, on_signal)
-    with serving(app, listen):
-        stop.wait()
+    asyncio.run(_serve_until_signal(app, listen))
     event(get_logger("http"), "http_stopped")

@@ -1,26 +1,28 @@
-"""The HTTP endpoints: health for orchestrators, /metrics for Prometheus, badges and charts for READMEs.
+"""The service endpoints: health for orchestrators, /metrics for Prometheus, badges and charts for READMEs.
 
-Read-only (GET and HEAD), answered from the store; a threaded stdlib server is enough for scrapes and
-README images, and keeps the daemon's event loop free for its jobs. Badges and charts carry an ETag and
-Cache-Control, and a matching If-None-Match gets a 304.
+Read-only (GET and HEAD), answered from the store in a worker thread (run_in_threadpool), so the daemon's
+jobs on the event loop are never blocked by a request. Badges and charts carry an ETag and Cache-Control,
+and a matching If-None-Match (strong or weak, as proxies rewrite them) gets a 304.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
 from collector.app import App
 from collector.domain import METRICS, RepoName, parse_repo_name, utc_now
 from collector.errors import CollectorError
+from collector.logs import event
 from collector.reports.badge import BADGE_METRICS, render_badge
 from collector.reports.build import UnknownRepos, make_report
 from collector.reports.charts import SCALES, THEMES, render_chart_svg
@@ -37,6 +39,7 @@ CHART_PARAMETERS = ("repos", "metric", "since", "until", "every", "theme", "scal
 SVG = "image/svg+xml; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
 IMAGE_CACHE = "public, max-age=300"  # GitHub's image proxy (camo) and browsers may keep it five minutes
+Query = Mapping[str, list[str]]
 
 
 @dataclass(frozen=True)
@@ -55,60 +58,46 @@ class BadRequest(Exception):
         self.status = status
 
 
-def _text(status: int, message: str) -> Reply:
+def text_reply(status: int, message: str) -> Reply:
+    """A one-line plain-text reply."""
     return Reply(status, (message + "\n").encode())
 
 
+def store_trouble(exc: Exception, where: str) -> str:
+    """What a caller is told when the store fails: the error's kind only, since a driver's message names
+    the database host and user; the whole message goes to the log."""
+    event(log, "http_store_error", logging.WARNING, endpoint=where, error=str(exc).splitlines()[0])
+    return f"the store does not answer ({type(exc).__name__}); see the server's log"
+
+
 class Endpoints:
-    """GET/HEAD routing over one App; `answer` is pure enough to test without a socket."""
+    """The service endpoints over one App, each a function of the path and query returning a Reply."""
 
     def __init__(self, app: App) -> None:
         self.app = app
-        self.routes: dict[str, Callable[[dict[str, list[str]]], Reply]] = {
-            "/healthz": lambda _: _text(200, "ok"),
-            "/readyz": lambda _: self.ready(),
-            "/metrics": lambda _: self.metrics(),
-            "/chart.svg": self.chart,
-        }
 
-    def answer(self, method: str, target: str, if_none_match: str | None = None) -> Reply:
-        """The reply to one request (HEAD: the GET reply, whose body the server leaves out)."""
-        if method not in ("GET", "HEAD"):
-            return Reply(405, b"only GET and HEAD\n", TEXT, {"Allow": "GET, HEAD"})
-        parts = urlsplit(target)
-        query = parse_qs(parts.query, keep_blank_values=True)
-        try:
-            if parts.path in self.routes:
-                reply = self.routes[parts.path](query)
-            elif parts.path.startswith("/badge/"):
-                _refuse_unknown("badge", query, ())
-                reply = self.badge(unquote(parts.path.removeprefix("/badge/")))
-            else:
-                return _text(404, f"no such endpoint {parts.path}; see the README's HTTP section")
-        except BadRequest as exc:
-            return _text(exc.status, str(exc))
-        except (CollectorError, SQLAlchemyError) as exc:
-            return _text(503, f"the store cannot answer: {str(exc).splitlines()[0]}")
-        return _conditional(reply, if_none_match)
+    def health(self, path: Mapping[str, str], query: Query) -> Reply:
+        return text_reply(200, "ok")
 
-    def metrics(self) -> Reply:
+    def metrics(self, path: Mapping[str, str], query: Query) -> Reply:
         return Reply(200, self.app.telemetry.exposition(), METRICS_TYPE, {"Cache-Control": "no-store"})
 
-    def ready(self) -> Reply:
+    def ready(self, path: Mapping[str, str], query: Query) -> Reply:
         """200 when the store answers and is at the latest migration, else 503 with the reason."""
         try:
             current = migrate.current_revision(self.app.engine)
             head = migrate.head_revision(self.app.engine)
         except (CollectorError, SQLAlchemyError) as exc:
-            return _text(503, f"not ready: the store does not answer ({str(exc).splitlines()[0]})")
+            return text_reply(503, f"not ready: {store_trouble(exc, 'readyz')}")
         if current != head:
             at = current or "none"
-            return _text(503, f"not ready: the store is at revision {at}, this version needs {head}")
-        return _text(200, f"ready (store at revision {head})")
+            return text_reply(503, f"not ready: the store is at revision {at}, this version needs {head}")
+        return text_reply(200, f"ready (store at revision {head})")
 
-    def badge(self, path: str) -> Reply:
+    def badge(self, path: Mapping[str, str], query: Query) -> Reply:
         """/badge/{owner}/{name}/{metric}.svg: the latest observed value."""
-        owner, _, rest = path.partition("/")
+        refuse_unknown("badge", query, ())
+        owner, _, rest = path["path"].partition("/")
         name, _, tail = rest.partition("/")
         metric = tail.removesuffix(".svg")
         if not tail.endswith(".svg") or metric not in BADGE_METRICS:
@@ -124,15 +113,14 @@ class Endpoints:
         value = latest[0].values[metric] if latest else None
         return Reply(200, render_badge(metric, value).encode(), SVG, {"Cache-Control": IMAGE_CACHE})
 
-    def chart(self, query: dict[str, list[str]]) -> Reply:
+    def chart(self, path: Mapping[str, str], query: Query) -> Reply:
         """/chart.svg?repos=a/b,c/d&metric=stars&since=2017-01[&until][&every][&theme][&scale]."""
 
         def one(key: str, default: str | None = None) -> str | None:
             values = query.get(key)
             return values[-1] if values else default
 
-        _refuse_unknown("chart", query, CHART_PARAMETERS)
-
+        refuse_unknown("chart", query, CHART_PARAMETERS)
         repos = [r for r in (one("repos") or "").split(",") if r]
         if not repos or len(repos) > MAX_CHART_REPOS:
             raise BadRequest(400, f"chart: repos= takes 1 to {MAX_CHART_REPOS} comma-separated OWNER/NAME")
@@ -159,8 +147,6 @@ class Endpoints:
             raise BadRequest(400, f"chart: {exc}") from exc
         except UnknownRepos as exc:
             raise BadRequest(404, f"chart: {exc}") from exc
-        except (CollectorError, SQLAlchemyError) as exc:
-            raise BadRequest(503, f"chart: the store cannot answer: {str(exc).splitlines()[0]}") from exc
         assert isinstance(report, Trend)
         svg = render_chart_svg(report, metric, scale=scale, theme=theme)
         return Reply(200, svg.encode(), SVG, {"Cache-Control": IMAGE_CACHE})
@@ -173,7 +159,7 @@ def _repo_name(text: str, endpoint: str) -> RepoName:
         raise BadRequest(400, f"{endpoint}: {exc}") from exc
 
 
-def _refuse_unknown(endpoint: str, query: Mapping[str, list[str]], known: tuple[str, ...]) -> None:
+def refuse_unknown(endpoint: str, query: Query, known: tuple[str, ...]) -> None:
     """A 400 naming the query parameters `endpoint` does not take: a misspelt one would otherwise be
     ignored silently (`?metrc=forks` drawing stars)."""
     unknown = sorted(set(query) - set(known))
@@ -182,39 +168,65 @@ def _refuse_unknown(endpoint: str, query: Mapping[str, list[str]], known: tuple[
         raise BadRequest(400, f"{endpoint}: unknown query parameter {', '.join(unknown)}; {takes}")
 
 
-def _conditional(reply: Reply, if_none_match: str | None) -> Reply:
-    if reply.status != 200 or reply.content_type != SVG:
-        return reply
-    etag = '"' + hashlib.sha256(reply.body).hexdigest()[:20] + '"'
-    headers = {**reply.headers, "ETag": etag}
-    if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
-        return Reply(304, b"", reply.content_type, headers)
-    return Reply(reply.status, reply.body, reply.content_type, headers)
+def etag_of(body: bytes) -> str:
+    """A strong validator for a body."""
+    return '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
 
 
-def start_server(endpoints: Endpoints, host: str, port: int) -> ThreadingHTTPServer:
-    """Serve `endpoints` on host:port from a background thread; `shutdown()` stops it."""
+def matches(etag: str, if_none_match: str | None) -> bool:
+    """Whether If-None-Match names `etag`: weak comparison (RFC 9110 13.1.2), so `W/"x"` matches `"x"`."""
+    if not if_none_match:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag.removeprefix("W/") in tags
 
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "collector"
 
-        def _serve(self) -> None:
-            reply = endpoints.answer(self.command, self.path, self.headers.get("If-None-Match"))
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(reply.body)))
-            for key, value in reply.headers.items():
-                self.send_header(key, value)
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(reply.body)
+def respond(reply: Reply, if_none_match: str | None, validated: bool = False) -> Response:
+    """The Starlette response for a reply; SVG (and `validated`) 200s get an ETag and answer 304."""
+    headers = dict(reply.headers)
+    if reply.status == 200 and (validated or reply.content_type == SVG):
+        headers["ETag"] = etag_of(reply.body)
+        if matches(headers["ETag"], if_none_match):
+            return Response(status_code=304, headers=headers)
+    return Response(reply.body, reply.status, headers, media_type=reply.content_type)
 
-        do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
-        def log_message(self, format: str, *args: object) -> None:
-            log.debug("%s %s", self.address_string(), format % args)
+Answer = Callable[[Mapping[str, str], Query], Reply]
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
-    return server
+
+def _guarded(answer: Answer, path: Mapping[str, str], query: Query, where: str) -> Reply:
+    try:
+        return answer(path, query)
+    except BadRequest as exc:
+        return text_reply(exc.status, str(exc))
+    except (CollectorError, SQLAlchemyError) as exc:
+        return text_reply(503, f"{where}: {store_trouble(exc, where)}")
+
+
+def query_of(request: Request) -> dict[str, list[str]]:
+    """The query string as lists of values per key (blank values kept, so `?x=` is refused too)."""
+    query: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        query.setdefault(key, []).append(value)
+    return query
+
+
+def _route(path: str, answer: Answer, where: str) -> Route:
+    async def endpoint(request: Request) -> Response:
+        params = {k: str(v) for k, v in request.path_params.items()}
+        reply = await run_in_threadpool(_guarded, answer, params, query_of(request), where)
+        return respond(reply, request.headers.get("if-none-match"))
+
+    return Route(path, endpoint, methods=["GET", "HEAD"], name=where)
+
+
+def service_routes(app: App) -> list[BaseRoute]:
+    """/healthz, /readyz, /metrics, /badge/{owner}/{name}/{metric}.svg and /chart.svg."""
+    endpoints = Endpoints(app)
+    return [
+        _route("/healthz", endpoints.health, "healthz"),
+        _route("/readyz", endpoints.ready, "readyz"),
+        _route("/metrics", endpoints.metrics, "metrics"),
+        _route("/chart.svg", endpoints.chart, "chart"),
+        _route("/badge/{path:path}", endpoints.badge, "badge"),
+    ]
