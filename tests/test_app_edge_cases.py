@@ -202,3 +202,23 @@ def test_a_404_through_an_installation_not_known_to_see_a_repository_is_asked_th
         assert asyncio.run(main(base)) == "acme/huge"
     # One 404 for acme/huge (through 91, then 92 answered), two for the repository no installation sees.
     assert sim.stats.count(status=404) == 3, sim.stats.requests
+
+
+def test_configured_installations_that_github_does_not_know_sit_out_with_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = app_with(SimInstallation(93, OWNER))
+    sim = SimulatorApp(SYNTHETIC, points_per_minute=100_000, github_app=app)
+    configured = AppCredentials(str(app.app_id), AppKey(app.private_key_pem), (99, 93))
+
+    async def main(base: str) -> list[str]:
+        settings = Settings(api_url=base, graphql_url=base + "/graphql", github_app=configured)
+        async with GitHubAPI(GitHubClient(settings)) as gh:
+            counters = await gh.fetch_repo_counters([parse_repo_name(n) for n in SYNTH_NAMES])
+            return [k for k, v in counters.items() if not isinstance(v, Exception)]
+
+    with caplog.at_level(logging.WARNING, "collector.github"), running_simulator(sim) as base:
+        assert len(asyncio.run(main(base))) == len(SYNTH_NAMES)
+    [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert line.startswith("GitHub App installation 99: GitHub did not find it (404: Not Found)"), line
+    assert "GITHUB_APP_INSTALLATION_ID" in line

@@ -275,8 +275,9 @@ def _raise_for_app_status(
         hint = (
             "; list the App's installations, or leave GITHUB_APP_INSTALLATION_ID out" if status == 404 else ""
         )
+        refusal = "GitHub refused it a token" if method == "POST" else "GitHub did not find it"
         raise InstallationRefused(
-            f"{installation}: GitHub refused it a token ({status}: {message or 'no message'}); "
+            f"{installation}: {refusal} ({status}: {message or 'no message'}); "
             f"it is set aside for this pass{hint}",
             url=url,
             status=status,
