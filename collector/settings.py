@@ -202,6 +202,9 @@ class Settings:
     star_history_api_version: str = "2026-03-10"
     log_format: str = "kv"
     github_app: AppCredentials | None = None
+    # Package download sources (a mirror, or the simulator); never sent a GitHub token.
+    pypistats_url: str = "https://pypistats.org"
+    npm_downloads_url: str = "https://api.npmjs.org"
     # Not compared: two settings alike in every value above are the same settings whatever else is set.
     environment: Environment = field(default_factory=Environment, compare=False)
 
@@ -232,6 +235,21 @@ def _default_config(candidate: Path) -> Path | None:
             f"{candidate}: cannot be read ({exc.strerror}); make the file and its directory readable by "
             "the user collector runs as (uid 1000 in the image)"
         ) from exc
+
+
+def supported_database_url(url: str) -> str:
+    """`url` as the store's engine takes it (postgresql:// and postgres:// with psycopg 3, the driver we
+    ship, where SQLAlchemy would ask for psycopg2); ConfigError naming the supported ones for any other."""
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    scheme = url.split("://", 1)[0]
+    if scheme.lower() not in DATABASE_SCHEMES:
+        # Only the scheme is shown: the rest of the URL may hold a password.
+        raise ConfigError(
+            f"COLLECTOR_DATABASE_URL: {scheme}:// is not supported; collector stores its data in SQLite or "
+            f"PostgreSQL: use {DATABASE_EXAMPLES}"
+        )
+    return url
 
 
 def redact_url(url: str) -> str:
@@ -290,16 +308,7 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
             f"COLLECTOR_DATABASE_URL: {redact_url(database_url)!r} is not a SQLAlchemy URL; expected e.g. "
             "sqlite:///collector.db or postgresql+psycopg://user@host/db"
         )
-    if database_url.startswith(("postgresql://", "postgres://")):
-        # psycopg 3 is the driver we ship; plain postgresql:// would ask SQLAlchemy for psycopg2.
-        database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
-    scheme = database_url.split("://", 1)[0]
-    if scheme.lower() not in DATABASE_SCHEMES:
-        # Only the scheme is shown: the rest of the URL may hold a password.
-        raise ConfigError(
-            f"COLLECTOR_DATABASE_URL: {scheme}:// is not supported; collector stores its data in SQLite or "
-            f"PostgreSQL: use {DATABASE_EXAMPLES}"
-        )
+    database_url = supported_database_url(database_url)
     api_url = _check_http_url("GITHUB_API_URL", env.get("GITHUB_API_URL") or DEFAULT_API_URL)
     graphql_raw = env.get("GITHUB_GRAPHQL_URL")
     graphql_url = (
@@ -326,5 +335,9 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
         api_version=api_version,
         log_format=log_format,
         github_app=_parse_app(env, here),
+        pypistats_url=_check_http_url("PYPISTATS_URL", env.get("PYPISTATS_URL") or "https://pypistats.org"),
+        npm_downloads_url=_check_http_url(
+            "NPM_DOWNLOADS_URL", env.get("NPM_DOWNLOADS_URL") or "https://api.npmjs.org"
+        ),
         environment=Environment(env),
     )

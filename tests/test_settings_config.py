@@ -178,7 +178,7 @@ SECTIONS = "['alerts', 'client', 'groups', 'reports', 'schedules', 'server']"
         ),
         (
             '[server]\nlisten_on = "0.0.0.0:1"\n',
-            "unknown key 'server.listen_on'; did you mean 'server.listen'? expected one of ['listen']",
+            "unknown key 'server.listen_on'; did you mean 'server.listen'? expected one of [",
         ),
         (
             '[groups.dl]\ntopik = "x"\n',

@@ -13,20 +13,21 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector.errors import ConfigError, StoreMissing, StoreReadOnly, StoreUnavailable
-from collector.settings import DATABASE_EXAMPLES, DATABASE_SCHEMES, is_read_only_url, redact_url, sqlite_path
+from collector.settings import (
+    DATABASE_EXAMPLES,
+    is_read_only_url,
+    redact_url,
+    sqlite_path,
+    supported_database_url,
+)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout so several writers wait. A
     read-only SQLite URL (`settings.read_only_url`) must name an existing file: it is never created."""
-    scheme = url.split("://", 1)[0].lower()
-    if scheme not in DATABASE_SCHEMES:
-        raise ConfigError(
-            f"COLLECTOR_DATABASE_URL: {scheme}:// is not supported; collector stores its data in SQLite or "
-            f"PostgreSQL: use {DATABASE_EXAMPLES}"
-        )
+    url = supported_database_url(url)
     try:
-        if scheme.startswith("sqlite"):
+        if url.lower().startswith("sqlite"):
             _check_sqlite_file(url)
             reader = is_read_only_url(url)
             if reader:
