@@ -11,12 +11,15 @@ import logging
 from dataclasses import replace
 from functools import cached_property
 
+import httpx
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from collector import __version__
 from collector.alerts.webhook import bind_webhooks, webhook_url
 from collector.config import Config, load_config
 from collector.domain import Holder
+from collector.downloads.http import DownloadsHTTP
 from collector.errors import StoreUnavailable
 from collector.github.api import GitHubAPI
 from collector.github.client import GitHubClient
@@ -103,3 +106,13 @@ class App:
             self.settings, self.client_options, cache=StoreCache(self.sessions), pacer=self.pacer
         )
         return GitHubAPI(client)
+
+    def downloads_client(self) -> DownloadsHTTP:
+        """A client for the package download sources (pypistats.org, npm): its own httpx client, so no
+        GitHub token can reach those hosts; use as `async with app.downloads_client() as http:`."""
+        client = httpx.AsyncClient(
+            headers={"User-Agent": f"collector/{__version__} (package downloads, once a day per package)"},
+            timeout=httpx.Timeout(30.0),
+            follow_redirects=True,
+        )
+        return DownloadsHTTP(client, self.settings.pypistats_url, self.settings.npm_downloads_url)

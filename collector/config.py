@@ -12,6 +12,8 @@ from typing import Any
 from collector.alerts.spec import AlertSpec, parse_alerts  # [alerts.NAME] (issue 13)
 from collector.config_checks import check_keys, check_range, expect
 from collector.domain import GroupRule, RepoName, make_group_rule, parse_repo_name
+from collector.downloads.refs import PackageRef
+from collector.downloads.spec import parse_packages  # [packages] (issue 21)
 from collector.errors import CollectorError, ConfigError, InvalidRepoName
 from collector.github.options import CONFIG_KEYS, MAX_CONCURRENCY
 from collector.web.spec import ServerAuth, parse_server_auth  # [server.auth] (issue 20)
@@ -19,7 +21,7 @@ from collector.web.spec import ServerAuth, parse_server_auth  # [server.auth] (i
 _INTERVAL_RE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
-DEFAULT_SCHEDULES = {"collect": "6h", "backfill": "1d", "discover": "1d"}
+DEFAULT_SCHEDULES = {"collect": "6h", "backfill": "1d", "discover": "1d", "downloads": "1d"}
 DEFAULT_LISTEN = "127.0.0.1:8080"  # localhost unless configured: the endpoints have no authentication
 
 
@@ -57,6 +59,7 @@ class Config:
     listen: str = DEFAULT_LISTEN  # [server] listen: where the daemon serves HTTP
     alerts: dict[str, AlertSpec] = field(default_factory=dict)  # [alerts.NAME], see collector/alerts/spec.py
     server_auth: ServerAuth | None = None  # [server.auth], see collector/web/spec.py
+    packages: dict[RepoName, tuple[PackageRef, ...]] = field(default_factory=dict)  # [packages]
 
     def all_repos(self) -> tuple[RepoName, ...]:
         seen: dict[str, RepoName] = {}
@@ -134,7 +137,7 @@ def load_config(path: Path | None, required: bool = False) -> Config:
 
 
 def _parse(path: Path, data: dict[str, Any]) -> Config:
-    check_keys(path, "", data, ("groups", "schedules", "reports", "client", "server", "alerts"))
+    check_keys(path, "", data, ("groups", "schedules", "reports", "client", "server", "alerts", "packages"))
     groups, rules = _parse_groups(path, data.get("groups", {}))
     return Config(
         path=path,
@@ -146,6 +149,7 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
         listen=_parse_server(path, data.get("server", {})),
         server_auth=_parse_server_auth(path, data.get("server", {})),
         alerts=parse_alerts(path, data.get("alerts", {}), groups),
+        packages=parse_packages(path, data.get("packages", {})),
     )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from collector import __version__
 from collector.app import App
-from collector.cli import alerts, config_check, db, discover, jobs, report, repos, serve, status
+from collector.cli import alerts, config_check, db, discover, jobs, packages, report, repos, serve, status
 from collector.cli.common import echo_err
 from collector.errors import CollectorError, StoreReadOnly, StoreUnavailable
 from collector.settings import load_settings
@@ -50,6 +50,7 @@ cli.add_command(db.db)
 cli.add_command(repos.repos)
 cli.add_command(alerts.alerts)
 cli.add_command(config_check.config)
+cli.add_command(packages.packages)
 for command in (
     jobs.collect,
     jobs.backfill,

@@ -18,6 +18,13 @@ from collector.alerts.evaluate import run_alerts
 from collector.app import App
 from collector.cli.common import cli_logging, pass_app, run
 from collector.cli.discover import discover_all, rule_groups_exist
+from collector.cli.packages import (
+    collect_downloads,
+    downloads_daemon_job,
+    downloads_once,
+    packages_exist,
+    report_downloads,
+)
 from collector.cli.serve import serving
 from collector.config import DEFAULT_GROUP, DEFAULT_GROUP_NAME, ReportJob, Schedule
 from collector.domain import Holder, parse_repo_name, utc_now
@@ -78,9 +85,12 @@ async def collect_once(app: App) -> tuple[int, int, str]:
 
 
 @click.command("collect")
+@click.option("--downloads", is_flag=True, help="Fetch the packages' daily downloads instead (PyPI, npm).")
 @pass_app
-def collect(app: App) -> None:
+def collect(app: App, downloads: bool) -> None:
     """Collect counters, contributors and 52-week commits of every tracked repository once."""
+    if downloads:
+        return collect_downloads(app)
     cli_logging(app)
     track_config_repos(app)
     with app.sessions() as s:
@@ -213,7 +223,10 @@ def sync(app: App) -> None:
     click.echo(f"collected {count - failed}/{count} repositories; {usage}")
     b_count, b_failed, b_usage = run(backfill_once(app, None, None, show_progress=sys.stdout.isatty()))
     click.echo(f"backfilled {b_count - b_failed}/{b_count} repositories; {b_usage}")
-    if failed or b_failed or discover_failed:
+    downloads = run(downloads_once(app)) if packages_exist(app) else None
+    if downloads is not None:
+        report_downloads(downloads)
+    if failed or b_failed or discover_failed or (downloads and downloads.failed):
         raise SystemExit(1)
 
 
@@ -368,6 +381,8 @@ def daemon(app: App, listen: str | None) -> None:
     if _rule_groups_or_unknown(app):
         jobs.append(DaemonJob("discover", schedules["discover"], bodies.discover, run_at_start=True))
     jobs.extend(bodies.report(job) for job in app.config.reports.values() if job.schedule is not None)
+    downloads = downloads_daemon_job(app, bodies._first_in_cluster)  # issue 21: once a day, per cluster
+    jobs.extend([downloads] if downloads else [])
 
     async def run() -> int:
         async with serving(app, listen):  # uvicorn in the daemon's loop, stopped after the jobs

@@ -9,6 +9,7 @@ from a stored next URL or cursor).
 from __future__ import annotations
 
 import asyncio
+import base64
 import math
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -374,3 +375,15 @@ class GitHubAPI:
             return _parsed(await self.client.get("/rate_limit"), parse_rate_limits)
         except (NotFound, MalformedResponse):
             return None
+
+    async def fetch_file_text(self, name: RepoName, path: str) -> str | None:
+        """A file of the default branch as text (the contents API's base64, decoded); None when there is
+        no such file (or it is a directory, or too large for the contents API's JSON)."""
+        try:
+            response = await self.client.get(f"{_repo_path(name)}/contents/{path}", conditional=True)
+        except NotFound:
+            return None
+        body = response.json()
+        if not isinstance(body, dict) or body.get("type") != "file" or body.get("encoding") != "base64":
+            return None
+        return _parsed(response, lambda b: base64.b64decode(b["content"]).decode("utf-8", "replace"))

@@ -6,62 +6,25 @@ or per (repository, metric, week) for weekly series. Cumulative values are compu
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
-    Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timestamps stored as UTC and always read back as aware UTC datetimes, on every backend."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store; use aware UTC datetimes")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, str):  # raw SQL results on SQLite
-            value = datetime.fromisoformat(value)
-        assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), int: Integer(), str: Text()}
+# The base lives in base.py; importers of these names from here keep working.
+from collector.store.base import NAMING_CONVENTION as NAMING_CONVENTION
+from collector.store.base import Base as Base
+from collector.store.base import UTCDateTime as UTCDateTime
 
 
 class RepoRow(Base):
@@ -372,7 +335,7 @@ class Package(Base):
     """A package of a repository on PyPI or npm (`source`), from the config or `packages add`."""
 
     __tablename__ = "packages"
-
+    __table_args__ = (UniqueConstraint("repo_id", "source", "name"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
     source: Mapped[str] = mapped_column(String(10))  # pypi | npm
@@ -380,26 +343,20 @@ class Package(Base):
     origin: Mapped[str] = mapped_column(String(20))  # config | cli
     added_at: Mapped[datetime]
 
-    __table_args__ = (UniqueConstraint("repo_id", "source", "name"),)
-
 
 class PackageDownloadsDaily(Base):
-    """Downloads of a package on one UTC day, as its source gave them. No row: the source never gave the
-    day (unknown, not 0)."""
+    """Downloads of a package on a UTC day, as its source gave them; no row: never given (NULL, not 0)."""
 
     __tablename__ = "package_downloads_daily"
-
     package_id: Mapped[int] = mapped_column(ForeignKey("packages.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     downloads: Mapped[int] = mapped_column(BigInteger)
 
 
 class PackageSync(Base):
-    """What we hold of a package's series (`known_from`..`fetched_through`) and when its source was last
-    asked (`last_fetched_at`) and last gave a new day (`advanced_at`); `note`: why the last fetch failed."""
+    """A package's days held, when its source was last asked and last gave a new day; why it failed."""
 
     __tablename__ = "package_sync"
-
     package_id: Mapped[int] = mapped_column(ForeignKey("packages.id", ondelete="CASCADE"), primary_key=True)
     known_from: Mapped[date | None] = mapped_column(Date)
     fetched_through: Mapped[date | None] = mapped_column(Date)

@@ -57,6 +57,8 @@ class SimRepo:
     # A fork that is a repository of the scenario: the github_id of the repository it was forked from
     # (which lists it among its forks, as a SimFork with the same id).
     fork_parent: int | None = None
+    # Files of the default branch by path ("pyproject.toml"), for the contents API (issue 21).
+    files: dict[str, str] = field(default_factory=dict)
 
     @property
     def full_name(self) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from collector.testing.accounts import Accounts
+from collector.testing.downloads_contents import contents_answer
 from collector.testing.model import Scenario, SimFork, SimRepo
 from collector.testing.objects import (
     Lineage,
@@ -256,6 +257,8 @@ class RestApi:
         if req.method not in ("GET", "HEAD"):
             return Reply(404, NOT_FOUND, template)
         handler = _ROUTES.get(rest)
+        if rest.startswith("/contents/"):  # GET /repos/{owner}/{repo}/contents/{path} (issue 21)
+            return Reply(*contents_answer(req.api, repo, rest, template.split("/contents/")[0]))
         if handler is None:
             return Reply(404, NOT_FOUND, template)
         reply = handler(self, req, repo)

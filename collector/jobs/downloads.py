@@ -1,0 +1,169 @@
+"""The downloads job: for each configured package, ask its source for the days we do not hold yet.
+
+Etiquette (pypistats.org asks for it; npm is treated alike): no request when we already hold yesterday
+(no source has a newer day), and at most one request a UTC day that brings nothing new, so a source
+whose day has not landed yet is asked again tomorrow, not every run. What is missing is asked up to our
+yesterday: the answer ends at the source's own latest day, which is all the job stores.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from collector.domain import utc_now
+from collector.downloads import npm
+from collector.downloads.http import DownloadsError, DownloadsHTTP
+from collector.downloads.pypistats import fetch_pypi_daily
+from collector.logs import event, get_logger
+from collector.store.engine import transaction
+from collector.store.packages import StoredPackage, load_downloads, load_packages, save_downloads, save_fetch
+from collector.store.runs import RunStatus, finish_run, start_run
+
+
+@dataclass
+class DownloadsOutcome:
+    """What one run did: packages asked and skipped, new days stored, failures (package, message) and
+    requests sent per source."""
+
+    packages: int = 0
+    asked: int = 0
+    new_days: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    requests: dict[str, int] = field(default_factory=dict)
+
+    def line(self) -> str:
+        """One line for the CLI."""
+        sent = ", ".join(f"{s} {self.requests.get(s, 0)}" for s in ("pypi", "npm"))
+        return (
+            f"downloads: {self.asked}/{self.packages} packages asked, {self.new_days} new days, "
+            f"{len(self.failed)} failed; requests: {sent}"
+        )
+
+
+def is_due(package: StoredPackage, now: datetime) -> bool:
+    """Whether the package's source may have a day we lack and may be asked now (see the module)."""
+    yesterday = now.date() - timedelta(days=1)
+    if package.fetched_through is not None and package.fetched_through >= yesterday:
+        return False
+    asked = package.last_fetched_at
+    fruitless = asked is not None and (package.advanced_at is None or package.advanced_at < asked)
+    return not (fruitless and asked is not None and asked.date() == now.date())
+
+
+async def run_downloads(
+    sessions: sessionmaker[Session], http: DownloadsHTTP, *, logger: logging.Logger | None = None
+) -> DownloadsOutcome:
+    """Fetch the missing days of every due package of the tracked repositories and store them."""
+    log = logger or get_logger("downloads")
+    now = utc_now()
+    with transaction(sessions) as s:
+        packages = load_packages(s)
+        run_id = start_run(s, "downloads")
+    due = [p for p in packages if is_due(p, now)]
+    outcome = DownloadsOutcome(packages=len(packages), asked=len(due))
+    job = _Job(sessions, http, now, outcome, log)
+    for package in due:
+        if package.ref.source == "pypi":
+            await job.pypi(package)
+    await job.npm([p for p in due if p.ref.source == "npm"])
+    outcome.requests = dict(http.requests)
+    status = (
+        RunStatus.OK if not outcome.failed else RunStatus.PARTIAL if outcome.new_days else RunStatus.FAILED
+    )
+    stats = {
+        "asked": outcome.asked,
+        "new_days": outcome.new_days,
+        "failed": len(outcome.failed),
+        **outcome.requests,
+    }
+    with transaction(sessions) as s:
+        finish_run(s, run_id, status if due else RunStatus.OK, stats)
+    return outcome
+
+
+@dataclass
+class _Job:
+    sessions: sessionmaker[Session]
+    http: DownloadsHTTP
+    now: datetime
+    outcome: DownloadsOutcome
+    log: logging.Logger
+
+    @property
+    def yesterday(self) -> date:
+        return self.now.date() - timedelta(days=1)
+
+    def save(self, package: StoredPackage, days: dict[date, int] | None, error: str | None = None) -> None:
+        """Store the days the package lacks (a day held already is left as it is) and the fetch."""
+        with transaction(self.sessions) as s:
+            held = load_downloads(s, package.id) if days else {}
+            new = {d: n for d, n in (days or {}).items() if d not in held}
+            save_downloads(s, package.id, new)
+            save_fetch(s, package.id, self.now, error)
+        self.outcome.new_days += len(new)
+        if error:
+            self.outcome.failed.append((f"{package.repo} {package.ref}", error))
+            event(self.log, "downloads_failed", logging.WARNING, package=str(package.ref), error=error)
+
+    async def pypi(self, package: StoredPackage) -> None:
+        try:
+            days = await fetch_pypi_daily(self.http, package.ref.name)
+        except DownloadsError as exc:
+            self.save(package, None, str(exc))
+            return
+        self.save(package, days)
+
+    async def npm(self, packages: Sequence[StoredPackage]) -> None:
+        """Scoped names one by one; unscoped ones that start on the same day in bulk when that takes
+        fewer requests."""
+        by_start: dict[date, list[StoredPackage]] = defaultdict(list)
+        for p in packages:
+            start = p.fetched_through + timedelta(days=1) if p.fetched_through else npm.FIRST_DAY
+            if p.ref.scoped:
+                await self.npm_one(p, start)
+            else:
+                by_start[start].append(p)
+        for start, group in by_start.items():
+            single = len(npm.chunks(start, self.yesterday, bulk=False)) * len(group)
+            bulk = len(npm.chunks(start, self.yesterday, bulk=True)) * -(-len(group) // npm.BULK_NAMES)
+            if len(group) < 2 or single <= bulk:
+                for p in group:
+                    await self.npm_one(p, start)
+            else:
+                for i in range(0, len(group), npm.BULK_NAMES):
+                    await self.npm_bulk(group[i : i + npm.BULK_NAMES], start)
+
+    async def npm_one(self, package: StoredPackage, start: date) -> None:
+        days: dict[date, int] = {}
+        try:
+            for first, last in npm.chunks(start, self.yesterday, bulk=False):
+                days.update(await npm.fetch_npm_range(self.http, package.ref.name, first, last))
+        except DownloadsError as exc:
+            self.save(package, days, str(exc))  # the ranges that came are kept: the next run goes on
+            return
+        self.save(package, days)
+
+    async def npm_bulk(self, group: Sequence[StoredPackage], start: date) -> None:
+        days: dict[str, dict[date, int]] = {p.ref.name: {} for p in group}
+        unknown: set[str] = set()
+        try:
+            for first, last in npm.chunks(start, self.yesterday, bulk=True):
+                answer = await npm.fetch_npm_bulk(self.http, list(days), first, last)
+                for name, got in answer.items():
+                    if got is None:
+                        unknown.add(name)
+                    else:
+                        days[name].update(got)
+        except DownloadsError as exc:
+            for p in group:
+                self.save(p, days[p.ref.name], str(exc))
+            return
+        for p in group:
+            missing = f"npm:{p.ref.name}: npm does not know this package; check the name"
+            self.save(p, days[p.ref.name], missing if p.ref.name in unknown else None)
