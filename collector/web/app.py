@@ -16,7 +16,7 @@ from collector.errors import ConfigError
 from collector.service.http import service_routes
 from collector.web.api import API_PREFIX, api_routes
 from collector.web.middleware import Credentials, Guard
-from collector.web.pages import PAGE_ROUTES
+from collector.web.pages import page_routes
 
 
 def credentials(app: App) -> Credentials | None:
@@ -60,7 +60,7 @@ def build_app(app: App) -> Starlette:
     routes = [
         *service_routes(app),
         *api_routes(app),
-        *PAGE_ROUTES,
+        *page_routes(app),
         Mount("/static", StaticFiles(packages=[("collector.web", "static")]), name="static"),
     ]
     return Starlette(

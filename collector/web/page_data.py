@@ -1,0 +1,260 @@
+"""What the HTML pages show, as plain dicts over a Session: built on the report layer and on
+collector.web.data (the API's functions), so a page cannot disagree with its JSON twin or with
+`collector report`. No SQL here: it lives in collector.store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from collector.config import Config
+from collector.domain import METRICS, RepoName, parse_repo_name
+from collector.errors import CollectorError
+from collector.reports.build import group_lists, make_report, select_group
+from collector.reports.grid import ShownGrid
+from collector.reports.groups import compute_movers
+from collector.reports.model import EARLIEST, ReportRequest, Trend
+from collector.store.groups import load_group, load_group_members, load_groups
+from collector.store.latest import load_job_health, load_latest
+from collector.store.reports import load_period_grid, load_report_repos, load_tracked_ids
+from collector.store.repos import load_aliases
+from collector.web import data
+
+AGE_STEP = {"day": 1, "week": 7, "month": 30, "quarter": 91, "year": 365}  # days between age samples
+SEARCH_LIMIT = 50
+FRESHNESS_TASKS = ("collect", "backfill", "discover")
+
+
+def _value(cell: Any) -> int | None:
+    return None if cell is None or pd.isna(cell) else int(cell)
+
+
+def _minutes(at: datetime | None) -> str | None:
+    return at.strftime("%Y-%m-%d %H:%M") if at else None
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def group_names(session: Session, config: Config) -> list[str]:
+    """Every group: the config's lists (and the default one) and the store's rule groups, by name."""
+    return sorted(set(group_lists(config)) | {g.name for g in load_groups(session)})
+
+
+def _groups_with_ids(session: Session, config: Config) -> list[tuple[str, list[int]]]:
+    """(name, member ids in the store) of every group with at least one member in the store."""
+    found = []
+    for name in group_names(session, config):
+        ids, _ = select_group(session, config, name)
+        if ids:
+            found.append((name, ids))
+    return found
+
+
+def weekly_movers(session: Session, ids: Sequence[int], today: date, limit: int = 10) -> dict[str, Any]:
+    """The biggest movers by stars over the last seven days (absolute, and relative from 100 stars)."""
+    start = today - timedelta(days=7)
+    if not ids:
+        return {"since": start.isoformat(), "until": today.isoformat(), "absolute": [], "relative": []}
+    repos = {
+        r.id: (r.full_name, r.created_at.date() if r.created_at else None)
+        for r in load_report_repos(session, ids)
+    }
+    grid = load_period_grid(session, list(ids), "day", start, today, ("stars",), through_today=True)
+    shown = ShownGrid.of(grid, repos)
+    values = shown.matrix("stars")
+    first = [None if np.isnan(v) else int(v) for v in values[:, 0].tolist()]
+    last = [None if np.isnan(v) else int(v) for v in values[:, -1].tolist()]
+    absolute, relative = compute_movers(shown.names, first, last, shown.exists[:, 0], limit)
+    return {
+        "since": start.isoformat(),
+        "until": today.isoformat(),
+        "absolute": [vars(m) for m in absolute if m.change > 0],
+        "relative": [vars(m) for m in relative if m.change > 0],
+    }
+
+
+def home(session: Session, config: Config, today: date) -> dict[str, Any]:
+    """The front page: groups and counts, the data's freshness, this week's movers."""
+    ids = load_tracked_ids(session)
+    groups = [{"name": n, "members": len(i)} for n, i in _groups_with_ids(session, config)]
+    freshness = [
+        {
+            "task": h.task,
+            "last_success": _minutes(h.last_success_at),
+            "last_status": h.last_status,
+            "failed": h.last_failed_items,
+        }
+        for h in load_job_health(session, FRESHNESS_TASKS)
+        if h.task in FRESHNESS_TASKS and (h.last_status or h.last_success_at)
+    ]
+    return {
+        "today": today.isoformat(),
+        "tracked": len(ids),
+        "groups": groups,
+        "freshness": freshness,
+        "movers": weekly_movers(session, ids, today),
+    }
+
+
+def search(session: Session, query: str) -> dict[str, Any]:
+    """Repositories whose current name contains `query` (case-insensitive), or the one it names exactly
+    (a former name included): `exact` is then its current name."""
+    text = query.strip()
+    exact = None
+    try:
+        name: RepoName | None = parse_repo_name(text)
+    except CollectorError:
+        name = None
+    if name is not None:
+        try:
+            (repo,) = data.resolve(session, [name])
+            exact = repo.full_name
+        except data.NotFound:
+            pass
+    matches: list[str] = []
+    if text and exact is None:
+        needle = text.lower()
+        names = sorted(r.full_name for r in load_report_repos(session, load_tracked_ids(session)))
+        matches = [n for n in names if needle in n.lower()][:SEARCH_LIMIT]
+    return {"q": text, "exact": exact, "matches": matches, "limit": SEARCH_LIMIT}
+
+
+def _history(session: Session, config: Config, name: str, since: date, today: date) -> list[dict[str, Any]]:
+    """A repository's monthly values of every metric with their sources, as `collector report` has them."""
+    request = ReportRequest(
+        since=since, until=today, every="month", repos=(parse_repo_name(name),), through_today=True
+    )
+    trend = make_report(session, request, config)
+    assert isinstance(trend, Trend)
+    table = trend.table
+    rows = []
+    for k in range(len(table)):
+        row: dict[str, Any] = {"period": str(table["period"][k]), "as_of": str(table["as_of"][k])}
+        for metric in METRICS:
+            row[metric] = _value(table[metric][k])
+            source = f"{metric}_source"
+            row[source] = table[source][k] if source in table and isinstance(table[source][k], str) else None
+        rows.append(row)
+    return rows
+
+
+def repo(session: Session, config: Config, name: RepoName, today: date) -> dict[str, Any]:
+    """A repository's page: today's numbers, monthly history with sources, weekly commits of the last
+    year, its rank in each group it belongs to, and when it was last observed."""
+    (found,) = data.resolve(session, [name])
+    latest = load_latest(session, found.id)
+    created = found.created_at.date() if found.created_at else None
+    since = max(EARLIEST, (created or today - timedelta(days=365)).replace(day=1))
+    week_span = data.Span(today - timedelta(days=364), today, "week", today)
+    commits = data.series(session, config, parse_repo_name(found.full_name), "commits", week_span)
+    ranks = []
+    for group, ids in _groups_with_ids(session, config):
+        if found.id in ids:
+            ranking = data.ranking(session, config, today, "stars", group, today)
+            row = next((r for r in ranking["rows"] if r["repo"] == found.full_name), None)
+            ranks.append({"group": group, "rank": row["rank"] if row else None, "of": len(ranking["rows"])})
+    return {
+        "repo": found.full_name,
+        "description": found.description,
+        "language": found.primary_language,
+        "archived": found.archived,
+        "created": _iso(created),
+        "former_names": [a for a in load_aliases(session, found.id) if a != found.full_name],
+        "latest": latest[0].values if latest else {},
+        "observed_at": _minutes(latest[0].observed_at) if latest else None,
+        "history": _history(session, config, found.full_name, since, today),
+        "weekly_commits": commits["points"],
+        "ranks": ranks,
+    }
+
+
+@dataclass(frozen=True)
+class Aligned:
+    """A compare table: a label per row and, per repository, a value per row."""
+
+    labels: list[str]
+    series: dict[str, list[int | None]]
+
+
+def align_by_date(compared: dict[str, Any]) -> Aligned:
+    """Rows are the periods' last days, as the API gives them."""
+    series = compared["series"]
+    labels = [p["date"] for p in series[0]["points"]] if series else []
+    return Aligned(labels, {s["repo"]: [p["value"] for p in s["points"]] for s in series})
+
+
+def align_by_age(compared: dict[str, Any], step: int) -> Aligned:
+    """Rows are days since each repository's creation (0, step, 2*step, ...): a repository's value at age
+    N is the daily point for its creation day + N; repositories without a creation day are left out."""
+    ages: dict[str, dict[int, int | None]] = {}
+    for s in compared["series"]:
+        if not s["created"]:
+            continue
+        born = date.fromisoformat(s["created"])
+        ages[s["repo"]] = {(date.fromisoformat(p["date"]) - born).days: p["value"] for p in s["points"]}
+    oldest = max((max(a, default=-1) for a in ages.values()), default=-1)
+    rows = list(range(0, oldest + 1, step))
+    return Aligned([f"day {n:,}" for n in rows], {repo: [a.get(n) for n in rows] for repo, a in ages.items()})
+
+
+def compare(
+    session: Session, config: Config, names: Sequence[RepoName], metric: str, span: data.Span, align: str
+) -> dict[str, Any]:
+    """The compare page's numbers: the API's compare (daily points when aligned by age) and its table."""
+    asked = span if align == "date" else data.Span(span.since, span.until, "day", span.today)
+    compared = data.compare(session, config, names, metric, asked)
+    table = align_by_date(compared) if align == "date" else align_by_age(compared, AGE_STEP[span.every])
+    return {"compared": compared, "labels": table.labels, "series": table.series}
+
+
+def default_since(session: Session, names: Sequence[RepoName], today: date) -> date:
+    """The first day of the month the oldest of these repositories was created (a year ago if unknown)."""
+    created = [r.created_at.date() for r in data.resolve(session, names) if r.created_at]
+    return max(EARLIEST, min(created, default=today - timedelta(days=365)).replace(day=1))
+
+
+def group(session: Session, config: Config, name: str, at: date, sort: str, today: date) -> dict[str, Any]:
+    """A group's page: its ranking at `at` by `sort`, its total of stars per month over the two years to
+    `at`, the biggest movers over them, and the members that joined and left."""
+    ranking = data.ranking(session, config, at, sort, name, today)
+    since = max(EARLIEST, date(at.year - 2, at.month, 1))
+    request = ReportRequest(
+        since=since, until=at, every="month", metrics=("stars",), group=name, through_today=at == today
+    )
+    trend = make_report(session, request, config)
+    assert isinstance(trend, Trend)
+    summary = trend.group
+    periods = [p.label for p in trend.periods]
+    changes = []
+    stored = load_group(session, name)
+    if stored is not None:
+        members = load_group_members(session, name, current_only=False)
+        names = {r.id: r.full_name for r in load_report_repos(session, [m.repo_id for m in members])}
+        for m in members:
+            changes.append(
+                {"repo": names.get(m.repo_id), "joined": _iso(m.joined_on), "left": _iso(m.left_on)}
+            )
+        changes.sort(key=lambda c: max(c["joined"] or "", c["left"] or ""), reverse=True)
+    return {
+        "group": name,
+        "at": at.isoformat(),
+        "sort": sort,
+        "rule": None if stored is None else f"{stored.rule.kind} {stored.rule.value}",
+        "rows": ranking["rows"],
+        "periods": periods,
+        "totals": list(summary.totals["stars"]) if summary else [],
+        "joined": list(summary.joined) if summary else [],
+        "joined_before": summary.joined_before if summary else 0,
+        "movers": [vars(m) for m in summary.absolute] if summary else [],
+        "relative": [vars(m) for m in summary.relative] if summary else [],
+        "changes": changes[:50],
+    }
