@@ -97,7 +97,7 @@ def test_rank_change_gives_the_old_firings_on_literals(rows: list[tuple[str, int
     assert new_rank_moves(values(rows)) == old_rank_moves(values(rows))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     st.lists(st.tuples(st.integers(0, 6), st.one_of(st.none(), st.integers(0, 6))), min_size=0, max_size=14)
 )

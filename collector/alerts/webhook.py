@@ -42,7 +42,8 @@ PACES = {
     # Slack: incoming webhooks take about one message a second (short bursts are not promised).
     # See: https://api.slack.com/docs/rate-limits ("Posting messages: 1 per second")
     "slack": Pace(1, 1.0),
-    # Discord: 5 requests per 2 seconds per webhook, its per-route limit for executing a webhook.
+    # Discord: 5 requests per 2 seconds per webhook (what its X-RateLimit-* headers announce for
+    # executing a webhook; limits are per route, and a 429 says how long to wait in `retry_after`).
     # See: https://discord.com/developers/docs/topics/rate-limits
     "discord": Pace(5, 2.0),
     # Anything else: our own choice, gentle enough for a small receiver.

@@ -71,19 +71,29 @@ def save_firing(session: Session, firing: Firing) -> bool:
 
 
 def save_firings(session: Session, firings: Sequence[Firing]) -> list[Firing]:
-    """Record each of `firings` that did not fire already, in one statement; the new ones, in order."""
+    """Record each of `firings` that did not fire already; the new ones, in order."""
     if not firings:
         return []
     dialect = session.get_bind().dialect.name
     if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - the two backends we support
         raise NotImplementedError(f"alerts are not implemented for {dialect}")
-    stmt: Any = (postgresql if dialect == "postgresql" else sqlite).insert(_TABLE)
-    stmt = stmt.on_conflict_do_nothing(index_elements=list(_KEYS))
-    # RETURNING, not rowcount: psycopg reports -1 for an INSERT here. No row back: it fired already.
-    # SQLAlchemy sends the many rows as a few multi-row INSERTs ("insertmanyvalues").
-    rows = session.execute(stmt.returning(*(_TABLE.c[k] for k in _KEYS)), [_row(f) for f in firings])
-    new = {tuple(row) for row in rows}
-    return [f for f in firings if tuple(getattr(f, k) for k in _KEYS) in new]
+    # Which fired already: one SELECT. Then one executemany INSERT (psycopg pipelines it; an INSERT ...
+    # RETURNING of thousands of rows is several times slower). ON CONFLICT keeps a firing that another
+    # daemon saved in between to one row: both may count it as new, but only one claim sends it.
+    known = {
+        tuple(row)
+        for row in session.execute(
+            select(*(_TABLE.c[k] for k in _KEYS)).where(
+                _TABLE.c.alert.in_({f.alert for f in firings}),
+                _TABLE.c.occurrence.in_({f.occurrence for f in firings}),
+            )
+        )
+    }
+    new = [f for f in firings if tuple(getattr(f, k) for k in _KEYS) not in known]
+    if new:
+        stmt: Any = (postgresql if dialect == "postgresql" else sqlite).insert(_TABLE)
+        session.execute(stmt.on_conflict_do_nothing(index_elements=list(_KEYS)), [_row(f) for f in new])
+    return new
 
 
 def _row(firing: Firing) -> dict[str, Any]:
