@@ -10,9 +10,11 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from collector.alerts.evaluate import evaluate_alerts
 from collector.alerts.webhook import MAX_RETRY_AFTER, PACES, Delivery, WebhookSender, parse_retry_after
+from collector.store.models import AlertFiring
 from tests.conftest import Store
 from tests.test_alerts import NOW, SECRET, WEEK_AGO, Receiver, Sleeps, config_file, seed
 
@@ -124,3 +126,28 @@ def test_an_alert_over_max_messages_sends_them_paced_and_one_digest(
     assert all(
         b - a >= 1.0 - TOLERANCE for a, b in zip(receiver.received, receiver.received[1:], strict=False)
     )
+
+
+def test_a_failed_digest_keeps_its_firings_for_the_next_evaluation(
+    store: Store, receiver: Receiver, tmp_path: Path
+) -> None:
+    names = [f"o/r{i}" for i in range(4)]
+    seed(store, {name: [(WEEK_AGO, 90), (NOW, 120 + i)] for i, name in enumerate(names)})
+    repos = ", ".join(f'"{n}"' for n in names)
+    config = config_file(
+        tmp_path,
+        f'[alerts.m]\nrepos = [{repos}]\nmilestones = [100]\nmax_messages = 1\nwebhook = "{receiver.url}"\n',
+    )
+    receiver.script = [(200, {}, b""), (404, {}, b"")]  # the single message is taken, the digest is not
+    sender = WebhookSender(sleep=Sleeps())
+    out = asyncio.run(evaluate_alerts(store.sessions, config.alerts, now=NOW, sender=sender))
+    assert (out.fired, out.delivered, out.undelivered) == (4, 1, 3)
+    status, body = receiver.posts[1]
+    assert status == 404 and body["digest"] is True and body["count"] == 3
+    with store.sessions() as s:  # recorded as tried, and free for the next evaluation
+        failed = s.scalars(select(AlertFiring).where(AlertFiring.delivered_at.is_(None))).all()
+        assert [(r.last_error, r.attempts, r.claimed_until) for r in failed] == [("HTTP 404", 1, None)] * 3
+    later = asyncio.run(evaluate_alerts(store.sessions, config.alerts, now=NOW + timedelta(hours=6)))
+    assert (later.fired, later.delivered, later.undelivered) == (0, 3, 0)
+    *singles, digest = receiver.posts[2:]
+    assert len(singles) == 1 and digest[1]["digest"] is True and digest[1]["count"] == 2
