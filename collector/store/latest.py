@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import column, func, select, table
 from sqlalchemy.orm import Session
@@ -53,6 +54,20 @@ def load_latest(session: Session, repo_id: int | None = None) -> list[Latest]:
         )
         for r in rows
     ]
+
+
+def load_latest_page(session: Session, offset: int, limit: int) -> tuple[list[Latest], int]:
+    """`limit` rows of `repo_latest` by name from `offset`, and how many rows it has (an API page)."""
+    total = session.scalar(select(func.count()).select_from(REPO_LATEST)) or 0
+    query = (
+        select(REPO_LATEST).order_by(REPO_LATEST.c.repo, REPO_LATEST.c.repo_id).offset(offset).limit(limit)
+    )
+    return [_latest(r) for r in session.execute(query)], int(total)
+
+
+def _latest(r: Any) -> Latest:
+    observed = as_utc(r.observed_at) if isinstance(r.observed_at, datetime) else None
+    return Latest(r.repo_id, r.repo, {m: getattr(r, m) for m in LATEST_METRICS}, observed)
 
 
 def load_job_health(session: Session, tasks: Iterable[str] = ()) -> list[JobHealth]:

@@ -1,5 +1,172 @@
-"""The data the API and the pages show: pure functions over a Session returning plain dicts, built on the
+"""The data the API and the pages show: functions over a Session returning plain dicts, built on the
 report layer (collector.reports, collector.store.reports) so that they cannot disagree with `collector
-report`. No SQL here: it lives in collector.store."""
+report`. No SQL here: it lives in collector.store.
+
+Values are as at the end of each period (`date` is its last day, or the last day asked for), as in
+`repo_daily`; None where the store has none (before a repository existed, or history not backfilled).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from collector.config import Config
+from collector.domain import RepoName, parse_repo_name
+from collector.errors import CollectorError
+from collector.reports.build import group_lists, make_report
+from collector.reports.grid import ShownGrid
+from collector.reports.model import Ranking, ReportRequest, Trend, compute_ranks, compute_top
+from collector.store.groups import load_group
+from collector.store.latest import LATEST_METRICS, load_latest_page
+from collector.store.report_grid import CUMULATIVE_METRICS
+from collector.store.reports import ReportRepo, load_period_grid, load_report_repos
+from collector.store.repos import find_repo
+
+EVERY = ("day", "week", "month", "quarter", "year")
+RANKED_BY = CUMULATIVE_METRICS  # what a ranking can be ordered by: stars, forks, contributors
+Points = list[dict[str, Any]]
+
+
+class NotFound(CollectorError):
+    """A repository or group the store does not know (an HTTP 404)."""
+
+
+@dataclass(frozen=True)
+class Span:
+    """What a series covers: `since` to `until` (inclusive) per `every`; `today` is the last day of data."""
+
+    since: date
+    until: date
+    every: str
+    today: date
+
+
+def repos_page(session: Session, page: int, per_page: int) -> dict[str, Any]:
+    """One page of the tracked repositories (by name) with their latest observed values, and the total."""
+    rows, total = load_latest_page(session, (page - 1) * per_page, per_page)
+    repos = [
+        {
+            "repo": r.repo,
+            "observed_at": r.observed_at.isoformat() if r.observed_at else None,
+            **{m: r.values[m] for m in LATEST_METRICS},
+        }
+        for r in rows
+    ]
+    return {"page": page, "per_page": per_page, "total": total, "repos": repos}
+
+
+def resolve(session: Session, names: Sequence[RepoName]) -> list[ReportRepo]:
+    """The repositories known by `names` (current or former names), in that order; NotFound names the
+    ones the store does not know."""
+    rows = [(name, find_repo(session, name)) for name in names]
+    unknown = [str(name) for name, row in rows if row is None]
+    if unknown:
+        hint = "`collector repos add OWNER/NAME` tracks a repository"
+        raise NotFound(f"repos: not in the store: {', '.join(unknown)}; {hint}")
+    ids = list(dict.fromkeys(row.id for _, row in rows if row is not None))
+    by_id = {r.id: r for r in load_report_repos(session, ids)}
+    return [by_id[i] for i in ids]
+
+
+def _value(cell: Any) -> int | None:
+    return None if cell is None or pd.isna(cell) else int(cell)
+
+
+def _points(
+    session: Session, config: Config, repos: Sequence[ReportRepo], metric: str, span: Span
+) -> dict[int, Points]:
+    """Per repository id, its points: `collector report`'s trend for weeks and longer; for days, the grid
+    that the report's rankings read (the value at the end of each day)."""
+    through_today = span.until == span.today
+    if span.every != "day":
+        request = ReportRequest(
+            since=span.since,
+            until=span.until,
+            every=span.every,
+            metrics=(metric,),
+            repos=tuple(parse_repo_name(r.full_name) for r in repos),
+            through_today=through_today,
+        )
+        report = make_report(session, request, config)
+        assert isinstance(report, Trend)
+        id_of = {r.full_name: r.id for r in repos}
+        points: dict[int, Points] = {r.id: [] for r in repos}
+        as_of = {p.label: p.as_of.isoformat() for p in report.periods}
+        table = report.table
+        for repo, label, cell in zip(table["repo"], table["period"], table[metric], strict=True):
+            points[id_of[str(repo)]].append({"date": as_of[str(label)], "value": _value(cell)})
+        return points
+    ids = [r.id for r in repos]
+    grid = load_period_grid(session, ids, "day", span.since, span.until, (metric,), through_today)
+    created = {r.id: (r.full_name, r.created_at.date() if r.created_at else None) for r in repos}
+    shown = ShownGrid.of(grid, created)
+    days = [d.isoformat() for d in grid.ends]
+    values = shown.grid.values[metric].tolist()
+    missing = shown.grid.missing[metric].tolist()
+    return {
+        repo_id: [{"date": d, "value": None if m else v} for d, v, m in zip(days, vs, ms, strict=True)]
+        for repo_id, vs, ms in zip(grid.repo_ids.tolist(), values, missing, strict=True)
+    }
+
+
+def series(session: Session, config: Config, name: RepoName, metric: str, span: Span) -> dict[str, Any]:
+    """One repository's values of `metric` per period; a former name answers for the current one."""
+    (repo,) = resolve(session, [name])
+    points = _points(session, config, [repo], metric, span)[repo.id]
+    return {"repo": repo.full_name, "metric": metric, "every": span.every, "points": points}
+
+
+def compare(
+    session: Session, config: Config, names: Sequence[RepoName], metric: str, span: Span
+) -> dict[str, Any]:
+    """Several repositories' series of `metric`, in the order named, each with its creation day (to line
+    them up by age)."""
+    repos = resolve(session, names)
+    points = _points(session, config, repos, metric, span)
+    return {
+        "metric": metric,
+        "every": span.every,
+        "since": span.since.isoformat(),
+        "until": span.until.isoformat(),
+        "series": [
+            {
+                "repo": r.full_name,
+                "created": r.created_at.date().isoformat() if r.created_at else None,
+                "points": points[r.id],
+            }
+            for r in repos
+        ],
+    }
+
+
+def check_group(session: Session, config: Config, group: str) -> None:
+    """NotFound unless `group` is in the config or the store."""
+    if group not in group_lists(config) and load_group(session, group) is None:
+        raise NotFound(f"group: {group!r} is not in the config or the store")
+
+
+def ranking(
+    session: Session, config: Config, at: date, metric: str, group: str | None, today: date
+) -> dict[str, Any]:
+    """Every repository (of `group`, else every tracked one) at the end of `at`, ranked by `metric`
+    (competition ranks, as `collector report --at`; those without a value last, unranked)."""
+    if group is not None:
+        check_group(session, config, group)
+    request = ReportRequest(at=at, group=group, totals=False, through_today=at == today)
+    report = make_report(session, request, config)
+    assert isinstance(report, Ranking)
+    table = report.table
+    names = [str(n) for n in table["repo"]]
+    values = {m: [_value(v) for v in table[m]] for m in RANKED_BY}
+    ranks = compute_ranks(dict(zip(names, values[metric], strict=True)))
+    order = compute_top(names, values[metric], len(names))
+    rows = [
+        {"rank": ranks.get(names[k]), "repo": names[k], **{m: values[m][k] for m in RANKED_BY}} for k in order
+    ]
+    return {"at": at.isoformat(), "metric": metric, "group": group, "rows": rows}
