@@ -20,14 +20,13 @@ from collector.errors import CollectorError
 from collector.reports.build import group_lists, make_report, select_group
 from collector.reports.grid import ShownGrid
 from collector.reports.groups import compute_movers
-from collector.reports.model import EARLIEST, ReportRequest, Trend
+from collector.reports.model import EARLIEST, ReportRequest, Trend, period_start
 from collector.store.groups import load_group, load_group_members, load_groups
 from collector.store.latest import load_job_health, load_latest
 from collector.store.reports import load_period_grid, load_report_repos, load_tracked_ids
 from collector.store.repos import load_aliases
 from collector.web import data
 
-AGE_STEP = {"day": 1, "week": 7, "month": 30, "quarter": 91, "year": 365}  # days between age samples
 SEARCH_LIMIT = 50
 FRESHNESS_TASKS = ("collect", "backfill", "discover")
 
@@ -192,27 +191,43 @@ def align_by_date(compared: dict[str, Any]) -> Aligned:
     return Aligned(labels, {s["repo"]: [p["value"] for p in s["points"]] for s in series})
 
 
-def align_by_age(compared: dict[str, Any], step: int) -> Aligned:
-    """Rows are days since each repository's creation (0, step, 2*step, ...): a repository's value at age
-    N is the daily point for its creation day + N; repositories without a creation day are left out."""
+def periods_between(first: date, later: date, every: str) -> int:
+    """How many periods (week, month, quarter, year) `later`'s period comes after `first`'s."""
+    a, b = period_start(first, every), period_start(later, every)
+    if every == "week":
+        return (b - a).days // 7
+    months = (b.year - a.year) * 12 + b.month - a.month
+    return {"month": months, "quarter": months // 3, "year": months // 12}[every]
+
+
+def align_by_age(compared: dict[str, Any]) -> Aligned:
+    """Rows are periods since each repository's creation: row N is the end of the N-th period after the
+    one it was created in (0: that period), so every line starts at its creation; repositories without
+    a creation day are left out."""
+    every = compared["every"]
     ages: dict[str, dict[int, int | None]] = {}
     for s in compared["series"]:
         if not s["created"]:
             continue
         born = date.fromisoformat(s["created"])
-        ages[s["repo"]] = {(date.fromisoformat(p["date"]) - born).days: p["value"] for p in s["points"]}
+        ages[s["repo"]] = {
+            periods_between(born, day, every): p["value"]
+            for p in s["points"]
+            if (day := date.fromisoformat(p["date"])) >= born
+        }
     oldest = max((max(a, default=-1) for a in ages.values()), default=-1)
-    rows = list(range(0, oldest + 1, step))
-    return Aligned([f"day {n:,}" for n in rows], {repo: [a.get(n) for n in rows] for repo, a in ages.items()})
+    rows = list(range(oldest + 1))
+    return Aligned(
+        [f"{every} {n}" for n in rows], {repo: [a.get(n) for n in rows] for repo, a in ages.items()}
+    )
 
 
 def compare(
     session: Session, config: Config, names: Sequence[RepoName], metric: str, span: data.Span, align: str
 ) -> dict[str, Any]:
-    """The compare page's numbers: the API's compare (daily points when aligned by age) and its table."""
-    asked = span if align == "date" else data.Span(span.since, span.until, "day", span.today)
-    compared = data.compare(session, config, names, metric, asked)
-    table = align_by_date(compared) if align == "date" else align_by_age(compared, AGE_STEP[span.every])
+    """The compare page's numbers: the API's compare and its table, by date or by age."""
+    compared = data.compare(session, config, names, metric, span)
+    table = align_by_date(compared) if align == "date" else align_by_age(compared)
     return {"compared": compared, "labels": table.labels, "series": table.series}
 
 

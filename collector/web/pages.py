@@ -117,7 +117,7 @@ class CompareOptions:
             "metric": self.metric,
             "since": since.isoformat(),
             "until": self.until.isoformat(),
-            "every": self.every if self.align == "date" else "day",
+            "every": self.every,
         }
         return urlencode({**base, **extra}, safe=",/")
 
@@ -153,6 +153,13 @@ def _chart(
     if not labels or not series:
         return Markup("")
     return Markup(render_svg_line_chart(title, labels, series, 1000, scale=scale))
+
+
+def _short(labels: list[str], options: CompareOptions) -> list[str]:
+    """The chart's x labels: a month's or a year's last day as the month or year (the table keeps days)."""
+    if options.align == "age" or options.every not in ("month", "year"):
+        return labels
+    return [label[: 7 if options.every == "month" else 4] for label in labels]
 
 
 class Views:
@@ -220,12 +227,11 @@ class Views:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         repos = list(context["series"])
-        writer.writerow(["date" if options.align == "date" else "age", *repos])
+        writer.writerow(["date" if options.align == "date" else f"{options.every}s_since_creation", *repos])
         for k, label in enumerate(context["labels"]):
             values = [context["series"][r][k] for r in repos]
-            writer.writerow(
-                [label.removeprefix("day ").replace(",", ""), *("" if v is None else v for v in values)]
-            )
+            first = label.removeprefix(f"{options.every} ")
+            writer.writerow([first, *("" if v is None else v for v in values)])
         return Page(body=out.getvalue().encode(), content_type=CSV)
 
     def _form(self, query: Query, error: str | None = None) -> dict[str, Any]:
@@ -248,16 +254,14 @@ class Views:
             found = page_data.compare(
                 session, self.app.config, options.repos, options.metric, span, options.align
             )
-        axis = "days since creation" if options.align == "age" else f"per {options.every}"
+        axis = f"{options.every}s since creation" if options.align == "age" else f"per {options.every}"
         title = f"{options.metric}, {axis}"
         chart_query = options.query(since, scale=options.scale)
-        if options.align == "age":
-            chart_query = chart_query.replace("every=day", "every=month")
         badge = options.metric if options.metric in BADGE_METRICS else "stars"
         return {
             **found,
             "since": since.isoformat(),
-            "chart": _chart(title, found["labels"], found["series"], options.scale),
+            "chart": _chart(title, _short(found["labels"], options), found["series"], options.scale),
             "json_url": f"/api/v1/compare?{options.query(since)}",
             "csv_url": f"/compare.csv?{options.query(since, scale=options.scale, align=options.align)}",
             "chart_path": f"/chart.svg?{chart_query}",
