@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from collector.github.app_auth import AppSession, Installation, InstallationRefused, Routes, renew_at
-from collector.github.errors import BadCredentials, GitHubError
+from collector.github.errors import GitHubError, NoCredentials
 from collector.github.pacing import MinutePacer
 from collector.github.responses import ApiResponse, reset_time
 from collector.github.throttle import Throttle
@@ -112,7 +112,7 @@ class Credentials:
         usable = [i for i in found if not i.suspended]
         if not usable:
             reasons = "; ".join(self.set_aside.values())
-            raise BadCredentials(f"no installation of GitHub App {app.app_id} can be used: {reasons}")
+            raise NoCredentials(f"no installation of GitHub App {app.app_id} can be used: {reasons}")
         return usable
 
     async def _learn_routes(self, session: AppSession) -> None:
@@ -199,7 +199,7 @@ class Credentials:
     def _check_left(self, route: str | None, allowed: Allowed | None) -> None:
         alive = [s for s in self.pool.states if not s.dead]
         if not alive and self.set_aside:
-            raise BadCredentials(f"no credential is left: {'; '.join(self.set_aside.values())}")
+            raise NoCredentials(f"no credential is left: {'; '.join(self.set_aside.values())}")
         if route is not None and allowed is not None and alive and not any(allowed(s) for s in alive):
             ids = self.route_group(route)
             reasons = "; ".join(self.set_aside.get(i, f"installation {i} was refused") for i in sorted(ids))
@@ -209,20 +209,20 @@ class Credentials:
             )
 
     def stop(self, state: TokenState, response: ApiResponse) -> None:
-        """A 401: this credential is not used again; BadCredentials when none is left."""
+        """A 401: this credential is not used again; NoCredentials when none is left."""
         state.dead = True
         log.error("%s was refused (401 Bad credentials); it will not be used again", state.label)
         if not all(s.dead for s in self.pool.states):
             return
         if state.anonymous:
-            raise BadCredentials(f"{response.url} requires authentication (401); set GITHUB_TOKEN")
+            raise NoCredentials(f"{response.url} requires authentication (401); set GITHUB_TOKEN")
         if state.installation is not None:
-            raise BadCredentials(
+            raise NoCredentials(
                 f"{state.label} was refused (401 Bad credentials) even with a new token, and no other "
                 "credential is left; check the App's installation and GITHUB_APP_INSTALLATION_ID",
                 url=response.url,
             )
-        raise BadCredentials(
+        raise NoCredentials(
             f"{state.label} was refused (401 Bad credentials) and no other token is left; "
             "replace it in GITHUB_TOKEN",
             position=state.position,

@@ -43,6 +43,12 @@ class BadCredentials(GitHubError):
         self.position = position
 
 
+class NoCredentials(BadCredentials):
+    """Every token, or every installation of the App, was refused: nothing more can be asked this pass."""
+
+    kind = "no_credentials"
+
+
 class RateLimited(GitHubError):
     """Every token's budget is exhausted until `reset_at` (raised only where waiting is not allowed)."""
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from collector.domain import BudgetRecord
-from collector.github.errors import BadCredentials
+from collector.github.errors import NoCredentials
 from collector.settings import Token
 
 # What GitHub grants per hour when we have not seen a header yet: 5,000 with a token, 60 without.
@@ -125,13 +125,13 @@ class TokenPool:
         if not alive:
             if all(s.installation is None for s in self.states):
                 positions = ", ".join(f"#{s.position}" for s in self.states)
-                raise BadCredentials(
+                raise NoCredentials(
                     f"every token in GITHUB_TOKEN ({positions}) was refused with 401 Bad credentials; "
                     "replace them and retry",
                     position=self.states[-1].position,
                 )
             labels = ", ".join(s.label for s in self.states)
-            raise BadCredentials(
+            raise NoCredentials(
                 f"every credential was refused with 401 Bad credentials ({labels}); check GITHUB_TOKEN and "
                 "the GitHub App settings",
                 position=self.states[-1].position,
