@@ -181,6 +181,25 @@ class HistoryPoint:
 
 
 @dataclass(frozen=True)
+class ReleaseAsset:
+    """A file attached to a release and its running download total (GitHub keeps no history of it)."""
+
+    name: str
+    download_count: int
+
+
+@dataclass(frozen=True)
+class Release:
+    """A published release (drafts are never stored) and its assets as observed now."""
+
+    tag: str
+    name: str | None
+    published_at: datetime | None
+    prerelease: bool
+    assets: tuple[ReleaseAsset, ...] = ()
+
+
+@dataclass(frozen=True)
 class ForkScale:
     """How the rebuilt fork series was scaled to GitHub's count (the whole fork network)."""
 

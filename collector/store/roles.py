@@ -15,7 +15,14 @@ from sqlalchemy.exc import DBAPIError
 
 from collector.errors import CollectorError, ConfigError
 
-READER_VIEWS = ("repo_latest", "repo_daily", "repo_weekly", "group_membership", "repo_downloads_daily")
+READER_VIEWS = (
+    "repo_latest",
+    "repo_daily",
+    "repo_weekly",
+    "group_membership",
+    "repo_downloads_daily",
+    "repo_releases",
+)
 DEFAULT_READER_ROLE = "collector_reader"
 _ROLE_NAME_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
