@@ -12,7 +12,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -21,14 +21,14 @@ import httpx
 import pytest
 
 from collector.app import App
-from collector.domain import GroupRule, parse_repo_name
+from collector.domain import GroupRule, parse_repo_name, utc_now
 from collector.settings import load_settings
 from collector.store import migrate
 from collector.store.engine import make_engine, session_factory, transaction
 from collector.store.groups import save_discovery, save_group_rule
 from collector.store.repos import find_repo
 from tests.conftest import PgServer
-from tests.test_reports_formats import XSS, fill, html_tables, samples
+from tests.test_reports_formats import XSS, Sample, fill, html_tables, samples
 from tests.test_web_server import served
 
 pytestmark = pytest.mark.postgres
@@ -50,11 +50,18 @@ class Site:
 
 
 def build_sample_store(url: str) -> None:
-    """The two sample repositories (one renamed, one with markup in its description) and a rule group
-    that deep/alpha joined on 2016-02-01 and new/beta left on 2016-03-01."""
+    """The two sample repositories (one renamed, one with markup in its description), one that gained 50
+    stars three days ago, and a rule group that new/beta left and deep/alpha joined on 2016-03-01."""
     engine = make_engine(url)
     migrate.upgrade(engine)
-    fill(engine, samples())
+    today = utc_now().date()
+    fresh = Sample(
+        name="fresh/gamma",
+        github_id=33,
+        created=today - timedelta(days=30),
+        adds={"stars": {today - timedelta(days=20): 150, today - timedelta(days=3): 50}},
+    )
+    fill(engine, [*samples(), fresh])
     sessions = session_factory(engine)
     with transaction(sessions) as s:
         alpha, beta = (find_repo(s, parse_repo_name(n)) for n in ("deep/alpha", "new/beta"))
@@ -85,10 +92,13 @@ def text_of(html: str) -> str:
     return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
-def test_the_front_page_shows_groups_counts_and_a_search_box(sample_site: Site) -> None:
+def test_the_front_page_shows_groups_counts_movers_and_a_search_box(sample_site: Site) -> None:
     response = sample_site.get("/")
     html = response.text
-    assert "2 repositories tracked" in text_of(html)
+    shown = text_of(html)
+    assert "3 repositories tracked" in shown
+    assert "fresh/gamma 150 200 +50 33.3 %" in shown, "this week's mover is missing"
+    assert "deep/alpha" not in shown.split("biggest movers")[1], "a repository that did not move is listed"
     assert '<a href="/groups/samples">samples</a>' in html and '<a href="/groups/ml">ml</a>' in html
     assert re.search(r'<label for="q">[^<]+</label>\s*<input id="q" name="q"', html), "unlabelled search box"
     assert '<form class="search" role="search" action="/search" method="get">' in html

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
@@ -58,27 +57,36 @@ def _groups_with_ids(session: Session, config: Config) -> list[tuple[str, list[i
     return found
 
 
+def _stars_on(
+    session: Session, ids: list[int], repos: dict[int, tuple[str, date | None]], day: date, today: date
+) -> ShownGrid:
+    """Every repository's stars at the end of `day` (a ranking's read: one period)."""
+    grid = load_period_grid(session, ids, "day", day, day, ("stars",), through_today=day == today)
+    return ShownGrid.of(grid, repos)
+
+
 def weekly_movers(session: Session, ids: Sequence[int], today: date, limit: int = 10) -> dict[str, Any]:
     """The biggest movers by stars over the last seven days (absolute, and relative from 100 stars)."""
     start = today - timedelta(days=7)
+    found: dict[str, Any] = {
+        "since": start.isoformat(),
+        "until": today.isoformat(),
+        "absolute": [],
+        "relative": [],
+    }
     if not ids:
-        return {"since": start.isoformat(), "until": today.isoformat(), "absolute": [], "relative": []}
+        return found
     repos = {
         r.id: (r.full_name, r.created_at.date() if r.created_at else None)
         for r in load_report_repos(session, ids)
     }
-    grid = load_period_grid(session, list(ids), "day", start, today, ("stars",), through_today=True)
-    shown = ShownGrid.of(grid, repos)
-    values = shown.matrix("stars")
-    first = [None if np.isnan(v) else int(v) for v in values[:, 0].tolist()]
-    last = [None if np.isnan(v) else int(v) for v in values[:, -1].tolist()]
-    absolute, relative = compute_movers(shown.names, first, last, shown.exists[:, 0], limit)
-    return {
-        "since": start.isoformat(),
-        "until": today.isoformat(),
-        "absolute": [vars(m) for m in absolute if m.change > 0],
-        "relative": [vars(m) for m in relative if m.change > 0],
-    }
+    before, now = (_stars_on(session, sorted(repos), repos, day, today) for day in (start, today))
+    absolute, relative = compute_movers(
+        before.names, before.column("stars", 0), now.column("stars", 0), before.exists[:, 0], limit
+    )
+    found["absolute"] = [vars(m) for m in absolute if m.change > 0]
+    found["relative"] = [vars(m) for m in relative if m.change > 0]
+    return found
 
 
 def home(session: Session, config: Config, today: date) -> dict[str, Any]:
