@@ -47,9 +47,12 @@ class App:
         self._warned_no_token = False
 
     def secrets(self) -> list[str]:
-        """Everything the logs must mask: tokens and App keys (settings) and alert webhook URLs (config)."""
+        """Everything the logs must mask: tokens and App keys (settings), alert webhook URLs and the web
+        server's token or password (config)."""
         hooks = (webhook_url(spec) for spec in self.config.alerts.values())
-        return [*self.settings.secrets(), *(url for url in hooks if url)]
+        auth = self.config.server_auth
+        web = self.settings.environment.get(auth.env, "") if auth is not None else ""
+        return [*self.settings.secrets(), *(url for url in hooks if url), *([web] if web else [])]
 
     @property
     def where(self) -> str:

@@ -157,6 +157,7 @@ def test_the_store_down_is_one_line_that_names_no_host_user_or_database(tmp_path
 def test_bearer_auth_guards_all_but_the_open_paths(tmp_path: Path, sqlite_url: str) -> None:
     config = '[server.auth]\ntoken_env = "COLLECTOR_WEB_TOKEN"\nopen = ["/healthz", "/badge/"]\n'
     app = make_app(tmp_path, sqlite_url, config, {"COLLECTOR_WEB_TOKEN": TOKEN})
+    assert TOKEN in app.secrets()  # masked wherever a log line might carry it
     with served(app) as base:
         for path in ("/api/v1/repos", "/readyz", "/metrics", "/chart.svg?repos=deep/alpha"):
             for header in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}):
