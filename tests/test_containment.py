@@ -18,12 +18,14 @@ import httpx
 import pytest
 from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError, ProgrammingError
 
+from collector.domain import parse_repo_name
 from collector.errors import StoreUnavailable
 from collector.github.errors import NotFound, ServerError, Unreachable
 from collector.github.transport_errors import describe_transport_error
 from collector.jobs.outages import describe_failure, is_outage
 from collector.store import migrate
-from collector.store.engine import make_engine
+from collector.store.engine import make_engine, session_factory
+from collector.store.repos import save_tracked_name
 from collector.testing.scenarios import load_scenario
 from collector.testing.simulator import SimulatorApp
 from collector.testing.transport import running_simulator
@@ -230,3 +232,25 @@ def test_two_daemons_write_each_report_once_per_cycle(pg_server: PgServer, tmp_p
             e for d in daemons for e in d.named("job_finished", job="report:ranking") if "skipped" in e
         ]
         assert skipped, "the other daemon never stood aside"
+
+
+@pytest.mark.postgres
+def test_a_value_the_store_refuses_in_a_command_is_one_line_and_debug_shows_the_traceback(
+    pg_url: str, tmp_path: Path
+) -> None:
+    engine = make_engine(pg_url)
+    migrate.upgrade(engine)
+    with session_factory(engine).begin() as session:
+        save_tracked_name(session, parse_repo_name("octo/hello"))
+    with engine.begin() as conn:  # an operator's own rule the command does not know about
+        conn.exec_driver_sql("ALTER TABLE packages ADD CONSTRAINT house_rule CHECK (name <> 'refused')")
+    engine.dispose()
+    env = {"COLLECTOR_DATABASE_URL": pg_url}
+    out = run_cli(tmp_path, env, "packages", "add", "octo/hello", "pypi:refused")
+    assert out.returncode == 1, out.stderr
+    assert "Traceback" not in out.stderr
+    [line] = out.stderr.strip().splitlines()
+    assert line.startswith("error: the store refused it (CheckViolation: new row for relation"), line
+    assert "INSERT" not in line  # neither the SQL nor its parameters
+    debug = run_cli(tmp_path, env, "--debug", "packages", "add", "octo/hello", "pypi:refused")
+    assert debug.returncode == 1 and "Traceback" in debug.stderr and "CheckViolation" in debug.stderr

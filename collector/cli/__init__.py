@@ -9,17 +9,21 @@ from __future__ import annotations
 import sys
 
 import click
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from collector import __version__
 from collector.app import App
 from collector.cli import alerts, config_check, db, discover, jobs, packages, report, repos, serve, status
 from collector.cli.common import echo_err
 from collector.errors import CollectorError, StoreReadOnly, StoreUnavailable
+from collector.jobs.outages import describe_failure
 from collector.settings import load_settings
 
 # Commands that only read the store: they open a SQLite store read-only and never create one.
 READ_COMMANDS = frozenset({"report", "status", "repos list", "alerts list", "serve"})
+
+
+_DEBUG = {"on": False}  # `collector --debug ...`: read by main() after the command has failed
 
 
 class _Group(click.Group):
@@ -36,9 +40,11 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="collector")
+@click.option("--debug", is_flag=True, help="Show the traceback of a store error instead of one line.")
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, debug: bool) -> None:
     """Collect, backfill and report GitHub popularity metrics (stars, forks, contributors, commits)."""
+    _DEBUG["on"] = debug
     settings = load_settings()
     command = ctx.meta.get("collector.command", "")
     if ctx.invoked_subcommand in READ_COMMANDS or command in READ_COMMANDS:
@@ -81,6 +87,13 @@ def main(argv: list[str] | None = None) -> None:
         message, code = store_failure(exc)
         echo_err(f"error: {message}")
         sys.exit(code)
+    except SQLAlchemyError as exc:
+        # A value or statement the store refused (DataError, IntegrityError, ...): the driver's first line,
+        # never the SQL or its parameters; `collector --debug` shows the traceback.
+        if _DEBUG["on"]:
+            raise
+        echo_err(f"error: {describe_failure(exc)}; nothing of this command's last step was written")
+        sys.exit(1)
 
 
 def store_failure(exc: OperationalError) -> tuple[str, int]:
