@@ -45,6 +45,7 @@ from collector.github.parsers import (
     parse_graphql_counters,
     parse_plan_inputs,
     parse_rate_limits,
+    parse_releases,
     parse_repository,
     parse_rest_counters,
     parse_star_history,
@@ -69,6 +70,7 @@ STAR_JSON = "application/vnd.github.star+json"  # adds starred_at to the stargaz
 STAR_WEEKS_PER_PAGE = 30  # /stargazers/history's maximum
 STARGAZERS_PER_PAGE = 100
 FORKS_PER_PAGE = 100
+RELEASES_PER_PAGE = 100  # /releases' maximum
 STATS_WEEKS = 52  # /stats/commit_activity's year: this week and the 51 before it [D-STAT]
 
 
@@ -312,6 +314,15 @@ class GitHubAPI:
             links = response.links
             forks = _parsed(response, parse_forks) if response.status != 204 else ()
             yield ForkPage(forks, links.get("next"), page_number(links.get("last")))
+
+    async def fetch_releases(self, name: RepoName) -> list[domain.Release]:
+        """Published releases, newest first, with their assets' running download totals (REST, one
+        request per 100: nesting releaseAssets in the counters query would multiply its node count)."""
+        found: list[domain.Release] = []
+        path = f"{_repo_path(name)}/releases"
+        async for page in self.client.paginate(path, params={"per_page": RELEASES_PER_PAGE}):
+            found.extend(_parsed(page, parse_releases) if page.status != 204 else ())
+        return found
 
     def _graphql_missing(self, name: RepoName, errors: Sequence[dict[str, Any]]) -> GitHubError:
         url = self.client.settings.graphql_url

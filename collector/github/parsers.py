@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from collector.domain import ForkInfo, Repository
+from collector.domain import ForkInfo, Release, ReleaseAsset, Repository
 from collector.github.types import (
     CommitInfo,
     CommitPage,
@@ -180,6 +180,29 @@ def parse_forks(body: Any) -> tuple[ForkInfo, ...]:
         ForkInfo(_int(_object(item)["id"]), parse_timestamp(_object(item)["created_at"]))
         for item in _list(body)
     )
+
+
+def parse_releases(body: Any) -> tuple[Release, ...]:
+    """`/releases`: each published release with its assets' `download_count`; drafts (listed only to
+    those with push access) are left out."""
+    releases = []
+    for item in map(_object, _list(body)):
+        if item.get("draft"):
+            continue
+        assets = tuple(
+            ReleaseAsset(str(_object(a)["name"]), _int(_object(a)["download_count"]))
+            for a in _list(item.get("assets") or [])
+        )
+        releases.append(
+            Release(
+                tag=str(item["tag_name"]),
+                name=_opt_str(item.get("name")) or None,
+                published_at=_optional_timestamp(item.get("published_at")),
+                prerelease=bool(item.get("prerelease")),
+                assets=assets,
+            )
+        )
+    return tuple(releases)
 
 
 def parse_stargazer_dates(body: Any) -> tuple[datetime, ...]:

@@ -1,5 +1,6 @@
 """One collection pass: counters and 52-week commits by GraphQL in batches, contributors by conditional
-REST (a 304 costs nothing), one snapshot per repository.
+REST (a 304 costs nothing), one snapshot per repository; then its releases and the day's download total
+of each release asset (a separate step: its failure is recorded for that repository, the counters stand).
 
 The weekly commit series is the backfill's (its commit walk counts every week); collect reads
 /stats/commit_activity, and stores its weeks, only without a token, where GraphQL is not available.
@@ -28,10 +29,12 @@ from collector.store import leases
 from collector.store.engine import transaction
 from collector.store.history import save_history_weekly, save_snapshot
 from collector.store.models import RepoRow
+from collector.store.releases import save_releases
 from collector.store.repos import mark_gone, save_repository
 from collector.store.runs import RunStatus, count_run_items, finish_run, save_run_item, start_run
 
 JOB = "collect"
+RELEASES_STEP = "releases"  # run items of the releases step, beside the repository's "collect" item
 
 
 @dataclass
@@ -272,6 +275,7 @@ async def _collect_batch(
             if _ends_the_pass(exc):
                 raise
             return _fail(sessions, run_id, holder, repo_id, name.full_name, exc, log)
+        await _collect_releases(sessions, gh, run_id, repo_id, parse_repo_name(result.full_name), log)
         if result.status != "ok":
             event(
                 log,
@@ -284,3 +288,31 @@ async def _collect_batch(
         return result
 
     return await gather_or_cancel(one(repo_id, name) for repo_id, name in names.items())
+
+
+# -- the releases step -------------------------------------------------------------------------------
+
+
+async def _collect_releases(
+    sessions: sessionmaker[Session],
+    gh: GitHubAPI,
+    run_id: int,
+    repo_id: int,
+    name: RepoName,
+    log: logging.Logger,
+) -> None:
+    """Store the repository's releases and today's total of each asset's downloads. Its counters are
+    saved already: any failure here (an outage too: the next repository's counters meet it) is recorded
+    for this repository under the step's name, with a one-line reason, and the pass goes on."""
+    try:
+        releases = await gh.fetch_releases(name)
+        with transaction(sessions) as s:
+            save_releases(s, repo_id, releases, utc_now().date())
+    except (GitHubError, SQLAlchemyError) as exc:
+        reason, kind = describe_failure(exc), failure_kind(exc)
+        event(log, "releases_failed", logging.WARNING, job=JOB, repo=name.full_name, kind=kind, error=reason)
+        try:
+            with transaction(sessions) as s:
+                save_run_item(s, run_id, repo_id, RELEASES_STEP, "error", kind, reason)
+        except SQLAlchemyError:
+            pass  # the store is away: the pass meets it at the next repository

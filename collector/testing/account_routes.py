@@ -14,8 +14,9 @@ from typing import Any
 
 from collector.testing.accounts import Account
 from collector.testing.objects import HTML, user_object
+from collector.testing.paging import bounded_int, page_links
 from collector.testing.repo_index import Entry
-from collector.testing.rest import DOCS, Reply, RestApi, RestRequest, bounded_int, page_links
+from collector.testing.rest import DOCS, Reply, RestApi, RestRequest
 from collector.testing.views import iso
 
 _SORTS: dict[str, Callable[[Entry], Any]] = {

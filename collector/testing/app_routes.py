@@ -16,7 +16,8 @@ from collector.testing.app_auth import (
     SimInstallation,
 )
 from collector.testing.objects import repository_item, user_object
-from collector.testing.rest import DOCS, Reply, RestApi, RestRequest, bounded_int, page_links
+from collector.testing.paging import bounded_int, page_links
+from collector.testing.rest import DOCS, Reply, RestApi, RestRequest
 from collector.testing.views import iso
 
 APP_DOCS = f"{DOCS}/apps/apps"

@@ -33,6 +33,27 @@ class SimFork:
     parent_id: int | None = None  # github_id of the fork it was forked from; None: forked from the root
 
 
+@dataclass(frozen=True)
+class SimAsset:
+    """A file attached to a release: downloaded `per_day` times each whole day since it was uploaded."""
+
+    name: str
+    per_day: int
+    size: int = 1_000_000
+
+
+@dataclass(frozen=True)
+class SimRelease:
+    """A release; `published_at` None for a draft. Its assets are uploaded when it is published."""
+
+    tag: str
+    name: str | None
+    created_at: datetime  # aware UTC
+    published_at: datetime | None
+    prerelease: bool = False
+    assets: tuple[SimAsset, ...] = ()
+
+
 @dataclass
 class SimRepo:
     """A repository and its full event history. Lists are sorted oldest first."""
@@ -59,6 +80,7 @@ class SimRepo:
     fork_parent: int | None = None
     # Files of the default branch by path ("pyproject.toml"), for the contents API (issue 21).
     files: dict[str, str] = field(default_factory=dict)
+    releases: list[SimRelease] = field(default_factory=list)  # oldest first (issue 21)
 
     @property
     def full_name(self) -> str:

@@ -1,4 +1,4 @@
-"""The simulator's REST endpoints: repository, contributors, stats, stars, forks, commits.
+"""The simulator's REST endpoints: repository, contributors, stats, stars, forks, commits, releases.
 
 Status codes and bodies follow GitHub's documentation and the recordings in ../shared/github-fixtures:
 301/307 for former names (Location `/repositories/{id}/...`), 404 and 451 bodies, Link pagination
@@ -26,6 +26,8 @@ from collector.testing.objects import (
     repository_part,
     user_object,
 )
+from collector.testing.paging import bounded_int, page_links
+from collector.testing.releases_sim import release_objects
 from collector.testing.repo_index import Entry, build_entries
 from collector.testing.views import RepoView, iso, page_of, standing_stars, unix_day
 
@@ -67,36 +69,6 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     weak_etag: bool = False
     cacheable: bool = True  # False: no ETag, so no 304 either (GitHub's search answers carry none)
-
-
-def bounded_int(value: str | None, default: int, low: int, high: int) -> int:
-    """A query parameter as an integer in [low, high] (`default` when absent or not a number)."""
-    try:
-        n = int(value) if value is not None else default
-    except ValueError:
-        n = default
-    return min(max(n, low), high)
-
-
-def page_links(base: str, query: Sequence[tuple[str, str]], page: int, last: int) -> dict[str, str]:
-    """The Link header of a page (`prev, next, last, first` as in the 2022 octokit recording), or none
-    when everything fits on one page; `page` goes last, after the request's other parameters."""
-    if last <= 1 and page == 1:
-        return {}
-    kept = [(k, v) for k, v in query if k != "page"]
-
-    def link(n: int) -> str:
-        return f"{base}?{urlencode([*kept, ('page', str(n))])}"
-
-    rels: list[str] = []
-    if page > 1:
-        rels.append(f'<{link(min(page - 1, last))}>; rel="prev"')
-    if page < last:
-        rels.append(f'<{link(page + 1)}>; rel="next"')
-        rels.append(f'<{link(last)}>; rel="last"')
-    if page > 1:
-        rels.append(f'<{link(1)}>; rel="first"')
-    return {"link": ", ".join(rels)}
 
 
 def _stamp(d: str | None) -> datetime | None:
@@ -376,6 +348,12 @@ class RestApi:
             return fork_object(req.api, view, fork)
         return repository_part(req.api, self.view(repo), self.accounts.owner(repo.owner))
 
+    def releases(self, req: RestRequest, repo: SimRepo) -> Reply:
+        push = req.token is not None and req.token in self.collaborator_tokens  # drafts need push access
+        found = release_objects(req.api, repo, self.today, drafts=push)
+        shown, headers, _ = self.paginate(req, repo, "/releases", found, default=30, maximum=100)
+        return Reply(200, list(shown), headers=headers)
+
     def commits(self, req: RestRequest, repo: SimRepo) -> Reply:
         view = self.view(repo)
         if not view.commits:
@@ -397,4 +375,5 @@ _ROUTES = {
     "/stargazers": RestApi.stargazers,
     "/forks": RestApi.forks,
     "/commits": RestApi.commits,
+    "/releases": RestApi.releases,
 }

@@ -19,8 +19,9 @@ from collections.abc import Callable
 from typing import Any
 
 from collector.testing.objects import search_item
+from collector.testing.paging import bounded_int, page_links
 from collector.testing.repo_index import Entry
-from collector.testing.rest import NOT_FOUND, Reply, RestApi, RestRequest, bounded_int, page_links
+from collector.testing.rest import NOT_FOUND, Reply, RestApi, RestRequest
 from collector.testing.search_query import MAX_TEXT, Query, parse_query
 
 MAX_RESULTS = 1000
