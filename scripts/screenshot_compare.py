@@ -47,7 +47,11 @@ def main() -> int:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1200, "height": 1000})
-            page.goto(f"http://127.0.0.1:{sock.getsockname()[1]}/compare?{args.query}")
+            response = page.goto(f"http://127.0.0.1:{sock.getsockname()[1]}/compare?{args.query}")
+            if response is None or response.status != 200:
+                error = page.locator(".error").all_inner_texts()
+                print(f"error: the compare page answered {response and response.status}: {error}", file=sys.stderr)
+                return 1
             page.wait_for_selector("figure.chart svg")
             page.screenshot(path=args.out)
             browser.close()

@@ -277,6 +277,7 @@ def group(session: Session, config: Config, name: str, at: date, sort: str, toda
         "totals": list(summary.totals["stars"]) if summary else [],
         "joined": list(summary.joined) if summary else [],
         "joined_before": summary.joined_before if summary else 0,
+        "movers_span": [periods[trend.compared[0]], periods[trend.compared[-1]]] if trend.compared else [],
         "movers": [vars(m) for m in summary.absolute] if summary else [],
         "relative": [vars(m) for m in summary.relative] if summary else [],
         "changes": changes[:50],
