@@ -24,6 +24,7 @@ from collector.cli.packages import (
     downloads_once,
     packages_exist,
     report_downloads,
+    save_config_packages,
 )
 from collector.cli.serve import serving
 from collector.config import DEFAULT_GROUP, DEFAULT_GROUP_NAME, ReportJob, Schedule
@@ -216,6 +217,7 @@ def sync(app: App) -> None:
     if before != after:
         click.echo(f"store upgraded from revision {before or 'none'} to {after}")
     track_config_repos(app)
+    save_config_packages(app)  # [packages] names repositories to track too
     discover_failed = rule_groups_exist(app) and any(o.error for o in discover_all(app))
     if track_default_group_if_idle(app):
         click.echo(DEFAULT_GROUP_NOTE)
