@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import text
 
 from collector.store.engine import make_engine
+from collector.testing.model import Scenario
 from collector.testing.scenarios import load_scenario
 from collector.testing.simulator import SimulatorApp
 from collector.testing.transport import running_simulator
@@ -29,14 +30,17 @@ from tests.test_backfill_kill import env_for, prepare
 # Whole backfills of the scenario, several processes at once: more than the default timeout.
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.timeout(900)]
 
-SCENARIO = "synthetic-30"
+# The 2017 frameworks but TensorFlow: commit walks of 13 to 31 pages, long enough for two processes'
+# walks of one repository to overlap (synthetic repositories' walks are mostly one page).
+FULL = load_scenario("frameworks")
+SCENARIO = Scenario(FULL.name, [r for r in FULL.repos if r.full_name != "tensorflow/tensorflow"], FULL.today)
 VALUES = {
     "daily": "SELECT r.github_id, h.metric, h.day, h.value FROM history_daily h "
     "JOIN repositories r ON r.id = h.repo_id",
     "weekly": "SELECT r.github_id, h.metric, h.week_start, h.value FROM history_weekly h "
     "JOIN repositories r ON r.id = h.repo_id",
 }
-NAMES = [r.full_name for r in load_scenario(SCENARIO).repos if r.status == "ok"]
+NAMES = [r.full_name for r in SCENARIO.repos if r.status == "ok"]
 
 
 def values(url: str) -> tuple[dict[tuple[Any, ...], int], dict[str, int]]:
@@ -77,7 +81,9 @@ class Single:
 
 
 def _app() -> SimulatorApp:
-    return SimulatorApp(load_scenario(SCENARIO), latency_ms=8, points_per_minute=1_000_000)
+    return SimulatorApp(
+        SCENARIO, latency_ms=8, points_per_minute=1_000_000, graphql_points_per_minute=1_000_000
+    )
 
 
 @pytest.fixture(scope="module")
