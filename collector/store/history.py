@@ -1,7 +1,8 @@
 """Saving observations and reconstructed history.
 
 history_monthly holds the sums of history_daily per calendar month for the reports. Every function that
-writes history_daily (here and in checkpoints.py) recomputes the months it touched in the same transaction,
+writes history_daily (here and in checkpoints.py) recomputes the months it touched, and the running totals
+from the first of them (history_running, rollups.py), in the same transaction,
 under a per-(repository, metric) lock on PostgreSQL so that two writers of one series cannot each sum
 without the other's rows. SQLite has one writer at a time anyway.
 """
@@ -17,7 +18,12 @@ from sqlalchemy.orm import Session
 
 from collector.domain import HistoryPoint, Snapshot, as_utc, month_start, next_month
 from collector.store.models import Calendar, HistoryDaily, HistoryMonthly, HistoryWeekly, RepoSnapshot
-from collector.store.rollups import refresh_weekly_months, save_snapshot_month
+from collector.store.rollups import (
+    rebuild_running,
+    refresh_running,
+    refresh_weekly_months,
+    save_snapshot_month,
+)
 from collector.store.upsert import upsert
 
 
@@ -95,6 +101,7 @@ def refresh_monthly(
         days.append(HistoryDaily.day < next_month(last))
     session.execute(delete(HistoryMonthly).where(*months))
     _insert_month_sums(session, days)
+    refresh_running(session, repo_id, metric, first)
 
 
 def rebuild_monthly(session: Session, repo_ids: Sequence[int] | None = None) -> None:
@@ -102,10 +109,11 @@ def rebuild_monthly(session: Session, repo_ids: Sequence[int] | None = None) -> 
     if repo_ids is None:
         session.execute(delete(HistoryMonthly))
         _insert_month_sums(session, [])
-        return
-    ids = list(repo_ids)
-    session.execute(delete(HistoryMonthly).where(HistoryMonthly.repo_id.in_(ids)))
-    _insert_month_sums(session, [HistoryDaily.repo_id.in_(ids)])
+    else:
+        ids = list(repo_ids)
+        session.execute(delete(HistoryMonthly).where(HistoryMonthly.repo_id.in_(ids)))
+        _insert_month_sums(session, [HistoryDaily.repo_id.in_(ids)])
+    rebuild_running(session, repo_ids)
 
 
 def _insert_month_sums(session: Session, conditions: Sequence[ColumnElement[bool]]) -> None:

@@ -101,6 +101,17 @@ class HistoryMonthly(Base):
     value: Mapped[int]
 
 
+class HistoryRunning(Base):
+    """history_daily summed up to the end of each month of history_monthly, kept exact by every write."""
+
+    __tablename__ = "history_running"
+
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(20), primary_key=True)
+    month_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    total: Mapped[int] = mapped_column(BigInteger)
+
+
 class HistoryWeekly(Base):
     """Reconstructed values for the week starting on Sunday `week_start`. Dense: no row = unknown."""
 

@@ -11,7 +11,8 @@ month of each instead of every day, week and snapshot; the rows come as numpy co
 running sums, carry-forward and precedence are then array operations over a dense repositories x periods
 grid (report_grid.py): for a monthly trend of 10,000 repositories over 10 years that is 1.2 million cells,
 far cheaper than joins and window passes over the same grid in SQL. A single period (a ranking, or the
-latest values that pick a report's top N) reads one row or two per repository.
+latest values that pick a report's top N) reads one row or two per repository and metric: the running
+total before it (history_running) and its own days. The SQL is in report_sql.py.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import pandas as pd
 from sqlalchemy import ARRAY, ColumnElement, Integer, any_, bindparam, cast, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from collector.store import report_sql as sql
 from collector.store.columns import Column, fetch_columns
 from collector.store.models import RepoRow, SeriesState
 from collector.store.report_grid import (
@@ -39,134 +41,6 @@ from collector.store.report_grid import (
     compute_period_bounds,
 )
 
-# The calendar column that starts each kind of period, for grouping days; "day" makes the whole history
-# one period ending on a day (the ranking).
-BUCKET_COLUMNS = {
-    "day": "day",
-    "week": "week_start",
-    "month": "month_start",
-    "quarter": "quarter_start",
-    "year": "year_start",
-}
-
-# The first day of each kind of data (all of it, not only up to :until): one index probe each, :never
-# where there is none. A metric with any additions at all is reconstructed; the earliest of them all is
-# where a repository's data starts.
-_FIRSTS_SQL = """
-SELECT r.id AS repo_id,
-    COALESCE((SELECT MIN(h.day) FROM history_daily h
-        WHERE h.repo_id = r.id AND h.metric = 'stars'), :never) AS f_stars,
-    COALESCE((SELECT MIN(h.day) FROM history_daily h
-        WHERE h.repo_id = r.id AND h.metric = 'forks'), :never) AS f_forks,
-    COALESCE((SELECT MIN(h.day) FROM history_daily h
-        WHERE h.repo_id = r.id AND h.metric = 'contributors'), :never) AS f_contributors,
-    COALESCE((SELECT MIN(h.day) FROM history_daily h
-        WHERE h.repo_id = r.id AND h.metric = 'commits'), :never) AS f_commits,
-    COALESCE((SELECT MIN(w.week_start) FROM history_weekly w
-        WHERE w.repo_id = r.id AND w.metric = 'commits'), :never) AS f_weekly,
-    COALESCE((SELECT MIN(s.observed_day) FROM snapshots s WHERE s.repo_id = r.id), :never) AS f_observed
-FROM repositories r
-WHERE r.id {in_ids}
-"""
-
-# Additions per repository, metric (by its position in CUMULATIVE_METRICS) and day: the months before
-# :first from the monthly rollup, summed into one row per repository and metric (the running sums start
-# from that total: a ranking over ten years reads one row each); the months from :first to :cutoff from
-# the rollup as they are (numpy puts each in its period; grouping a million of them here costs seconds);
-# the days from :cutoff to :until from history_daily, summed per period (the metric list lets PostgreSQL
-# use the primary key for the day range).
-_ADDITIONS_SQL = """
-SELECT m.repo_id, {code_m} AS metric, MIN(m.month_start) AS day, SUM(m.value) AS value
-FROM history_monthly m
-WHERE m.repo_id {in_ids} AND m.metric IN ({metrics}) AND m.month_start < :first AND m.month_start < :cutoff
-GROUP BY m.repo_id, m.metric
-UNION ALL
-SELECT m.repo_id, {code_m} AS metric, m.month_start AS day, m.value AS value
-FROM history_monthly m
-WHERE m.repo_id {in_ids} AND m.metric IN ({metrics}) AND m.month_start >= :first AND m.month_start < :cutoff
-UNION ALL
-SELECT h.repo_id, {code_h} AS metric, MIN(h.day) AS day, SUM(h.value) AS value
-FROM history_daily h {join_d}
-WHERE :cutoff <= :until AND h.repo_id {in_ids} AND h.metric IN ({metrics}) AND h.day >= :cutoff
-    AND h.day <= :until
-GROUP BY h.repo_id, h.metric{group_d}
-"""
-
-# Snapshots: the latest of each month from the snapshots_monthly rollup (whole months from :first to
-# :cutoff), the latest month before :first (carried into the first period) and the latest from :cutoff
-# to :until ({recent}). Where several rows fall into one period, the latest wins (in numpy). Contributors
-# can be unknown: a value (0 for none) and a known flag keep the rows free of NULLs.
-_LAST_SNAPSHOTS_SQL = """
-SELECT m.repo_id, m.observed_day, m.stars, m.forks, COALESCE(m.contributors, 0) AS contributors,
-    (m.contributors IS NOT NULL) AS contributors_known
-FROM snapshots_monthly m
-WHERE m.repo_id {in_ids} AND m.month_start >= :first AND m.month_start < :cutoff
-UNION ALL
-{before}
-UNION ALL
-{recent}
-"""
-
-# The latest row of `table` in a range, per repository: one index probe each. PostgreSQL gets it as a
-# lateral subquery (given the join below, it hashes the whole table instead); SQLite as that join.
-_LATEST_PG = """
-SELECT l.repo_id, l.observed_day, l.stars, l.forks, COALESCE(l.contributors, 0) AS contributors,
-    (l.contributors IS NOT NULL) AS contributors_known
-FROM repositories r
-CROSS JOIN LATERAL (
-    SELECT t.repo_id, t.observed_day, t.stars, t.forks, t.contributors FROM {table} t
-    WHERE t.repo_id = r.id AND {where} ORDER BY t.{key} DESC LIMIT 1
-) l
-WHERE {in_ids}
-"""
-_LATEST_SQLITE = """
-SELECT l.repo_id, l.observed_day, l.stars, l.forks, COALESCE(l.contributors, 0) AS contributors,
-    (l.contributors IS NOT NULL) AS contributors_known
-FROM repositories r
-JOIN {table} l ON l.repo_id = r.id AND l.{key} = (
-    SELECT MAX(t.{key}) FROM {table} t WHERE t.repo_id = r.id AND {where}
-)
-WHERE {in_ids}
-"""
-_BEFORE = ("snapshots_monthly", "month_start", "t.month_start < :first AND t.month_start < :cutoff")
-_RECENT = ("snapshots", "observed_day", "t.observed_day >= :cutoff AND t.observed_day <= :until")
-_WHOLE = ":cutoff <= :until AND "  # none of the days from :cutoff: PostgreSQL skips the part outright
-_LATEST = ("snapshots", "observed_day", "t.observed_day <= :until")
-# A single period needs only each repository's latest snapshot up to its end: its own or the one carried.
-_LATEST_SNAPSHOT_SQL = "{latest}"
-
-# The latest snapshot of each week from :cutoff to :until.
-_RECENT_WEEKLY_SNAPSHOTS_SQL = """
-SELECT s.repo_id, s.observed_day, s.stars, s.forks, COALESCE(s.contributors, 0) AS contributors,
-    (s.contributors IS NOT NULL) AS contributors_known
-FROM snapshots s
-JOIN (
-    SELECT t.repo_id, MAX(t.observed_day) AS observed_day
-    FROM snapshots t
-    JOIN calendar c ON c.day = t.observed_day
-    WHERE t.repo_id {in_ids} AND t.observed_day >= :cutoff AND t.observed_day <= :until
-    GROUP BY t.repo_id, c.week_start
-) g ON g.repo_id = s.repo_id AND g.observed_day = s.observed_day
-WHERE s.repo_id {in_ids} AND s.observed_day >= :cutoff AND s.observed_day <= :until
-"""
-
-# Commits per repository and week (its Sunday) or month of weeks: whole months from :first to :cutoff
-# from the history_weekly_monthly rollup, the weeks from :cutoff on from history_weekly; numpy adds up
-# those that fall into one period. Weeks before :first are not part of any period.
-_COMMITS_SQL = """
-SELECT m.repo_id, m.month_start AS day, m.value AS commits
-FROM history_weekly_monthly m
-WHERE m.repo_id {in_ids} AND m.metric = 'commits' AND m.month_start >= :first AND m.month_start < :cutoff
-UNION ALL
-SELECT w.repo_id, w.week_start AS day, w.value AS commits
-FROM history_weekly w
-WHERE :cutoff <= :until AND w.repo_id {in_ids} AND w.metric = 'commits' AND w.week_start >= :first
-    AND w.week_start >= :cutoff
-    AND w.week_start <= :until
-"""
-
-NEVER = date(9999, 12, 31)  # stands for "no such day" in query results, which carry no NULLs
-
 
 def _report_sql(template: str, every: str, dialect: str, metrics: Sequence[str] = CUMULATIVE_METRICS) -> str:
     """One of the fixed report queries: only BUCKET_COLUMNS values and CUMULATIVE_METRICS names are put in."""
@@ -178,17 +52,22 @@ def _report_sql(template: str, every: str, dialect: str, metrics: Sequence[str] 
         "metrics": ", ".join(f"'{m}'" for m in known) or "NULL",
         "code_m": f"CASE m.metric {codes} END",
         "code_h": f"CASE h.metric {codes} END",
+        "code_k": f"CASE k.metric {codes} END",
+        "code_l": f"CASE l.metric {codes} END",
+        "metric_rows": ", ".join(f"('{m}')" for m in known) or "(NULL)",
         # A day is one period (the ranking): all its days fold into it, no calendar lookup.
         # Days outside the calendar table (1970 to 2060) are grouped one by one; numpy puts them in periods.
         "join_d": "" if every == "day" else "LEFT JOIN calendar c ON c.day = h.day",
-        "group_d": "" if every == "day" else f", COALESCE(c.{BUCKET_COLUMNS[every]}, h.day)",
+        "group_d": "" if every == "day" else f", COALESCE(c.{sql.BUCKET_COLUMNS[every]}, h.day)",
     }
-    latest = _LATEST_PG if dialect == "postgresql" else _LATEST_SQLITE
-    for part, (table, key, where) in (("before", _BEFORE), ("recent", _RECENT), ("latest", _LATEST)):
-        in_ids = (_WHOLE if part == "recent" else "") + "r.id " + parts["in_ids"]
+    running = sql.RUNNING_PG if dialect == "postgresql" else sql.RUNNING_SQLITE
+    parts["running"] = running.format(**parts)
+    latest = sql.LATEST_PG if dialect == "postgresql" else sql.LATEST_SQLITE
+    for part, (table, key, where) in (("before", sql.BEFORE), ("recent", sql.RECENT), ("latest", sql.LATEST)):
+        in_ids = (sql.WHOLE if part == "recent" else "") + "r.id " + parts["in_ids"]
         parts[part] = latest.format(table=table, key=key, where=where, in_ids=in_ids)
     if every == "week":
-        parts["recent"] = _RECENT_WEEKLY_SNAPSHOTS_SQL.format(**parts)
+        parts["recent"] = sql.RECENT_WEEKLY_SNAPSHOTS_SQL.format(**parts)
     return template.format(**parts)
 
 
@@ -227,7 +106,7 @@ class _Queries:
             "first": first,
             "until": until,
             "cutoff": cutoff,
-            "never": NEVER,
+            "never": sql.NEVER,
         }
 
     def run(
@@ -238,9 +117,9 @@ class _Queries:
         ids: Sequence[int] | None = None,
     ) -> list[Column]:
         """One query's columns as arrays ("int", "date" as ordinals, or "bool"), for `ids` if given."""
-        sql = _report_sql(template, self.every, self.dialect, metrics)
+        query = _report_sql(template, self.every, self.dialect, metrics)
         params = self.params if ids is None else {**self.params, "ids": list(ids)}
-        return fetch_columns(self.session, sql, params, kinds)
+        return fetch_columns(self.session, query, params, kinds)
 
 
 def load_period_grid(
@@ -271,10 +150,10 @@ def load_period_grid(
     starts, ends = compute_period_bounds(every, first, until)
     cells = Cells(ids, starts)
     cumulative = [m for m in CUMULATIVE_METRICS if m in metrics]
-    adds = queries.run(_ADDITIONS_SQL, "int", "int", "date", "int", metrics=cumulative)
-    template = _LATEST_SNAPSHOT_SQL if len(starts) == 1 else _LAST_SNAPSHOTS_SQL
+    adds = queries.run(sql.ADDITIONS_SQL, "int", "int", "date", "int", metrics=cumulative)
+    template = sql.LATEST_SNAPSHOT_SQL if len(starts) == 1 else sql.LAST_SNAPSHOTS_SQL
     snaps = queries.run(template, "int", "date", "int", "int", "int", "bool") if cumulative else None
-    commits = queries.run(_COMMITS_SQL, "int", "date", "int") if "commits" in metrics else None
+    commits = queries.run(sql.COMMITS_SQL, "int", "date", "int") if "commits" in metrics else None
     seen = [(adds[0], adds[2]), *((rows[0], rows[1]) for rows in (snaps, commits) if rows is not None)]
     reconstructed, first_day = _firsts(queries, ids, ends, adds, seen, cumulative)
     values, missing, sources = compute_cumulative(cells, cumulative, adds, snaps, ends, reconstructed)
@@ -310,7 +189,7 @@ def _firsts(
     last day (through today) it has none of the others either. Only the rest are probed: ranking
     thousands of repositories by their latest value probes few or none, a trend those that began later.
     """
-    never = NEVER.toordinal()
+    never = sql.NEVER.toordinal()
     early = np.zeros(len(ids), dtype=bool)
     for repos, days in seen:
         early[np.searchsorted(ids, repos[days <= ends[0]])] = True
@@ -322,7 +201,7 @@ def _firsts(
             if not queries.through_today:  # additions may follow the last day: rows of it settle it
                 known &= reconstructed[metric]
     first_day = np.where(known, ends[0], never)
-    firsts = queries.run(_FIRSTS_SQL, "int", *["date"] * 6, ids=ids[~known].tolist())
+    firsts = queries.run(sql.FIRSTS_SQL, "int", *["date"] * 6, ids=ids[~known].tolist())
     rows = np.searchsorted(ids, firsts[0])
     for k, metric in enumerate(CUMULATIVE_METRICS, 1):
         reconstructed[metric][rows] = firsts[k] != never

@@ -1,9 +1,12 @@
-"""Monthly rollups of weekly series and snapshots, so that trend reports read months instead of all rows.
+"""Monthly rollups of weekly series and snapshots, so that trend reports read months instead of all rows,
+and running totals of the daily series, so that a value at a date reads one row instead of every month.
 
 history_weekly_monthly holds the sums of history_weekly per month of the weeks' Sundays and
 snapshots_monthly each month's latest snapshot. save_history_weekly and save_snapshot keep them exact in
 the same transaction, as history_monthly is kept for history_daily; rebuild_report_rollups recomputes them
-after a bulk load that bypassed those functions.
+after a bulk load that bypassed those functions. history_running holds, for each month of
+history_monthly, the sum of the series up to that month's end: refresh_monthly and rebuild_monthly
+(history.py) recompute it with the months, so it is exact whenever they are.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from sqlalchemy.orm import Session
 from collector.domain import month_start, next_month
 from collector.store.models import (
     Calendar,
+    HistoryMonthly,
+    HistoryRunning,
     HistoryWeekly,
     HistoryWeeklyMonthly,
     RepoSnapshot,
@@ -115,3 +120,54 @@ def _insert_weekly_sums(session: Session, conditions: Sequence[ColumnElement[boo
     )
     columns = ["repo_id", "metric", "month_start", "value"]
     session.execute(insert(HistoryWeeklyMonthly).from_select(columns, sums))
+
+
+def refresh_running(session: Session, repo_id: int, metric: str, first: date | None = None) -> None:
+    """Recompute history_running of one series from history_monthly, for the months from `first`'s on
+    (all when None): a change in one month moves the totals of every later one."""
+    since = [] if first is None else [HistoryMonthly.month_start >= month_start(first)]
+    session.execute(
+        delete(HistoryRunning).where(
+            HistoryRunning.repo_id == repo_id,
+            HistoryRunning.metric == metric,
+            *([] if first is None else [HistoryRunning.month_start >= month_start(first)]),
+        )
+    )
+    # The total before `first`: the latest stored one (kept exact with the months before it).
+    latest = (
+        select(HistoryRunning.total)
+        .where(HistoryRunning.repo_id == repo_id, HistoryRunning.metric == metric)
+        .order_by(HistoryRunning.month_start.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    base = func.coalesce(latest, 0)
+    _insert_running(
+        session, [HistoryMonthly.repo_id == repo_id, HistoryMonthly.metric == metric, *since], base
+    )
+
+
+def rebuild_running(session: Session, repo_ids: Sequence[int] | None = None) -> None:
+    """Recompute history_running from history_monthly (all repositories when None)."""
+    if repo_ids is None:
+        session.execute(delete(HistoryRunning))
+        _insert_running(session, [], None)
+        return
+    ids = list(repo_ids)
+    session.execute(delete(HistoryRunning).where(HistoryRunning.repo_id.in_(ids)))
+    _insert_running(session, [HistoryMonthly.repo_id.in_(ids)], None)
+
+
+def _insert_running(
+    session: Session, conditions: Sequence[ColumnElement[bool]], base: ColumnElement[Any] | None
+) -> None:
+    total: ColumnElement[Any] = func.sum(HistoryMonthly.value).over(
+        partition_by=(HistoryMonthly.repo_id, HistoryMonthly.metric), order_by=HistoryMonthly.month_start
+    )
+    if base is not None:
+        total = total + base
+    rows = select(HistoryMonthly.repo_id, HistoryMonthly.metric, HistoryMonthly.month_start, total).where(
+        *conditions
+    )
+    columns = ["repo_id", "metric", "month_start", "total"]
+    session.execute(insert(HistoryRunning).from_select(columns, rows))
