@@ -400,6 +400,13 @@ ALLOWED = {
     ("collector/store/roles.py", "ensure_reader_role"): "identifiers checked by pattern, quoted by dialect",
     ("collector/store/roles.py", "_create_role"): "identifier checked by pattern, quoted by the dialect",
     ("collector/cli/db.py", "create_reader_role"): "prints a GRANT for the user to run; never executed",
+    ("migrations/versions/0008_github_strings_as_text.py", "_pg_views_dropped"): (
+        "drops and recreates the migration's own fixed views from pg_get_viewdef, re-granting what pg_class's"
+        " ACL lists (roles quote_ident'ed by PostgreSQL)"
+    ),
+    ("migrations/versions/0008_github_strings_as_text.py", "_sqlite_declare"): (
+        "PRAGMA schema_version takes no parameter: the value is an int() of what SQLite reported"
+    ),
     ("migrations/versions/0011_package_downloads.py", "_grant"): (
         "re-grants what pg_class's ACL lists: roles quote_ident'ed by PostgreSQL, privilege names from it"
     ),
