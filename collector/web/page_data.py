@@ -27,6 +27,7 @@ from collector.store.repos import load_aliases
 from collector.web import data
 
 SEARCH_LIMIT = 50
+GROUP_ROWS = 500  # a group page's ranking shows its top rows; the JSON link has them all
 FRESHNESS_TASKS = ("collect", "backfill", "discover")
 
 
@@ -272,7 +273,8 @@ def group(session: Session, config: Config, name: str, at: date, sort: str, toda
         "at": at.isoformat(),
         "sort": sort,
         "rule": None if stored is None else f"{stored.rule.kind} {stored.rule.value}",
-        "rows": ranking["rows"],
+        "rows": ranking["rows"][:GROUP_ROWS],
+        "total_rows": len(ranking["rows"]),
         "periods": periods,
         "totals": list(summary.totals["stars"]) if summary else [],
         "joined": list(summary.joined) if summary else [],
