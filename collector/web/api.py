@@ -87,6 +87,11 @@ def _span(params: Params, default_every: str) -> data.Span:
     return data.Span(since, until, every, today)
 
 
+def _daily(metric: str, span: data.Span) -> None:
+    if span.every == "day" and metric not in data.DAILY:
+        raise ApiError(400, f"every: {metric} are counted per week; expected every=week or longer")
+
+
 def _name(text: str, key: str) -> RepoName:
     try:
         return parse_repo_name(text)
@@ -124,6 +129,7 @@ class Views:
         name = _name(f"{path['owner']}/{path['name']}", "repository")
         metric = _choice(params, "metric", METRICS, "stars")
         span = _span(params, "day")
+        _daily(metric, span)
         with self.app.sessions() as session:
             return _json(200, data.series(session, self.app.config, name, metric, span))
 
@@ -135,6 +141,7 @@ class Views:
         repos = [_name(n, "repos") for n in names]
         metric = _choice(params, "metric", METRICS, "stars")
         span = _span(params, "month")
+        _daily(metric, span)
         with self.app.sessions() as session:
             return _json(200, data.compare(session, self.app.config, repos, metric, span))
 

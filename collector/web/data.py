@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
@@ -20,16 +20,17 @@ from collector.config import Config
 from collector.domain import RepoName, parse_repo_name
 from collector.errors import CollectorError
 from collector.reports.build import group_lists, make_report
-from collector.reports.grid import ShownGrid
 from collector.reports.model import Ranking, ReportRequest, Trend, compute_ranks, compute_top
+from collector.store.alerts import DAILY_METRICS, load_alert_series
 from collector.store.groups import load_group
 from collector.store.latest import LATEST_METRICS, load_latest_page
 from collector.store.report_grid import CUMULATIVE_METRICS
-from collector.store.reports import ReportRepo, load_period_grid, load_report_repos
+from collector.store.reports import ReportRepo, load_report_repos
 from collector.store.repos import find_repo
 
 EVERY = ("day", "week", "month", "quarter", "year")
 RANKED_BY = CUMULATIVE_METRICS  # what a ranking can be ordered by: stars, forks, contributors
+DAILY = DAILY_METRICS  # what a daily series can show (commits are counted per week)
 Points = list[dict[str, Any]]
 
 
@@ -81,8 +82,8 @@ def _value(cell: Any) -> int | None:
 def _points(
     session: Session, config: Config, repos: Sequence[ReportRepo], metric: str, span: Span
 ) -> dict[int, Points]:
-    """Per repository id, its points: `collector report`'s trend for weeks and longer; for days, the grid
-    that the report's rankings read (the value at the end of each day)."""
+    """Per repository id, its points: `collector report`'s trend for weeks and longer; for days, the
+    `repo_daily` view (stars, forks and contributors at the end of each day)."""
     through_today = span.until == span.today
     if span.every != "day":
         request = ReportRequest(
@@ -102,16 +103,11 @@ def _points(
         for repo, label, cell in zip(table["repo"], table["period"], table[metric], strict=True):
             points[id_of[str(repo)]].append({"date": as_of[str(label)], "value": _value(cell)})
         return points
-    ids = [r.id for r in repos]
-    grid = load_period_grid(session, ids, "day", span.since, span.until, (metric,), through_today)
-    created = {r.id: (r.full_name, r.created_at.date() if r.created_at else None) for r in repos}
-    shown = ShownGrid.of(grid, created)
-    days = [d.isoformat() for d in grid.ends]
-    values = shown.grid.values[metric].tolist()
-    missing = shown.grid.missing[metric].tolist()
+    rows = load_alert_series(session, [r.id for r in repos], metric, span.since, span.until)
+    days = [span.since + timedelta(days=k) for k in range((span.until - span.since).days + 1)]
+    by_day = {repo_id: dict(values) for repo_id, values in rows.items()}
     return {
-        repo_id: [{"date": d, "value": None if m else v} for d, v, m in zip(days, vs, ms, strict=True)]
-        for repo_id, vs, ms in zip(grid.repo_ids.tolist(), values, missing, strict=True)
+        r.id: [{"date": d.isoformat(), "value": by_day.get(r.id, {}).get(d)} for d in days] for r in repos
     }
 
 

@@ -44,7 +44,8 @@ _SPAN = [
 
 
 def _every(default: str) -> Schema:
-    return _query("every", "Period.", {"type": "string", "enum": _EVERY, "default": default})
+    described = "Period; day (the repo_daily view) takes stars, forks and contributors, not commits."
+    return _query("every", described, {"type": "string", "enum": _EVERY, "default": default})
 
 
 def _repos() -> Schema:
