@@ -19,7 +19,8 @@ import io
 import statistics
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -169,6 +170,33 @@ def _chunk(
     return out
 
 
+@contextmanager
+def filled_database(admin_url: str, repos: int, years: int, keep: bool = False) -> Iterator[str]:
+    """A new database on the server of `admin_url`, migrated and filled (`fill`, ending yesterday); its URL
+    is printed when kept, else it is dropped after the block."""
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"collector_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine)
+        began = time.perf_counter()
+        counts = fill(engine, repos, years, datetime.now(UTC).date() - timedelta(days=1))
+        print(f"loaded {counts} in {time.perf_counter() - began:.1f}s", flush=True)
+        if keep:
+            print(f"kept: --db-url {url}", flush=True)
+        engine.dispose()
+        yield url
+    finally:
+        engine.dispose()
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def _median_seconds(action: Callable[[], T], runs: int) -> tuple[float, T]:
     timings = []
     for _ in range(runs):
@@ -237,26 +265,12 @@ def main() -> None:
         finally:
             engine.dispose()
         return
-    admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
-    name = f"collector_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    try:
-        migrate.upgrade(engine)
-        began = time.perf_counter()
-        counts = fill(engine, args.repos, args.years, end)
-        print(f"loaded {counts} in {time.perf_counter() - began:.1f}s", flush=True)
-        if args.keep:
-            print(f"kept: --db-url {url}", flush=True)
-        time_reports(engine, end, args.years, args.runs, not args.no_render)
-    finally:
-        engine.dispose()
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with filled_database(args.pg_url, args.repos, args.years, keep=args.keep) as url:
+        engine = make_engine(url)
+        try:
+            time_reports(engine, end, args.years, args.runs, not args.no_render)
+        finally:
+            engine.dispose()
 
 
 if __name__ == "__main__":
