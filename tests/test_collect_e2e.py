@@ -144,9 +144,9 @@ def test_commits_52w_come_with_the_counters_and_statistics_are_never_asked(tmp_p
     app = SimulatorApp(scenario, stats_compute_requests=1_000)
     done = _collect(url, app, TOKEN)
     assert done.failed == [] and done.incomplete == []
-    # A contributors request per repository and one GraphQL query of one point: nothing else.
+    # A contributors request and a release listing per repository and one GraphQL query of one point.
     assert app.stats.count(template=STATS) == 0
-    assert app.stats.total == len(scenario.repos) + 1 and app.stats.graphql_points == 1
+    assert app.stats.total == 2 * len(scenario.repos) + 1 and app.stats.graphql_points == 1
     # The same 52 weeks as /stats/commit_activity: this week and the 51 before it, Sunday 00:00 UTC.
     since = stats_year_start(scenario.today)
     want = {r.full_name: sum(1 for c in r.commits if c.authored_at >= since) for r in scenario.repos}

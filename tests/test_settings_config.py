@@ -208,7 +208,7 @@ SECTIONS = "['alerts', 'client', 'groups', "
         (
             '[reports.w]\noutput = "w.html"\nmetric = "starz"\n',
             "key 'reports.w.metric': 'starz' is not "
-            "valid; expected one of ['stars', 'forks', 'contributors', 'commits']",
+            "valid; expected one of ['stars', 'forks', 'contributors', 'commits', 'downloads']",
         ),
         (
             '[reports.w]\noutput = "w.html"\nformat = "pdf"\n',

@@ -11,11 +11,12 @@ import click
 
 from collector.app import App
 from collector.cli.common import pass_app
-from collector.domain import METRICS, utc_now
+from collector.domain import utc_now
 from collector.reports.build import make_report
 from collector.reports.model import (
     EVERY,
     FORMATS,
+    REPORT_METRICS,
     TERMINAL_ROWS,
     ReportOptionError,
     cap_for_format,
@@ -31,7 +32,7 @@ from collector.reports.output import render_report, run_report_job, write_atomic
 @click.option("--until", metavar="YYYY-MM[-DD]", help="Trends up to this month or day (default: today).")
 @click.option("--every", type=click.Choice(EVERY), help="Trend period (default: month).")
 @click.option(
-    "--metric", "metrics", multiple=True, type=click.Choice(METRICS), help="Trend metric (repeatable)."
+    "--metric", "metrics", multiple=True, type=click.Choice(REPORT_METRICS), help="Trend metric (repeatable)."
 )
 @click.option("--group", metavar="NAME", help="The repositories of this group (config list or rule group).")
 @click.option(

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collector.reports.charts import SVG_NS, xml_text
 
-BADGE_METRICS = ("stars", "forks", "contributors", "watchers")
+BADGE_METRICS = ("stars", "forks", "contributors", "watchers", "downloads")
+# The repo_latest column each badge shows, and its label where that is not the metric's name.
+BADGE_VALUES = {"downloads": "downloads_30d"}
+BADGE_LABELS = {"downloads": "downloads/30d"}
 
 _LABEL_COLOUR, _VALUE_COLOUR, _UNKNOWN_COLOUR = "#555", "#007ec6", "#9f9f9f"
 _FONT = "Verdana,Geneva,DejaVu Sans,sans-serif"

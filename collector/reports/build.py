@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from collector.config import DEFAULT_GROUP, DEFAULT_GROUP_NAME, Config
-from collector.domain import METRICS, RepoName, parse_repo_name
+from collector.domain import RepoName, parse_repo_name
 from collector.errors import CollectorError
 from collector.reports.grid import ShownGrid
 from collector.reports.group_build import TrendContext, load_join_rule, make_group_summary
@@ -20,6 +20,7 @@ from collector.reports.groups import GroupSummary
 from collector.reports.model import (
     CUMULATIVE,
     RANKING_COLUMNS,
+    REPORT_METRICS,
     TREND_COLUMNS,
     Footnotes,
     Period,
@@ -37,6 +38,8 @@ from collector.reports.model import (
 )
 from collector.reports.periods import compared_periods
 from collector.store.groups import load_group, load_group_members, load_groups
+from collector.store.releases import load_release_markers
+from collector.store.report_downloads import add_downloads, describe_download_series
 from collector.store.reports import (
     ReportRepo,
     load_period_grid,
@@ -141,6 +144,8 @@ def _load(
     """The grid of `ids` over `span` (first, until, whether until is today) as the report shows it."""
     first, until, through_today = span
     grid = load_period_grid(session, ids, every, first, until, metrics, through_today)
+    if "downloads" in metrics:
+        grid = add_downloads(session, grid)
     return ShownGrid.of(
         grid, {i: (r.full_name, r.created_at.date() if r.created_at else None) for i, r in repos.items()}
     )
@@ -153,6 +158,9 @@ def _frame(
     notes (`labels`: the periods' labels instead of their first days)."""
     frame = shown.grid.frame()
     periods = len(shown.grid.starts)
+    if "downloads" in shown.grid.values:
+        values, missing = shown.grid.values["downloads"], shown.grid.missing["downloads"]
+        frame["downloads"] = pd.arrays.IntegerArray(values.ravel(), missing.ravel())
     if labels is not None:
         frame["period"] = np.tile(np.array(labels, dtype=object), len(shown.names))
     frame["repo"] = np.repeat(np.array(shown.names, dtype=object), periods)
@@ -263,7 +271,9 @@ def _make_trend(
         RepoFacts(r.full_name, r.primary_language, r.archived, r.description)
         for r in (repos[i] for i in shown.grid.repo_ids.tolist())
     )
-    columns = [c for c in TREND_COLUMNS if c not in METRICS or c in request.metrics]
+    columns = [c for c in TREND_COLUMNS if c not in REPORT_METRICS or c in request.metrics]
+    if "downloads" in request.metrics:
+        notes = [*notes, *describe_download_series(session, shown.grid.repo_ids.tolist())]
     table = frame.loc[:, [*columns, "exists"]].reset_index(drop=True)
     return Trend(
         every=request.every,
@@ -276,7 +286,15 @@ def _make_trend(
         repositories=facts,
         group=summary,
         include_partial=request.include_partial,
+        releases=_releases(session, shown, periods[0].start),
     )
+
+
+def _releases(session: Session, shown: ShownGrid, since: date) -> tuple[tuple[str, date, str], ...]:
+    """The shown repositories' releases from `since` on: (name, publication day, tag), for charts."""
+    name_of = dict(zip(shown.grid.repo_ids.tolist(), shown.names, strict=True))
+    markers = load_release_markers(session, name_of, since)
+    return tuple((name_of[repo_id], day, tag) for repo_id, days in markers.items() for day, tag in days)
 
 
 def _partial_notes(request: ReportRequest, periods: Sequence[Period]) -> list[str]:

@@ -116,8 +116,10 @@ def render_svg_scaled_chart(
     series: Mapping[str, Sequence[int | None]],
     toggle: str,
     width: int = 1000,
+    markers: Sequence[tuple[int, str]] = (),
 ) -> str:
-    """The HTML report's chart: a linear axis, and a "log scale" checkbox that swaps in a log one.
+    """The HTML report's chart: a linear axis, and a "log scale" checkbox that swaps in a log one;
+    `markers` are (period position, text) drawn as thin vertical lines (release_markers).
 
     No script: both scales are drawn in one SVG, the log one hidden, and the page's CSS shows whichever the
     checkbox (id `toggle`) picks. Without that CSS the linear chart shows.
@@ -126,7 +128,7 @@ def render_svg_scaled_chart(
     return (
         f'<div class="scaled"><input type="checkbox" class="log-scale" id="{box}">'
         f'<label for="{box}">log scale</label>\n'
-        + _chart(title, labels, series, width, SCALES, _THEMES["light"])
+        + _chart(title, labels, series, width, SCALES, _THEMES["light"], markers=markers)
         + "</div>"
     )
 
@@ -148,7 +150,20 @@ def render_chart_svg(trend: Trend, metric: str, scale: str = "linear", theme: st
     chosen = _THEMES[theme]
     chosen = replace(chosen, background=chosen.background or "#fff")  # readable on dark pages too
     labels = period_labels(trend)
-    return _chart(title, labels, table.values, 1000, (scale,), chosen, standalone=True)
+    markers = release_markers(trend, list(table.values))
+    return _chart(title, labels, table.values, 1000, (scale,), chosen, standalone=True, markers=markers)
+
+
+def release_markers(trend: Trend, repos: Sequence[str]) -> list[tuple[int, str]]:
+    """The releases of `repos` published within the trend's periods: (period position, "repo tag
+    (day)"), one marker per release."""
+    shown = set(repos)
+    out = []
+    for repo, day, tag in trend.releases:
+        at = next((k for k, p in enumerate(trend.periods) if p.start <= day <= p.as_of), None)
+        if repo in shown and at is not None:
+            out.append((at, f"{repo} {tag} ({day.isoformat()})"))
+    return out
 
 
 def _check_choices(scale: str, theme: str) -> None:
@@ -166,8 +181,10 @@ def _chart(
     scales: Sequence[str],
     theme: _Theme,
     standalone: bool = False,
+    markers: Sequence[tuple[int, str]] = (),
 ) -> str:
-    """The SVG: a layer per scale (the first shown, the others hidden), hover columns, the legend."""
+    """The SVG: a layer per scale (the first shown, the others hidden), hover columns, release markers,
+    the legend."""
     frame = _Frame.fit(len(labels), list(series), width)
     known = [v for values in series.values() for v in values if v is not None]
     head = f' font-family="{_FONT}"' if standalone else ""
@@ -193,6 +210,7 @@ def _chart(
             layer = [f'<g class="scale-{scale}"{hidden}>', *layer, "</g>"]
         out += layer
     out += _hover_columns(frame, labels, series)
+    out += _markers(frame, markers, theme)
     for n, name in enumerate(series):
         out.append(_legend_entry(frame, n, name, *styles[n], theme))
     out.append("</svg>")
@@ -220,6 +238,21 @@ def _layer(
         out.append(f'<g class="series"><title>{xml_text(name)}</title>')
         out += _line(_segments(values, xs, scale), colour, dash_attr)
         out.append("</g>")
+    return out
+
+
+def _markers(frame: _Frame, markers: Sequence[tuple[int, str]], theme: _Theme) -> list[str]:
+    """A thin dashed vertical line per marker, over the hover columns; its <title> shows on hover (a wider
+    transparent line under it makes it easy to point at)."""
+    out = []
+    for at, text in markers:
+        x = f"{frame.x(at):.1f}"
+        ends = f'x1="{x}" y1="{PLOT_TOP}" x2="{x}" y2="{frame.axis_y}"'
+        out.append(
+            f'<g class="release"><title>{xml_text(text)}</title>'
+            f'<line {ends} stroke="transparent" stroke-width="7"/>'
+            f'<line {ends} stroke="{theme.axis}" stroke-width="1" stroke-dasharray="3 3"/></g>'
+        )
     return out
 
 

@@ -8,7 +8,12 @@ from html import escape
 
 import pandas as pd
 
-from collector.reports.charts import PALETTE, render_svg_line_chart, render_svg_scaled_chart
+from collector.reports.charts import (
+    PALETTE,
+    release_markers,
+    render_svg_line_chart,
+    render_svg_scaled_chart,
+)
 from collector.reports.groups import TOTAL_ROW
 from collector.reports.model import Ranking, Report, Trend
 from collector.reports.tables import (
@@ -134,7 +139,8 @@ def render_html(report: Report) -> str:
             body.append(f"<h2>{escape(heading)}</h2>")
             lines = dict(list(table.values.items())[:CHART_LINES])  # by rank at the end
             title = heading if len(lines) == len(table.values) else f"{heading}: the top {CHART_LINES}"
-            body.append(render_svg_scaled_chart(title, labels, lines, f"log-{table.metric}"))
+            markers = release_markers(report, list(lines))
+            body.append(render_svg_scaled_chart(title, labels, lines, f"log-{table.metric}", markers=markers))
             body.append(_html_table(table.header, table.rows))
         body += _group_section(report)
         if report.repositories:

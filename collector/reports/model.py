@@ -27,6 +27,8 @@ from collector.reports.periods import period_start as period_start
 EVERY = ("week", "month", "quarter", "year")
 FORMATS = ("table", "markdown", "csv", "json", "html")
 CUMULATIVE = ("stars", "forks", "contributors")
+# What --metric takes: the default set, and downloads (a flow summed per period, issue 21) on request.
+REPORT_METRICS = (*METRICS, "downloads")
 EXTENSIONS = {
     ".txt": "table",
     ".md": "markdown",
@@ -195,8 +197,9 @@ def parse_request(options: Mapping[str, Any], today: date) -> ReportRequest:
     metric_value = options.get("metrics", options.get("metric"))
     metrics = tuple(_as_list(metric_value, "metric")) if metric_value else METRICS
     for metric in metrics:
-        if metric not in METRICS:
-            raise ReportOptionError(f"metric: {metric!r} is not valid; expected one of {list(METRICS)}")
+        if metric not in REPORT_METRICS:
+            expected = list(REPORT_METRICS)
+            raise ReportOptionError(f"metric: {metric!r} is not valid; expected one of {expected}")
     fmt = options.get("format")
     if fmt is not None and fmt not in FORMATS:
         raise ReportOptionError(f"format: {fmt!r} is not valid; expected one of {list(FORMATS)}")
@@ -276,6 +279,7 @@ class Trend:
     repositories: tuple[RepoFacts, ...] = ()  # by name
     group: GroupSummary | None = None  # a group report's total, movers and joins (of all members)
     include_partial: bool = False  # change and rank move reach into a partial last period
+    releases: tuple[tuple[str, date, str], ...] = ()  # (repository, publication day, tag): chart markers
 
     @property
     def compared(self) -> tuple[int, ...]:
@@ -307,6 +311,7 @@ TREND_COLUMNS = (
     "forks",
     "contributors",
     "commits",
+    "downloads",
     "source",
     "as_of",
     "stars_source",

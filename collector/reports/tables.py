@@ -45,7 +45,10 @@ class MetricTable:
 
 
 NUMERIC_COLUMNS = frozenset(
-    ("rank", "stars", "forks", "contributors", "commits", "change", "change %", "rank move")
+    (
+        *("rank", "stars", "forks", "contributors", "commits", "downloads", "downloads_30d"),
+        *("change", "change %", "rank move"),
+    )
 )
 
 
@@ -289,6 +292,6 @@ def describe(report: Report) -> str:
 
 def describe_metric(metric: str, every: str) -> str:
     """What a trend table's cells mean."""
-    if metric == "commits":
-        return f"Commits within each {every}"
+    if metric in ("commits", "downloads"):  # flows: summed within each period
+        return f"{metric.capitalize()} within each {every}"
     return f"{metric.capitalize()} at the end of each {every}"

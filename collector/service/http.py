@@ -20,13 +20,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from collector.app import App
-from collector.domain import METRICS, RepoName, parse_repo_name, utc_now
+from collector.domain import RepoName, parse_repo_name, utc_now
 from collector.errors import CollectorError
 from collector.logs import event
-from collector.reports.badge import BADGE_METRICS, render_badge
+from collector.reports.badge import BADGE_LABELS, BADGE_METRICS, BADGE_VALUES, render_badge
 from collector.reports.build import UnknownRepos, make_report
 from collector.reports.charts import SCALES, THEMES, render_chart_svg
-from collector.reports.model import ReportOptionError, Trend, parse_request
+from collector.reports.model import REPORT_METRICS, ReportOptionError, Trend, parse_request
 from collector.service.metrics import CONTENT_TYPE as METRICS_TYPE
 from collector.store import migrate
 from collector.store.latest import load_latest
@@ -110,8 +110,9 @@ class Endpoints:
         if row is None:
             hint = f"`collector repos add {repo_name}` asks GitHub (a former name resolves to the repository)"
             raise BadRequest(404, f"badge: {repo_name} is not tracked here; {hint}")
-        value = latest[0].values[metric] if latest else None
-        return Reply(200, render_badge(metric, value).encode(), SVG, {"Cache-Control": IMAGE_CACHE})
+        value = latest[0].values[BADGE_VALUES.get(metric, metric)] if latest else None
+        svg = render_badge(BADGE_LABELS.get(metric, metric), value)
+        return Reply(200, svg.encode(), SVG, {"Cache-Control": IMAGE_CACHE})
 
     def chart(self, path: Mapping[str, str], query: Query) -> Reply:
         """/chart.svg?repos=a/b,c/d&metric=stars&since=2017-01[&until][&every][&theme][&scale]."""
@@ -127,8 +128,8 @@ class Endpoints:
         metric = one("metric", "stars")
         theme, scale = one("theme", "light"), one("scale", "linear")
         # Checked before the store is read (render_chart_svg would refuse them too, but after the query).
-        if metric not in METRICS:
-            raise BadRequest(400, f"chart: metric={metric!r}; expected one of {list(METRICS)}")
+        if metric not in REPORT_METRICS:
+            raise BadRequest(400, f"chart: metric={metric!r}; expected one of {list(REPORT_METRICS)}")
         if theme not in THEMES or scale not in SCALES:
             raise BadRequest(400, f"chart: theme is {' or '.join(THEMES)}, scale is {' or '.join(SCALES)}")
         today = utc_now().date()

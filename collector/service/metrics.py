@@ -33,6 +33,7 @@ _HELP = {
     "open_issues": "Open issues at the latest observation.",
     "contributors": "Contributors (GitHub's anon=1 count) at the latest observation.",
     "commits_52w": "Commits on the default branch over the last 52 weeks, at the latest observation.",
+    "downloads_30d": "Package downloads (PyPI, npm) over the 30 days ending on the latest day known.",
 }
 
 

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from collector.domain import as_utc
 from collector.store.models import Run, RunItem
 
-LATEST_METRICS = ("stars", "forks", "watchers", "open_issues", "contributors", "commits_52w")
+# downloads_30d: the packages' downloads over the 30 days ending on their latest known day (issue 21).
+LATEST_METRICS = ("stars", "forks", "watchers", "open_issues", "contributors", "commits_52w", "downloads_30d")
 # The documented view, as users query it (migrations define it).
 REPO_LATEST = table("repo_latest", *(column(c) for c in ("repo_id", "repo", "observed_at", *LATEST_METRICS)))
 

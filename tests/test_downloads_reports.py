@@ -1,0 +1,112 @@
+"""`downloads` in reports, badges and metrics (issue 21): a flow, summed per period from the days the
+sources gave, a period with no known day empty (not 0); the footnote says from when each package's
+series is known; the badge and `collector_repo_downloads_30d` show repo_latest.downloads_30d."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from collector.domain import Release, ReleaseAsset, Repository, parse_repo_name
+from collector.downloads.refs import PackageRef
+from collector.store import migrate
+from collector.store.engine import make_engine, session_factory, transaction
+from collector.store.packages import save_downloads, save_fetch, save_package
+from collector.store.releases import save_releases
+from collector.store.repos import save_repository, save_tracked_name
+from tests.conftest import UNPACED_CLIENT, run_cli
+from tests.test_web_server import make_app, served
+
+# Weeks start on Sunday: 2026-11-01, -08, -15, -22.
+PYPI_DAYS = {date(2026, 11, 2): 10, date(2026, 11, 3): 10, date(2026, 11, 4): 10, date(2026, 11, 20): 7}
+NPM_DAYS = {date(2026, 11, 3): 5, date(2026, 11, 21): 0, date(2026, 11, 23): 0}
+RELEASES = [
+    Release("v1.0.0", "One", datetime(2026, 11, 10, 12, tzinfo=UTC), False, (ReleaseAsset("r.whl", 3),)),
+    Release("v0.9.0", "Old", datetime(2026, 10, 1, 12, tzinfo=UTC), False),  # before the report
+]
+CONFIG = UNPACED_CLIENT + '\n[packages]\n"acme/rocket" = ["pypi:rocket", "npm:rocket"]\n'
+
+
+@pytest.fixture(scope="module")
+def store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite store: acme/rocket with a PyPI and an npm package and the days above; acme/attic without."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('downloads') / 'store.db'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with transaction(session_factory(engine)) as s:
+        for github_id, name in ((1, "acme/rocket"), (2, "acme/attic")):
+            save_tracked_name(s, parse_repo_name(name))
+            repo_id = save_repository(s, Repository(github_id, name), requested=parse_repo_name(name)).id
+            if name == "acme/rocket":
+                save_releases(s, repo_id, RELEASES, date(2026, 11, 25))
+                for ref, days in (
+                    (PackageRef("pypi", "rocket"), PYPI_DAYS),
+                    (PackageRef("npm", "rocket"), NPM_DAYS),
+                ):
+                    package_id, _ = save_package(s, repo_id, ref, "config")
+                    save_downloads(s, package_id, days)
+                    save_fetch(
+                        s,
+                        package_id,
+                        fetched_at=datetime.now(UTC),
+                    )
+    engine.dispose()
+    return url
+
+
+def test_weekly_downloads_are_summed_and_a_week_without_a_known_day_is_empty(
+    tmp_path: Path, store_url: str
+) -> None:
+    (tmp_path / "collector.toml").write_text(CONFIG, encoding="utf-8")
+    env = {"COLLECTOR_DATABASE_URL": store_url}
+    args = ("--metric", "downloads", "--since", "2026-11-01", "--until", "2026-11-28", "--every", "week")
+    out = run_cli(tmp_path, env, "report", *args, "--format", "csv")
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    got = {(r["repo"], r["period"]): r["downloads"] for r in rows}
+    assert [got[("acme/rocket", p)] for p in ("2026-11-01", "2026-11-08", "2026-11-15", "2026-11-22")] == [
+        "35",
+        "",
+        "7",
+        "0",
+    ]
+    assert {got[("acme/attic", p)] for p in ("2026-11-01", "2026-11-08", "2026-11-15", "2026-11-22")} == {""}
+    assert "stars" not in rows[0]
+    text = run_cli(tmp_path, env, "report", *args, "--format", "markdown")
+    assert text.returncode == 0, text.stderr
+    assert "Downloads within each week" in text.stdout
+    assert "downloads of acme/rocket, pypi:rocket: known from 2026-11-02 (PyPI keeps 180 days" in text.stdout
+    assert "downloads of acme/rocket, npm:rocket: known from 2026-11-03 (npm keeps" in text.stdout
+    html = run_cli(tmp_path, env, "report", *args, "--format", "html")
+    assert html.returncode == 0, html.stderr
+    # A release is a marker on the chart, in the week it was published, its tag in the title for hover.
+    assert html.stdout.count('<g class="release"><title>') == 1
+    assert '<g class="release"><title>acme/rocket v1.0.0 (2026-11-10)</title>' in html.stdout
+
+
+def test_badge_and_metric_show_the_30_days_to_the_latest_known_day(tmp_path: Path, store_url: str) -> None:
+    with served(make_app(tmp_path, store_url, CONFIG)) as base:
+        badge = httpx.get(f"{base}/badge/acme/rocket/downloads.svg", timeout=30)
+        none = httpx.get(f"{base}/badge/acme/attic/downloads.svg", timeout=30)
+        metrics = httpx.get(f"{base}/metrics", timeout=30)
+        query = "repos=acme/rocket&metric=downloads&since=2026-11-01&until=2026-11-28&every=week"
+        chart = httpx.get(f"{base}/chart.svg?{query}", timeout=30)
+    assert badge.status_code == 200 and badge.headers["content-type"].startswith("image/svg+xml")
+    assert "<title>downloads/30d: 42</title>" in badge.text  # 30 + 5 + 7 + 0 + 0, Oct 25 to Nov 23
+    assert "<title>downloads/30d: n/a</title>" in none.text
+    samples = {
+        s.labels["repo"]: s.value
+        for family in text_string_to_metric_families(metrics.text)
+        if family.name == "collector_repo_downloads_30d"
+        for s in family.samples
+    }
+    assert samples == {"acme/rocket": 42.0}
+    assert chart.status_code == 200, chart.text
+    assert "Downloads within each week" in chart.text
+    assert "<title>acme/rocket v1.0.0 (2026-11-10)</title>" in chart.text
