@@ -144,13 +144,14 @@ def _history(session: Session, config: Config, name: str, since: date, today: da
     trend = make_report(session, request, config)
     assert isinstance(trend, Trend)
     table = trend.table
+    columns = {c: table[c].tolist() for c in table.columns}  # plain lists: no pandas lookup per cell
     rows = []
     for k in range(len(table)):
-        row: dict[str, Any] = {"period": str(table["period"][k]), "as_of": str(table["as_of"][k])}
+        row: dict[str, Any] = {"period": str(columns["period"][k]), "as_of": str(columns["as_of"][k])}
         for metric in METRICS:
-            row[metric] = _value(table[metric][k])
-            source = f"{metric}_source"
-            row[source] = table[source][k] if source in table and isinstance(table[source][k], str) else None
+            row[metric] = _value(columns[metric][k])
+            source = columns.get(f"{metric}_source", [None] * len(table))[k]
+            row[f"{metric}_source"] = source if isinstance(source, str) else None
         rows.append(row)
     return rows
 
