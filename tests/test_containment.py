@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from pathlib import Path
 
 import httpx
@@ -29,8 +30,9 @@ from collector.store.repos import save_tracked_name
 from collector.testing.scenarios import load_scenario
 from collector.testing.simulator import SimulatorApp
 from collector.testing.transport import running_simulator
+from tests.clock_skew import clock_ahead_env
 from tests.conftest import UNPACED_CLIENT, PgServer, run_cli
-from tests.test_daemon import world
+from tests.test_daemon import DaemonProcess, world
 
 
 def _free_port() -> int:
@@ -254,3 +256,31 @@ def test_a_value_the_store_refuses_in_a_command_is_one_line_and_debug_shows_the_
     assert "INSERT" not in line  # neither the SQL nor its parameters
     debug = run_cli(tmp_path, env, "--debug", "packages", "add", "octo/hello", "pypi:refused")
     assert debug.returncode == 1 and "Traceback" in debug.stderr and "CheckViolation" in debug.stderr
+
+
+@pytest.mark.postgres
+def test_a_daemon_whose_clock_runs_ahead_does_not_redo_the_cycle_others_finished(
+    pg_server: PgServer, tmp_path: Path
+) -> None:
+    every = 600  # a 10-minute cycle; the second daemon's clock is one cycle ahead
+    to_boundary = every - time.time() % every
+    if to_boundary < 150:  # the test's minutes must stay in one cycle of the database's clock
+        time.sleep(to_boundary + 1)
+    with world(pg_server, tmp_path, "synthetic-4", collect="10m") as w:
+        n = len(w.scenario.repos)
+        first = w.daemon()
+        try:
+            first.wait_for("a pass", lambda: bool(first.named("job_finished", job="collect")), 60)
+            assert first.stop()[0] == 0
+        finally:
+            first.kill()
+        assert first.named("job_finished", job="collect")[0]["repositories"] == str(n)
+        ahead = DaemonProcess(w.cwd, {**w.env, **clock_ahead_env("+10m")})
+        try:
+            ahead.wait_for("its pass", lambda: bool(ahead.named("job_finished", job="collect")), 60)
+            assert ahead.stop()[0] == 0
+        finally:
+            ahead.kill()
+        # By its own clock a new cycle has begun; by the store's, every repository is done for this one.
+        assert ahead.named("job_finished", job="collect")[0]["repositories"] == "0", ahead.tail()
+        assert w.value("SELECT count(*) FROM snapshots") == n

@@ -33,7 +33,7 @@ from collector.errors import CollectorError
 from collector.github.api import GitHubAPI
 from collector.jobs.backfill import run_backfill
 from collector.jobs.collect import run_collect
-from collector.jobs.daemon import Daemon, DaemonJob, make_trigger
+from collector.jobs.daemon import Daemon, DaemonJob, cycle_start, make_trigger
 from collector.jobs.discover import run_discover, save_config_rules
 from collector.jobs.outages import describe_failure, is_outage
 from collector.jobs.plan import plan_backfill, render_plan
@@ -284,16 +284,23 @@ class _DaemonJobs:
                 self.app.telemetry.record(api.stats)
         return {"repositories": len(outcome.results), "failed": len(outcome.failed), **_brief(api)}
 
+    def _cycle_by_store(self, job: str) -> datetime:
+        """The cycle by the database's clock, not this host's: daemons whose clocks differ agree on which
+        cycle a unit was done in, so a host running ahead does not redo what the others finished."""
+        with self.app.sessions() as s:
+            now = leases.database_now(s)
+        return cycle_start(self.app.config.schedules[job], now)
+
     async def collect(self, cycle: datetime) -> dict[str, Any]:
         self.close_leftovers("collect")
         track_config_repos(self.app)
-        done = await self._pass(run_collect, cycle)
+        done = await self._pass(run_collect, self._cycle_by_store("collect"))
         # Alerts (issue 13): after the collect; their failures are logged as events, never raised.
         return {**done, **await run_alerts(self.app.sessions, self.app.config.alerts, self.log)}
 
     async def backfill(self, cycle: datetime) -> dict[str, Any]:
         self.close_leftovers("backfill")
-        return await self._pass(run_backfill, cycle)
+        return await self._pass(run_backfill, self._cycle_by_store("backfill"))
 
     def _first_in_cluster(self, name: str, schedule: Schedule) -> bool:
         """Whether this daemon runs `name` this cycle: one daemon of those sharing the store does (the
