@@ -110,3 +110,24 @@ def test_badge_and_metric_show_the_30_days_to_the_latest_known_day(tmp_path: Pat
     assert chart.status_code == 200, chart.text
     assert "Downloads within each week" in chart.text
     assert "<title>acme/rocket v1.0.0 (2026-11-10)</title>" in chart.text
+
+
+def test_a_ranking_has_downloads_30d_when_packages_are_configured(tmp_path: Path, store_url: str) -> None:
+    (tmp_path / "collector.toml").write_text(CONFIG, encoding="utf-8")
+    env = {"COLLECTOR_DATABASE_URL": store_url}
+    out = run_cli(tmp_path, env, "report", "--at", "2026-11-10", "--format", "csv")
+    assert out.returncode == 0, out.stderr
+    rows = {r["repo"]: r for r in csv.DictReader(io.StringIO(out.stdout))}
+    # 2026-10-12 to 2026-11-10: PyPI's 30 and npm's 5; the 20th and later are after it.
+    assert (rows["acme/rocket"]["downloads_30d"], rows["acme/attic"]["downloads_30d"]) == ("35", "")
+    table = run_cli(
+        tmp_path, {**env, "COLUMNS": "200"}, "report", "--at", "2026-11-10", "--format", "markdown"
+    )
+    assert table.returncode == 0, table.stderr
+    header = next(line for line in table.stdout.splitlines() if line.startswith("| rank"))
+    assert header.split("|")[5:7] == [" contributors ", " downloads\\_30d "]  # Markdown escapes the _
+    assert "| acme/rocket |  |  |  | 35 |" in table.stdout
+    (tmp_path / "collector.toml").write_text(UNPACED_CLIENT, encoding="utf-8")
+    plain = run_cli(tmp_path, env, "report", "--at", "2026-11-10", "--format", "csv")
+    assert plain.returncode == 0, plain.stderr
+    assert "downloads_30d" not in plain.stdout.splitlines()[0]

@@ -39,7 +39,7 @@ from collector.reports.model import (
 from collector.reports.periods import compared_periods
 from collector.store.groups import load_group, load_group_members, load_groups
 from collector.store.releases import load_release_markers
-from collector.store.report_downloads import add_downloads, describe_download_series
+from collector.store.report_downloads import add_downloads, describe_download_series, load_downloads_30d
 from collector.store.reports import (
     ReportRepo,
     load_period_grid,
@@ -241,7 +241,12 @@ def _make_ranking(
     frame["language"] = [repos[i].primary_language for i in frame["repo_id"]]
     frame["archived"] = [repos[i].archived for i in frame["repo_id"]]
     frame["description"] = [repos[i].description for i in frame["repo_id"]]
-    table = frame.loc[:, [*RANKING_COLUMNS, "exists"]].reset_index(drop=True)
+    columns = list(RANKING_COLUMNS)
+    if group.config.packages:  # downloads over the 30 days ending on `at`, after the counters
+        d30 = load_downloads_30d(session, list(frame["repo_id"]), at)
+        frame["downloads_30d"] = pd.array([d30.get(i) for i in frame["repo_id"]], dtype="Int64")
+        columns.insert(columns.index("contributors") + 1, "downloads_30d")
+    table = frame.loc[:, [*columns, "exists"]].reset_index(drop=True)
     return Ranking(
         at=at,
         table=table,

@@ -18,7 +18,6 @@ from collector.reports.groups import TOTAL_ROW
 from collector.reports.model import Ranking, Report, Trend
 from collector.reports.tables import (
     ABOUT_HEADER,
-    RANKING_HEADER,
     compute_about_rows,
     compute_group_tables,
     compute_metric_tables,
@@ -27,6 +26,7 @@ from collector.reports.tables import (
     describe_metric,
     is_numeric_column,
     period_labels,
+    ranking_header,
 )
 
 _CSS = """
@@ -131,7 +131,7 @@ def render_html(report: Report) -> str:
             for repo, stars in zip(report.table["repo"], report.table["stars"], strict=True)
         }
         body.append(render_svg_bar_chart("Stars", bars))
-        body.append(_html_table(RANKING_HEADER, rows))
+        body.append(_html_table(ranking_header(report), rows))
     else:
         labels = period_labels(report)
         for table in compute_metric_tables(report):

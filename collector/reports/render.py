@@ -17,7 +17,6 @@ from collector.reports.groups import TOTAL_ROW
 from collector.reports.model import Footnotes, Ranking, Report
 from collector.reports.tables import (
     ABOUT_HEADER,
-    RANKING_HEADER,
     compute_about_rows,
     compute_group_tables,
     compute_metric_tables,
@@ -25,6 +24,7 @@ from collector.reports.tables import (
     describe,
     describe_metric,
     is_numeric_column,
+    ranking_header,
 )
 from collector.reports.tidy import group_document, tidy_frame
 
@@ -41,7 +41,7 @@ def _footer_lines(footnotes: Footnotes) -> list[str]:
 def _grids(report: Report) -> list[tuple[str, tuple[str, ...], tuple[tuple[str, ...], ...]]]:
     """(title, header, rows) of every human-readable table in the report."""
     if isinstance(report, Ranking):
-        return [(describe(report), RANKING_HEADER, compute_ranking_rows(report))]
+        return [(describe(report), ranking_header(report), compute_ranking_rows(report))]
     grids = [
         (describe_metric(t.metric, report.every), t.header, t.rows) for t in compute_metric_tables(report)
     ]

@@ -220,10 +220,12 @@ def _mover_rows(movers: tuple[Mover, ...]) -> tuple[tuple[str, ...], ...]:
     )
 
 
-def compute_total_cells(group: GroupSummary) -> tuple[str, ...]:
-    """A ranking's group total as display strings, in RANKING_HEADER order."""
+def compute_total_cells(group: GroupSummary, downloads: bool = False) -> tuple[str, ...]:
+    """A ranking's group total as display strings, in RANKING_HEADER order (`downloads`: with an empty
+    downloads_30d cell)."""
     totals = [group.totals[m][0] if m in group.totals else None for m in CUMULATIVE]
-    return ("", TOTAL_ROW, *map(format_number, totals), "", "", f"all {group.members:,} members")
+    extra = ("",) if downloads else ()
+    return ("", TOTAL_ROW, *map(format_number, totals), *extra, "", "", f"all {group.members:,} members")
 
 
 RANKING_HEADER = (
@@ -238,23 +240,34 @@ RANKING_HEADER = (
 )
 
 
+def ranking_header(ranking: Ranking) -> tuple[str, ...]:
+    """RANKING_HEADER, with downloads_30d after the counters when the ranking has that column (packages
+    are configured)."""
+    if "downloads_30d" not in ranking.table.columns:
+        return RANKING_HEADER
+    return (*RANKING_HEADER[:5], "downloads_30d", *RANKING_HEADER[5:])
+
+
 def compute_ranking_rows(ranking: Ranking) -> tuple[tuple[str, ...], ...]:
-    """The ranking as display strings, in RANKING_HEADER order (descriptions untruncated, unescaped)."""
+    """The ranking as display strings, in ranking_header order (descriptions untruncated, unescaped)."""
     rows = []
+    downloads = "downloads_30d" in ranking.table.columns
     for row in ranking.table.itertuples(index=False):
         repo = str(row.repo)
+        d30 = getattr(row, "downloads_30d", None)
         rows.append(
             (
                 "" if row.rank is pd.NA or row.rank is None else str(row.rank),
                 repo,
                 *(cell(getattr(row, m), repo, m, ranking.footnotes, bool(row.exists)) for m in CUMULATIVE),
+                *((format_number(None if d30 is pd.NA else d30),) if downloads else ()),
                 "" if row.language is None else str(row.language),
                 "yes" if row.archived else "",
                 "" if row.description is None else " ".join(str(row.description).split()),
             )
         )
     if ranking.group is not None:
-        rows.append(compute_total_cells(ranking.group))
+        rows.append(compute_total_cells(ranking.group, downloads))
     return tuple(rows)
 
 
