@@ -17,6 +17,7 @@ from graphql.type import GraphQLAbstractType
 from collector.testing.graphql_cost import Plan
 from collector.testing.limits import Budget
 from collector.testing.model import SimCommit
+from collector.testing.releases_sim import releases_connection
 from collector.testing.rest import RestApi
 from collector.testing.views import RepoView, iso
 
@@ -189,6 +190,8 @@ def _repo_field(node: RepoNode, name: str, args: dict[str, Any]) -> Any:
     if name == "issues":
         states = args.get("states")
         return {"totalCount": r.open_issues if not states or "OPEN" in states else 0}
+    if name == "releases":
+        return releases_connection(r, v.today, args)
     if name == "defaultBranchRef":
         if not v.commits:
             return None  # GitHub: null for an empty repository

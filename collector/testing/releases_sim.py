@@ -1,5 +1,6 @@
-"""GitHub's release listing (GET /repos/{owner}/{repo}/releases), from GitHub's docs:
-https://docs.github.com/en/rest/releases/releases#list-releases
+"""GitHub's release listing (GET /repos/{owner}/{repo}/releases) and GraphQL's Repository.releases, from
+GitHub's docs: https://docs.github.com/en/rest/releases/releases#list-releases and
+https://docs.github.com/en/graphql/reference/objects#releaseconnection
 
 Releases come newest first; drafts are listed only to those with push access; each asset's
 `download_count` is a running total (GitHub keeps no history of it), which here grows by the asset's
@@ -10,6 +11,7 @@ the download rates are made up.
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -72,6 +74,52 @@ def release_objects(api: str, repo: SimRepo, today: date, *, drafts: bool) -> li
     ]
     shown.sort(key=lambda r: (r.published_at is None, r.published_at or r.created_at), reverse=True)
     return [_release_object(api, repo, r, today) for r in shown]
+
+
+def releases_connection(repo: SimRepo, today: date, args: dict[str, Any]) -> dict[str, Any]:
+    """`releases(first:, after:, orderBy: {field: CREATED_AT|NAME, direction:})` as of `today`: published
+    releases only (drafts need push access, which the simulator's GraphQL does not model), each with
+    `releaseAssets` (their first 100) and `downloadCount`; cursors are opaque offsets."""
+    order = args.get("orderBy") or {"field": "CREATED_AT", "direction": "DESC"}
+    shown = [r for r in releases_of(repo) if r.published_at is not None and r.created_at.date() <= today]
+    by_name = order.get("field") == "NAME"
+    shown.sort(key=lambda r: r.tag if by_name else r.created_at, reverse=order.get("direction") == "DESC")
+    after = args.get("after")
+    start = int(base64.b64decode(after).decode().split(":")[1]) + 1 if after else 0
+    page = shown[start : start + min(int(args.get("first") or 100), 100)]
+    nodes = [
+        {
+            "tagName": r.tag,
+            "name": r.name,
+            "createdAt": iso(r.created_at),
+            "publishedAt": iso(r.published_at) if r.published_at else None,
+            "isPrerelease": r.prerelease,
+            "isDraft": False,
+            "releaseAssets": {
+                "totalCount": len(r.assets),
+                "nodes": [
+                    {"name": a.name, "downloadCount": download_count(r, a, today), "size": a.size}
+                    for a in r.assets[:100]
+                ],
+            },
+        }
+        for r in page
+    ]
+    end = start + len(page) - 1
+    return {
+        "totalCount": len(shown),
+        "nodes": nodes,
+        "pageInfo": {
+            "hasNextPage": end + 1 < len(shown),
+            "hasPreviousPage": start > 0,
+            "startCursor": _cursor(start) if page else None,
+            "endCursor": _cursor(end) if page else None,
+        },
+    }
+
+
+def _cursor(offset: int) -> str:
+    return base64.b64encode(f"cursor:{offset}".encode()).decode()
 
 
 def _release_object(api: str, repo: SimRepo, release: SimRelease, today: date) -> dict[str, Any]:
