@@ -3,6 +3,7 @@ security headers, validators, auth) as a browser or a proxy sees them."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -17,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collector.app import App
+from collector.cli.serve import bind_listener
 from collector.config import load_config
 from collector.errors import ConfigError
 from collector.service.http import matches
@@ -32,7 +34,7 @@ from tests.test_service_http import start
 @contextmanager
 def served(app: App) -> Iterator[str]:
     """The web app of `app` on 127.0.0.1 and a free port, from a thread; yields its base URL."""
-    sock = socket.create_server(("127.0.0.1", 0))
+    sock = bind_listener("127.0.0.1", 0)
     config = uvicorn.Config(build_app(app), log_config=None, access_log=False, lifespan="off")
     server = uvicorn.Server(config)  # not in the main thread: uvicorn installs no signal handler
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -218,3 +220,27 @@ def test_serve_with_a_token_logs_none_and_stops_on_sigterm(tmp_path: Path, sqlit
         assert running.stop() == 0, "".join(running.lines)
     log = "".join(running.lines)
     assert "event=http_stopped" in log and TOKEN not in log
+
+
+def test_connections_to_the_listener_send_without_waiting_for_acks() -> None:
+    """Nagle's algorithm off on every accepted connection (asyncio does it for sockets that say TCP): with
+    it on, an answer written as headers then body waits for the client's delayed ACK, ~40 ms each."""
+
+    async def accept_one() -> int:
+        listener = bind_listener("127.0.0.1", 0)
+        seen: asyncio.Queue[int] = asyncio.Queue()
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            conn = writer.get_extra_info("socket")
+            await seen.put(conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(handle, sock=listener)
+        _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+        nodelay = await asyncio.wait_for(seen.get(), timeout=10)
+        writer.close()
+        server.close()
+        await server.wait_closed()
+        return nodelay
+
+    assert asyncio.run(accept_one()) != 0
