@@ -79,3 +79,12 @@ def test_a_renamed_release_keeps_its_history(store: Store) -> None:
         (only,) = load_releases(s, repo_id)
         assert (only.name, only.prerelease, only.downloads) == ("Two final", False, 9)
         assert load_release_totals(s, repo_id) == {date(2026, 12, 1): 3, date(2026, 12, 2): 9}
+
+
+def test_a_tag_or_asset_given_twice_is_stored_once(store: Store) -> None:
+    twice = Release("v3", None, V2, False, (ReleaseAsset("a.zip", 1), ReleaseAsset("a.zip", 2)))
+    with transaction(store.sessions) as s:
+        repo_id = save_repository(s, Repository(3, "acme/twice")).id
+        assert save_releases(s, repo_id, [twice, twice], date(2026, 12, 1)) == 1
+    with store.sessions() as s:
+        assert [(r.tag, r.downloads) for r in load_releases(s, repo_id)] == [("v3", 2)]

@@ -66,6 +66,9 @@ class StoredRelease:
 def save_releases(session: Session, repo_id: int, releases: Sequence[Release], day: date) -> int:
     """Store the releases and today's download total of each of their assets (a later observation on
     the same day replaces the earlier one); returns how many asset totals were written."""
+    # One row per key, so that one statement never updates a row twice (GitHub keeps tags and asset names
+    # unique; this keeps a malformed answer from failing the whole step).
+    releases = list({r.tag: r for r in releases}.values())
     if not releases:
         return 0
     upsert(
@@ -89,7 +92,9 @@ def save_releases(session: Session, repo_id: int, releases: Sequence[Release], d
             select(ReleaseRow.tag, ReleaseRow.id).where(ReleaseRow.repo_id == repo_id)
         )
     }
-    assets = [(release_ids[r.tag], a) for r in releases for a in r.assets]
+    assets = list(
+        {(release_ids[r.tag], a.name): (release_ids[r.tag], a) for r in releases for a in r.assets}.values()
+    )
     if not assets:
         return 0
     upsert(
