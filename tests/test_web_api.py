@@ -214,3 +214,14 @@ def test_api_answers_carry_a_validator_that_weak_copies_match(api: Api) -> None:
         again = api.get(path, headers={"If-None-Match": sent})
         assert again.status_code == 304 and again.content == b"", sent
     assert api.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_a_monthly_series_ends_each_month_on_its_repo_daily_value(api: Api) -> None:
+    """Weeks and months come from the report, days from repo_daily: at each period's end they agree."""
+    path = "/api/v1/repos/tensorflow/tensorflow/series?since=2016-01&until=2017-06&every=month"
+    for metric in ("stars", "forks", "contributors"):
+        monthly = api.json(f"{path}&metric={metric}")["points"]
+        daily = api.json(path.replace("every=month", "every=day") + f"&metric={metric}")["points"]
+        on = {p["date"]: p["value"] for p in daily}
+        assert len(monthly) == 18 and all(p["value"] is not None for p in monthly)
+        assert {p["date"]: p["value"] for p in monthly} == {p["date"]: on[p["date"]] for p in monthly}, metric
