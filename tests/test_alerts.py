@@ -25,7 +25,7 @@ from collector.alerts.messages import render_payload, sample_firing
 from collector.alerts.rules import Firing, RepoValues, compute_ranks, compute_repo_values, iso_week
 from collector.alerts.webhook import WebhookSender, bind_webhooks, webhook_url
 from collector.app import App
-from collector.cli.jobs import _DaemonJobs
+from collector.cli.daemon import _DaemonJobs
 from collector.config import Config, load_config
 from collector.domain import Repository, Snapshot, parse_repo_name, utc_now
 from collector.errors import ConfigError

@@ -215,7 +215,9 @@ def test_two_daemons_write_each_report_once_per_cycle(pg_server: PgServer, tmp_p
                 )
             daemons[0].wait_for(
                 "three report cycles",
-                lambda: w.value("SELECT count(*) FROM runs WHERE job = 'report:ranking'") >= 3,
+                lambda: (
+                    w.value("SELECT count(*) FROM runs WHERE job = 'report:ranking' AND status = 'ok'") >= 3
+                ),
                 6 * every,
             )
             codes = [d.stop()[0] for d in daemons]

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from collector.app import App
-from collector.cli.jobs import _DaemonJobs
+from collector.cli.daemon import _DaemonJobs
 from collector.cli.packages import downloads_daemon_job
 from collector.config import load_config
 from collector.domain import parse_repo_name

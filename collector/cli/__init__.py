@@ -13,7 +13,19 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from collector import __version__
 from collector.app import App
-from collector.cli import alerts, config_check, db, discover, jobs, packages, report, repos, serve, status
+from collector.cli import (
+    alerts,
+    config_check,
+    daemon,
+    db,
+    discover,
+    jobs,
+    packages,
+    report,
+    repos,
+    serve,
+    status,
+)
 from collector.cli.common import echo_err
 from collector.errors import CollectorError, StoreReadOnly, StoreUnavailable
 from collector.jobs.outages import describe_failure
@@ -63,7 +75,7 @@ for command in (
     jobs.sync,
     discover.discover,
     status.status,
-    jobs.daemon,
+    daemon.daemon,
     serve.serve,
     report.report,
 ):
