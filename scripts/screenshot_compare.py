@@ -50,7 +50,10 @@ def main() -> int:
             response = page.goto(f"http://127.0.0.1:{sock.getsockname()[1]}/compare?{args.query}")
             if response is None or response.status != 200:
                 error = page.locator(".error").all_inner_texts()
-                print(f"error: the compare page answered {response and response.status}: {error}", file=sys.stderr)
+                print(
+                    f"error: the compare page answered {response and response.status}: {error}",
+                    file=sys.stderr,
+                )
                 return 1
             page.wait_for_selector("figure.chart svg")
             page.screenshot(path=args.out)
