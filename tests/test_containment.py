@@ -286,3 +286,20 @@ def test_a_daemon_whose_clock_runs_ahead_does_not_redo_the_cycle_others_finished
         # By its own clock a new cycle has begun; by the store's, every repository is done for this one.
         assert ahead.named("job_finished", job="collect")[0]["repositories"] == "0", ahead.tail()
         assert w.value("SELECT count(*) FROM snapshots") == n
+
+
+@pytest.mark.postgres
+def test_backfill_with_github_unreachable_ends_the_pass_in_one_line_and_blames_no_repository(
+    pg_server: PgServer, tmp_path: Path
+) -> None:
+    with world(pg_server, tmp_path, "synthetic-3") as w:
+        assert w.cli("collect").returncode == 0  # resolved: the backfill goes straight to its series
+        port = _free_port()
+        out = run_cli(w.cwd, {**w.env, "GITHUB_API_URL": f"http://127.0.0.1:{port}"}, "backfill", timeout=300)
+        assert out.returncode == 1, out.stderr
+        assert "Traceback" not in out.stderr
+        errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+        assert errors == [f"error: GitHub unreachable: connection refused by 127.0.0.1:{port}"], out.stderr
+        assert [r.status for r in w.rows("SELECT status FROM runs WHERE job = 'backfill'")] != ["ok"]
+        assert w.value("SELECT count(*) FROM run_items WHERE job = 'backfill'") == 0
+        assert w.value("SELECT count(*) FROM leases WHERE job = 'backfill' AND done_at IS NOT NULL") == 0

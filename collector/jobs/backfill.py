@@ -23,7 +23,7 @@ from collector.domain import Holder, parse_repo_name, utc_now
 from collector.github.api import GitHubAPI
 from collector.github.errors import GitHubError, NotFound
 from collector.jobs.commit_history import backfill_commit_walk
-from collector.jobs.outages import describe_failure, failure_kind, is_outage
+from collector.jobs.outages import describe_failure, ends_the_pass, failure_kind, is_outage
 from collector.jobs.progress import NullReporter, Reporter
 from collector.jobs.series import SeriesContext
 from collector.jobs.star_history import backfill_stars
@@ -177,25 +177,32 @@ async def _backfill_series(ctx: SeriesContext, keys: tuple[str, ...], result: Re
     label = "+".join(keys)
     try:
         outcome = await _STEPS[keys](ctx)
+    except GitHubError as exc:
+        if ends_the_pass(exc):  # GitHub unreachable, or no credential left: not this series' failure
+            raise
+        outcome, result.error = _series_failed(ctx, exc, label, result.full_name)
     except CheckpointMoved as exc:  # the other process goes on; a later run resumes from its checkpoint
         outcome, result.error = f"error: {exc}", f"{label}: {exc}"
         event(ctx.log, "series_superseded", logging.WARNING, repo=result.full_name, series=label)
-    except NotFound as exc:
+    result.series.update(dict.fromkeys(keys, outcome))
+
+
+def _series_failed(ctx: SeriesContext, exc: GitHubError, label: str, full_name: str) -> tuple[str, str]:
+    """A GitHub error that ends one step: recorded (a repository GitHub no longer has is marked gone)."""
+    if isinstance(exc, NotFound):
         with transaction(ctx.sessions) as s:
             mark_gone(s, ctx.repo_id, f"{exc.kind}: {exc}")
-        outcome, result.error = f"error: {exc}", f"{label}: {exc}"
-    except GitHubError as exc:
-        outcome, result.error = f"error: {exc}", f"{label}: {exc}"
+    else:
         event(
             ctx.log,
             "series_failed",
             logging.WARNING,
-            repo=result.full_name,
+            repo=full_name,
             series=label,
             kind=exc.kind,
             error=str(exc),
         )
-    result.series.update(dict.fromkeys(keys, outcome))
+    return f"error: {exc}", f"{label}: {exc}"
 
 
 async def _heartbeat(sessions: sessionmaker[Session], lease: leases.LeaseToken) -> None:
@@ -327,10 +334,16 @@ class _Run:
                 if not work.done():
                     work.cancel()
                     await asyncio.gather(work, return_exceptions=True)
-                    return self._failed(repo_id, beat.exception() or LeaseLost("lease renewal stopped"))
+                    stopped = beat.exception() or LeaseLost("lease renewal stopped")
+                    if is_outage(
+                        stopped
+                    ):  # the store went away: the pass waits, the repository is not to blame
+                        self._give_back(lease)
+                        raise stopped
+                    return self._failed(repo_id, stopped)
             return await work
         except (GitHubError, LeaseLost, SQLAlchemyError) as exc:
-            if is_outage(exc):
+            if ends_the_pass(exc):
                 self._give_back(lease)
                 raise
             return self._failed(repo_id, exc)

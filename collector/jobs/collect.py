@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from collector.domain import HistoryPoint, Holder, RepoName, Snapshot, parse_repo_name, utc_now
 from collector.github.api import GitHubAPI
-from collector.github.errors import Blocked, GitHubError, NoCredentials, NotFound, NotReady, TooLarge
+from collector.github.errors import Blocked, GitHubError, NotFound, NotReady, TooLarge
 from collector.github.types import RepoCounters, WeekActivity
-from collector.jobs.outages import describe_failure, failure_kind, is_outage
+from collector.jobs.outages import describe_failure, ends_the_pass, failure_kind
 from collector.jobs.tasks import gather_or_cancel
 from collector.logs import event
 from collector.store import leases
@@ -211,12 +211,6 @@ async def run_collect(
     return outcome
 
 
-def _ends_the_pass(exc: BaseException) -> bool:
-    """An outage (waited out and retried) or no credential left (one line for the pass, not one per
-    repository): neither is a failure of the repository in hand."""
-    return is_outage(exc) or isinstance(exc, NoCredentials)
-
-
 def _pass_status(outcome: PassOutcome) -> RunStatus:
     """ok only when nothing failed: a pass with failures is partial, or failed when nothing succeeded."""
     if not outcome.failed:
@@ -254,7 +248,7 @@ async def _collect_batch(
             await gh.fetch_repo_counters(list(names.values()))
         )
     except GitHubError as exc:
-        if _ends_the_pass(exc):
+        if ends_the_pass(exc):
             raise
         # The batch's query failed as a whole (not an outage): each of its repositories fails with it.
         counters = {name.key: exc for name in names.values()}
@@ -272,7 +266,7 @@ async def _collect_batch(
                 result = _save(s, run_id, name, fetched, observed_at)
                 leases.complete(s, JOB, holder, [repo_id])
         except (GitHubError, SQLAlchemyError) as exc:
-            if _ends_the_pass(exc):
+            if ends_the_pass(exc):
                 raise
             return _fail(sessions, run_id, holder, repo_id, name.full_name, exc, log)
         await _collect_releases(sessions, gh, run_id, repo_id, parse_repo_name(result.full_name), log)

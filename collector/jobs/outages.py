@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 
 from collector.errors import StoreUnavailable
-from collector.github.errors import Unreachable
+from collector.github.errors import NoCredentials, Unreachable
 
 STORE_OUTAGES = (OperationalError, InterfaceError, DisconnectionError, StoreUnavailable)
 OUTAGES = (*STORE_OUTAGES, Unreachable)
@@ -21,6 +21,12 @@ def is_outage(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     return isinstance(exc, OUTAGES)
+
+
+def ends_the_pass(exc: BaseException) -> bool:
+    """An outage (waited out and retried) or no credential left (one line for the pass, not one per
+    repository): neither is a failure of the repository in hand."""
+    return is_outage(exc) or isinstance(exc, NoCredentials)
 
 
 def describe_failure(exc: BaseException) -> str:
