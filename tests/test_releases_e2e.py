@@ -168,7 +168,6 @@ def test_a_failed_release_listing_is_that_repositorys_alone(pg_url: str) -> None
         gone = conn.execute(
             text("SELECT gone_reason FROM repositories WHERE full_name = 'acme/rocket'")
         ).scalar()
-    engine.dispose()
     assert stars == 61  # the counters are stored
     assert gone is None  # a refused release listing does not make the repository gone
     assert [(name, job, status) for name, job, status, _ in items] == [
@@ -177,3 +176,9 @@ def test_a_failed_release_listing_is_that_repositorys_alone(pg_url: str) -> None
         ("acme/rocket", "releases", "error"),
     ]
     assert "releases" in items[2].message and "\n" not in items[2].message
+    # Not a full success: the run says partial, and the repository carries its step's error.
+    assert [r.full_name for r in outcome.steps_failed] == ["acme/rocket"]
+    with engine.connect() as conn:
+        status = conn.execute(text("SELECT status FROM runs WHERE job = 'collect'")).scalar()
+    assert status == "partial"
+    engine.dispose()

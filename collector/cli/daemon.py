@@ -92,7 +92,11 @@ class _DaemonJobs:
                 )
             finally:
                 self.app.telemetry.record(api.stats)
-        return {"repositories": len(outcome.results), "failed": len(outcome.failed), **_brief(api)}
+        done = {"repositories": len(outcome.results), "failed": len(outcome.failed), **_brief(api)}
+        steps_failed = len(getattr(outcome, "steps_failed", ()))  # collect's releases step
+        if steps_failed:  # a pass whose releases failed somewhere is not a success either
+            done |= {"steps_failed": steps_failed, "failed": len(outcome.failed) + steps_failed}
+        return done
 
     def _cycle_by_store(self, job: str) -> datetime:
         """The cycle by the database's clock, not this host's: daemons whose clocks differ agree on which

@@ -80,11 +80,16 @@ async def collect_once(app: App) -> tuple[int, int, str]:
         outcome = await run_collect(app.sessions, api, holder=app.holder, logger=get_logger("collect"))
     for failure in outcome.failed:
         click.echo(_error_line(failure.full_name, failure.message), err=True)
+    for partly in outcome.steps_failed:
+        for reason in partly.step_errors:  # its counters are saved; this step is tried again next pass
+            click.echo(_error_line(partly.full_name, reason), err=True)
     for unfinished in outcome.incomplete:
         click.echo(
             f"note: {unfinished.full_name}: {unfinished.message} (left unknown until the next pass)", err=True
         )
-    return len(outcome.results), len(outcome.failed), _usage_line(api, time.monotonic() - started)
+    # A repository whose releases failed counts as failed here too: the command's exit code says so.
+    failed = len({r.full_name for r in [*outcome.failed, *outcome.steps_failed]})
+    return len(outcome.results), failed, _usage_line(api, time.monotonic() - started)
 
 
 @click.command("collect")

@@ -45,6 +45,7 @@ class RepoResult:
     status: str  # ok | error | not_ready
     message: str | None = None
     error_kind: str | None = None
+    step_errors: list[str] = field(default_factory=list)  # a later step (releases) that failed: why
 
 
 @dataclass
@@ -58,6 +59,11 @@ class PassOutcome:
     @property
     def failed(self) -> list[RepoResult]:
         return [r for r in self.results if r.status == "error"]
+
+    @property
+    def steps_failed(self) -> list[RepoResult]:
+        """Collected, but a later step failed for it (its releases): the pass is not a full success."""
+        return [r for r in self.results if r.step_errors]
 
     @property
     def incomplete(self) -> list[RepoResult]:
@@ -212,9 +218,10 @@ async def run_collect(
 
 
 def _pass_status(outcome: PassOutcome) -> RunStatus:
-    """ok only when nothing failed: a pass with failures is partial, or failed when nothing succeeded."""
+    """ok only when nothing failed: a pass with failures (a step's too) is partial, or failed when nothing
+    succeeded."""
     if not outcome.failed:
-        return RunStatus.OK
+        return RunStatus.PARTIAL if outcome.steps_failed else RunStatus.OK
     return RunStatus.PARTIAL if len(outcome.failed) < len(outcome.results) else RunStatus.FAILED
 
 
@@ -231,7 +238,11 @@ def _record_stopped_pass(
 
 
 def _summary(outcome: PassOutcome) -> dict[str, Any]:
-    return {"repositories": len(outcome.results), "failed": len(outcome.failed)}
+    return {
+        "repositories": len(outcome.results),
+        "failed": len(outcome.failed),
+        "steps_failed": len(outcome.steps_failed),
+    }
 
 
 async def _collect_batch(
@@ -269,7 +280,11 @@ async def _collect_batch(
             if ends_the_pass(exc):
                 raise
             return _fail(sessions, run_id, holder, repo_id, name.full_name, exc, log)
-        await _collect_releases(sessions, gh, run_id, repo_id, parse_repo_name(result.full_name), log)
+        failed = await _collect_releases(
+            sessions, gh, run_id, repo_id, parse_repo_name(result.full_name), log
+        )
+        if failed is not None:
+            result.step_errors.append(f"{RELEASES_STEP}: {failed}")
         if result.status != "ok":
             event(
                 log,
@@ -294,14 +309,16 @@ async def _collect_releases(
     repo_id: int,
     name: RepoName,
     log: logging.Logger,
-) -> None:
-    """Store the repository's releases and today's total of each asset's downloads. Its counters are
-    saved already: any failure here (an outage too: the next repository's counters meet it) is recorded
-    for this repository under the step's name, with a one-line reason, and the pass goes on."""
+) -> str | None:
+    """Store the repository's releases and today's total of each asset's downloads; returns why that
+    failed, if it did. Its counters are saved already: any failure here (an outage too: the next
+    repository's counters meet it) is recorded for this repository under the step's name, with a one-line
+    reason, and the pass goes on (as partial)."""
     try:
         releases = await gh.fetch_releases(name)
         with transaction(sessions) as s:
             save_releases(s, repo_id, releases, utc_now().date())
+        return None
     except (GitHubError, SQLAlchemyError) as exc:
         reason, kind = describe_failure(exc), failure_kind(exc)
         event(log, "releases_failed", logging.WARNING, job=JOB, repo=name.full_name, kind=kind, error=reason)
@@ -310,3 +327,4 @@ async def _collect_releases(
                 save_run_item(s, run_id, repo_id, RELEASES_STEP, "error", kind, reason)
         except SQLAlchemyError:
             pass  # the store is away: the pass meets it at the next repository
+        return reason
