@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -242,7 +243,13 @@ def supported_database_url(url: str) -> str:
     ship, where SQLAlchemy would ask for psycopg2); ConfigError naming the supported ones for any other."""
     if url.startswith(("postgresql://", "postgres://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    scheme = url.split("://", 1)[0]
+    scheme, found, _ = url.partition("://")
+    if not found or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+        # Not a URL (libpq's "host=... password=...", a forgotten scheme): nothing of it is shown, since
+        # where a password lies in it is unknown.
+        raise ConfigError(
+            f"COLLECTOR_DATABASE_URL is not a URL (expected SCHEME://...); use {DATABASE_EXAMPLES}"
+        )
     if scheme.lower() not in DATABASE_SCHEMES:
         # Only the scheme is shown: the rest of the URL may hold a password.
         raise ConfigError(
@@ -303,12 +310,7 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
     env = os.environ if environ is None else environ
     here = cwd or Path.cwd()
     database_url = env.get("COLLECTOR_DATABASE_URL") or DEFAULT_DATABASE_URL
-    if "://" not in database_url:
-        raise ConfigError(
-            f"COLLECTOR_DATABASE_URL: {redact_url(database_url)!r} is not a SQLAlchemy URL; expected e.g. "
-            "sqlite:///collector.db or postgresql+psycopg://user@host/db"
-        )
-    database_url = supported_database_url(database_url)
+    database_url = supported_database_url(database_url)  # also: not a URL at all, shown in no part
     api_url = _check_http_url("GITHUB_API_URL", env.get("GITHUB_API_URL") or DEFAULT_API_URL)
     graphql_raw = env.get("GITHUB_GRAPHQL_URL")
     graphql_url = (

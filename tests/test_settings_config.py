@@ -278,6 +278,17 @@ def test_unsupported_databases_are_refused_when_read(url: str, scheme: str) -> N
     assert "secret" not in str(info.value) and info.value.exit_code == 2
 
 
+@pytest.mark.parametrize("url", ["host=db user=c password=s3cret dbname=x", "c:s3cret@db/x"])
+def test_a_database_setting_that_is_not_a_url_shows_none_of_it(url: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({"COLLECTOR_DATABASE_URL": url})
+    assert str(info.value) == (
+        "COLLECTOR_DATABASE_URL is not a URL (expected SCHEME://...); use sqlite:///PATH or "
+        "postgresql://USER@HOST/DB"
+    )
+    assert "s3cret" not in str(info.value) and info.value.exit_code == 2
+
+
 def test_explicit_missing_config_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "missing.toml", required=True)
