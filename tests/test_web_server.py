@@ -4,12 +4,14 @@ security headers, validators, auth) as a browser or a proxy sees them."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,12 +22,15 @@ from hypothesis import strategies as st
 from collector.app import App
 from collector.cli.serve import bind_listener
 from collector.config import load_config
-from collector.errors import ConfigError
-from collector.service.http import matches
+from collector.errors import ConfigError, InvalidGroupRule, StoreUnavailable
+from collector.service.http import Reply, _guarded, matches, store_trouble
 from collector.settings import load_settings
 from collector.store import migrate
 from collector.store.engine import make_engine
+from collector.web import api as web_api
+from collector.web import pages as web_pages
 from collector.web.app import build_app
+from collector.web.openapi import document
 from tests.conftest import run_cli
 from tests.test_reports_formats import fill, samples
 from tests.test_service_http import start
@@ -244,3 +249,71 @@ def test_connections_to_the_listener_send_without_waiting_for_acks() -> None:
         return nodelay
 
     assert asyncio.run(accept_one()) != 0
+
+
+# --- caching under auth, page numbers, error kinds ---------------------------------------------------
+
+
+def test_with_auth_guarded_answers_are_private_and_vary_on_authorization(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    config = '[server.auth]\ntoken_env = "COLLECTOR_WEB_TOKEN"\nopen = ["/healthz", "/badge/"]\n'
+    app = make_app(tmp_path, sqlite_url, config, {"COLLECTOR_WEB_TOKEN": TOKEN})
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with served(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        for path in ("/api/v1/repos", "/", "/chart.svg?repos=deep/alpha"):
+            answer = client.get(path, headers=auth)
+            assert answer.status_code == 200, (path, answer.text)
+            cache = answer.headers["cache-control"]
+            assert cache.startswith("private, max-age=") and "public" not in cache, (path, cache)
+            assert "Authorization" in answer.headers["vary"], path
+            again = client.get(path, headers={**auth, "If-None-Match": answer.headers["etag"]})
+            assert again.status_code == 304 and "public" not in again.headers["cache-control"], path
+            assert "Authorization" in again.headers["vary"], path
+        badge = client.get("/badge/deep/alpha/stars.svg")  # open: GitHub's image proxy may keep it
+        assert badge.headers["cache-control"] == "public, max-age=300" and "vary" not in badge.headers
+    app.engine.dispose()
+
+
+def test_without_auth_answers_stay_public(base: str) -> None:
+    answer = httpx.get(base + "/api/v1/repos", timeout=30)
+    assert answer.headers["cache-control"].startswith("public, max-age=") and "vary" not in answer.headers
+
+
+OUT_OF_RANGE = ("²", "١", "0", "-1", "+1", " 1", "1e3", "", "9" * 30, "1000000000")
+
+
+@pytest.mark.parametrize(("key", "beyond"), [("page", "100001"), ("per_page", "101")])
+def test_page_numbers_are_ascii_whole_numbers_within_bounds(base: str, key: str, beyond: str) -> None:
+    for value in (*OUT_OF_RANGE, beyond):
+        answer = httpx.get(base + "/api/v1/repos", params={key: value}, timeout=30)
+        assert answer.status_code == 400, (key, value, answer.text)
+        error = answer.json()["error"]
+        assert error.startswith(f"{key}: ") and "\n" not in error and "whole number" in error, error
+    last = {"page": web_api.MAX_PAGE, "per_page": web_api.MAX_PER_PAGE}[key]
+    assert httpx.get(base + "/api/v1/repos", params={key: str(last)}, timeout=30).status_code == 200
+    described = document()["paths"]["/api/v1/repos"]["get"]["parameters"]
+    assert {p["name"]: p["schema"]["maximum"] for p in described}[key] == last
+
+
+def _failing(error: Exception) -> Callable[..., Any]:
+    def view(path: object, query: object) -> Any:
+        raise error
+
+    return view
+
+
+def test_only_store_errors_are_a_503_and_an_empty_message_is_named_by_its_kind() -> None:
+    assert "StoreUnavailable" in store_trouble(StoreUnavailable(), "api")
+    rule = "group g: topic 'a b' is not a GitHub topic; use lowercase letters, digits and hyphens"
+    cases = ((StoreUnavailable(), 503, "StoreUnavailable"), (InvalidGroupRule(rule), 400, rule))
+    for error, status, line in cases:
+        service: Reply = _guarded(_failing(error), {}, {}, "chart")
+        api: Reply = web_api._answer(_failing(error), {}, {})
+        page = web_pages._answer(_failing(error), {}, {})
+        assert (service.status, api.status, page.status) == (status, status, status), error
+        assert page.context is not None
+        texts = (service.body.decode().strip(), json.loads(api.body)["error"], page.context["message"])
+        for text in texts:
+            assert line in text and "\n" not in text, text
+            assert ("does not answer" in text) == (status == 503), text

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from collector.app import App
 from collector.domain import RepoName, parse_repo_name, utc_now
-from collector.errors import CollectorError
+from collector.errors import CollectorError, StoreMissing, StoreReadOnly, StoreUnavailable
 from collector.logs import event
 from collector.reports.badge import BADGE_LABELS, BADGE_METRICS, BADGE_VALUES, render_badge
 from collector.reports.build import UnknownRepos, make_report
@@ -39,6 +39,8 @@ CHART_PARAMETERS = ("repos", "metric", "since", "until", "every", "theme", "scal
 SVG = "image/svg+xml; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
 IMAGE_CACHE = "public, max-age=300"  # GitHub's image proxy (camo) and browsers may keep it five minutes
+# What "the store does not answer" means: a 503. Any other CollectorError is the request's fault (a 400).
+STORE_ERRORS = (StoreUnavailable, StoreMissing, StoreReadOnly, SQLAlchemyError)
 Query = Mapping[str, list[str]]
 
 
@@ -63,10 +65,15 @@ def text_reply(status: int, message: str) -> Reply:
     return Reply(status, (message + "\n").encode())
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message, or its kind when the message is empty."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def store_trouble(exc: Exception, where: str) -> str:
     """What a caller is told when the store fails: the error's kind only, since a driver's message names
     the database host and user; the whole message goes to the log."""
-    event(log, "http_store_error", logging.WARNING, endpoint=where, error=str(exc).splitlines()[0])
+    event(log, "http_store_error", logging.WARNING, endpoint=where, error=first_line(exc))
     return f"the store does not answer ({type(exc).__name__}); see the server's log"
 
 
@@ -87,7 +94,7 @@ class Endpoints:
         try:
             current = migrate.current_revision(self.app.engine)
             head = migrate.head_revision(self.app.engine)
-        except (CollectorError, SQLAlchemyError) as exc:
+        except (CollectorError, SQLAlchemyError) as exc:  # not ready, whatever the kind
             return text_reply(503, f"not ready: {store_trouble(exc, 'readyz')}")
         if current != head:
             at = current or "none"
@@ -200,8 +207,10 @@ def _guarded(answer: Answer, path: Mapping[str, str], query: Query, where: str) 
         return answer(path, query)
     except BadRequest as exc:
         return text_reply(exc.status, str(exc))
-    except (CollectorError, SQLAlchemyError) as exc:
+    except STORE_ERRORS as exc:
         return text_reply(503, f"{where}: {store_trouble(exc, where)}")
+    except CollectorError as exc:
+        return text_reply(400, f"{where}: {first_line(exc)}")
 
 
 def query_of(request: Request) -> dict[str, list[str]]:

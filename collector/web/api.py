@@ -7,12 +7,12 @@ Every query parameter is checked before the store is read: an unknown or malform
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,7 +23,15 @@ from collector.domain import METRICS, RepoName, parse_repo_name, utc_now
 from collector.errors import CollectorError
 from collector.reports.build import UnknownRepos
 from collector.reports.model import EARLIEST, ReportOptionError, parse_day, parse_month_or_day
-from collector.service.http import MAX_CHART_REPOS, Reply, query_of, respond, store_trouble
+from collector.service.http import (
+    MAX_CHART_REPOS,
+    STORE_ERRORS,
+    Reply,
+    first_line,
+    query_of,
+    respond,
+    store_trouble,
+)
 from collector.web import data
 from collector.web.openapi import document
 
@@ -31,6 +39,7 @@ API_PREFIX = "/api/v1/"
 JSON = "application/json"
 API_CACHE = "public, max-age=60"  # the store changes once per collection cycle; ETags revalidate
 PER_PAGE, MAX_PER_PAGE = 30, 100
+MAX_PAGE = 100_000  # keeps OFFSET ((page - 1) * per_page) far inside every database's integers
 Params = Mapping[str, str]
 
 
@@ -63,11 +72,11 @@ def _choice(params: Params, key: str, choices: tuple[str, ...], default: str) ->
     return value
 
 
-def _whole(params: Params, key: str, default: int, high: int | None = None) -> int:
+def _whole(params: Params, key: str, default: int, high: int) -> int:
+    """A whole number from 1 to `high`, in ASCII digits (str.isdigit takes "²", which int() refuses)."""
     text = params.get(key, str(default))
-    if not text.isdigit() or int(text) < 1 or (high is not None and int(text) > high):
-        upto = f" up to {high}" if high is not None else ""
-        raise ApiError(400, f"{key}: {text!r} is not valid; expected a whole number from 1{upto}")
+    if not re.fullmatch(r"[0-9]{1,9}", text) or not 1 <= int(text) <= high:
+        raise ApiError(400, f"{key}: {text!r} is not valid; expected a whole number from 1 up to {high}")
     return int(text)
 
 
@@ -107,7 +116,8 @@ class Views:
 
     def repos(self, path: Params, query: Mapping[str, list[str]]) -> Reply:
         params = _params(query, ("page", "per_page"))
-        page, per_page = _whole(params, "page", 1), _whole(params, "per_page", PER_PAGE, MAX_PER_PAGE)
+        page = _whole(params, "page", 1, MAX_PAGE)
+        per_page = _whole(params, "per_page", PER_PAGE, MAX_PER_PAGE)
         with self.app.sessions() as session:
             found = data.repos_page(session, page, per_page)
         last = max(1, -(-found["total"] // per_page))
@@ -174,8 +184,10 @@ def _answer(view: View, path: Params, query: Mapping[str, list[str]]) -> Reply:
         return _json(404, {"error": str(exc)})
     except ReportOptionError as exc:  # its messages start with the option they concern
         return _json(400, {"error": str(exc)})
-    except (CollectorError, SQLAlchemyError) as exc:
+    except STORE_ERRORS as exc:
         return _json(503, {"error": store_trouble(exc, "api")})
+    except CollectorError as exc:
+        return _json(400, {"error": first_line(exc)})
 
 
 def _route(path: str, view: View) -> Route:

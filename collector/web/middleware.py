@@ -54,6 +54,24 @@ class Credentials:
         return any(path == p or (p.endswith("/") and path.startswith(p)) for p in self.auth.open)
 
 
+def _private(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The headers of an answer that needed credentials: a shared cache must not keep it for others
+    (RFC 9111 5.2.2.7), so Cache-Control's `public` becomes `private`, and Vary names Authorization."""
+    kept: list[tuple[bytes, bytes]] = []
+    vary: list[bytes] = []
+    for name, value in headers:
+        if name.lower() == b"vary":
+            vary += [v.strip() for v in value.split(b",") if v.strip()]
+            continue
+        if name.lower() == b"cache-control":
+            directives = [d.strip() for d in value.split(b",") if d.strip()]
+            value = b", ".join(b"private" if d.lower() == b"public" else d for d in directives)
+        kept.append((name, value))
+    if not any(v.lower() in (b"authorization", b"*") for v in vary):
+        vary.append(b"Authorization")
+    return [*kept, (b"vary", b", ".join(vary))]
+
+
 def _refusal(path: str, status: int, message: str, extra: list[tuple[bytes, bytes]]) -> Message:
     api = path.startswith("/api/")
     body = json.dumps({"error": message}).encode() if api else (message + "\n").encode()
@@ -63,7 +81,8 @@ def _refusal(path: str, status: int, message: str, extra: list[tuple[bytes, byte
 
 
 class Guard:
-    """GET and HEAD only (405 otherwise), credentials when [server.auth] is set (401), security headers."""
+    """GET and HEAD only (405 otherwise), credentials when [server.auth] is set (401, and what they
+    guard is cached privately only), security headers."""
 
     def __init__(self, app: ASGIApp, credentials: Credentials | None = None) -> None:
         self.app = app
@@ -74,15 +93,18 @@ class Guard:
             await self.app(scope, receive, send)
             return
 
+        path, refusal = scope["path"], None
+        guarded = self.credentials is not None and not self.credentials.is_open(path)
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                headers = list(message.get("headers", []))
+                message["headers"] = [*(_private(headers) if guarded else headers), *SECURITY_HEADERS]
             await send(message)
 
-        path, refusal = scope["path"], None
         if scope["method"] not in ("GET", "HEAD"):
             refusal = _refusal(path, 405, "only GET and HEAD", [(b"allow", b"GET, HEAD")])
-        elif self.credentials is not None and not self.credentials.is_open(path):
+        elif self.credentials is not None and guarded:
             header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
             if not self.credentials.accepts(header):
                 scheme = b"Bearer" if self.credentials.auth.user is None else b"Basic"

@@ -54,10 +54,11 @@ def _repos() -> Schema:
         | {m: _COUNT for m in LATEST_METRICS}
     )
     per_page = {"type": "integer", "minimum": 1, "maximum": 100, "default": 30}
+    page = {"type": "integer", "minimum": 1, "maximum": 100_000, "default": 1}  # api.MAX_PAGE
     return _get(
         "Tracked repositories with their latest observed values, by name.",
         [
-            _query("page", "Page, from 1.", {"type": "integer", "minimum": 1, "default": 1}),
+            _query("page", "Page, from 1 to 100000.", page),
             _query("per_page", "Repositories per page.", per_page),
         ],
         "One page; the Link header has first, prev, next and last.",

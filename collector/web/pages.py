@@ -15,7 +15,6 @@ from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -27,7 +26,15 @@ from collector.errors import CollectorError
 from collector.reports.badge import BADGE_METRICS
 from collector.reports.charts import SCALES, render_svg_line_chart
 from collector.reports.model import EARLIEST, ReportOptionError, parse_day, parse_month_or_day
-from collector.service.http import MAX_CHART_REPOS, Reply, query_of, respond, store_trouble
+from collector.service.http import (
+    MAX_CHART_REPOS,
+    STORE_ERRORS,
+    Reply,
+    first_line,
+    query_of,
+    respond,
+    store_trouble,
+)
 from collector.web import data, page_data
 
 HTML = "text/html; charset=utf-8"
@@ -300,8 +307,10 @@ def _answer(view: View, path: Mapping[str, str], query: Query) -> Page:
         return Page("error.html", {"message": str(exc)}, status=404)
     except ReportOptionError as exc:
         return Page("error.html", {"message": str(exc)}, status=400)
-    except (CollectorError, SQLAlchemyError) as exc:
+    except STORE_ERRORS as exc:
         return Page("error.html", {"message": store_trouble(exc, "page")}, status=503)
+    except CollectorError as exc:
+        return Page("error.html", {"message": first_line(exc)}, status=400)
 
 
 def _render(page: Page, base: str) -> bytes:
