@@ -62,9 +62,11 @@ async def fetch_npm_range(http: DownloadsHTTP, name: str, start: date, end: date
 async def fetch_npm_bulk(
     http: DownloadsHTTP, names: Sequence[str], start: date, end: date
 ) -> dict[str, dict[date, int] | None]:
-    """Daily downloads of up to 128 unscoped packages in one request (at most 365 days); None for a
-    package npm does not know."""
-    assert len(names) >= 2 and not any(n.startswith("@") for n in names) and len(names) <= BULK_NAMES
+    """Daily downloads of 2 to 128 distinct unscoped packages in one request (at most 365 days); None
+    for a package npm does not know. One name is asked with `fetch_npm_range`: alone, npm answers it
+    in the single-package shape."""
+    if not 2 <= len(set(names)) == len(names) <= BULK_NAMES or any(n.startswith("@") for n in names):
+        raise ValueError(f"a bulk request takes 2 to {BULK_NAMES} distinct unscoped names, not {list(names)}")
     what = f"npm bulk of {len(names)} packages ({names[0]}, ...)"
     status, body = await http.get_json("npm", range_url(http.npm_url, start, end, names), what)
     if status == 404 or not isinstance(body, dict):

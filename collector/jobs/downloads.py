@@ -8,18 +8,22 @@ yesterday: the answer ends at the source's own latest day, which is all the job 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from collector.domain import utc_now
+from collector.domain import Holder, utc_now
 from collector.downloads import npm
 from collector.downloads.http import DownloadsError, DownloadsHTTP
 from collector.downloads.pypistats import fetch_pypi_daily
+from collector.jobs.outages import describe_failure
 from collector.logs import event, get_logger
 from collector.store.engine import transaction
 from collector.store.packages import StoredPackage, load_downloads, load_packages, save_downloads, save_fetch
@@ -57,34 +61,67 @@ def is_due(package: StoredPackage, now: datetime) -> bool:
 
 
 async def run_downloads(
-    sessions: sessionmaker[Session], http: DownloadsHTTP, *, logger: logging.Logger | None = None
+    sessions: sessionmaker[Session],
+    http: DownloadsHTTP,
+    *,
+    logger: logging.Logger | None = None,
+    worker: str | None = None,
 ) -> DownloadsOutcome:
-    """Fetch the missing days of every due package of the tracked repositories and store them."""
+    """Fetch the missing days of every due package of the tracked repositories and store them.
+
+    A package whose source fails is recorded with its note and the run goes on; anything else that stops
+    the run (the store, a bug) closes it as failed with the reason, if the store answers, and is raised;
+    a cancelled run is closed as interrupted. The run is recorded under `worker` (this process by
+    default), so a later start can close it if the process dies first."""
     log = logger or get_logger("downloads")
     now = utc_now()
     with transaction(sessions) as s:
         packages = load_packages(s)
-        run_id = start_run(s, "downloads")
+        run_id = start_run(s, "downloads", worker or str(Holder.for_this_process()))
     due = [p for p in packages if is_due(p, now)]
     outcome = DownloadsOutcome(packages=len(packages), asked=len(due))
     job = _Job(sessions, http, now, outcome, log)
-    for package in due:
-        if package.ref.source == "pypi":
-            await job.pypi(package)
-    await job.npm([p for p in due if p.ref.source == "npm"])
+    try:
+        for package in due:
+            if package.ref.source == "pypi":
+                await job.pypi(package)
+        await job.npm([p for p in due if p.ref.source == "npm"])
+    except asyncio.CancelledError:
+        _close_stopped_run(sessions, run_id, RunStatus.INTERRUPTED, _stats(outcome, http))
+        raise
+    except Exception as exc:
+        _close_stopped_run(
+            sessions, run_id, RunStatus.FAILED, {**_stats(outcome, http), "error": describe_failure(exc)}
+        )
+        raise
     outcome.requests = dict(http.requests)
     status = (
         RunStatus.OK if not outcome.failed else RunStatus.PARTIAL if outcome.new_days else RunStatus.FAILED
     )
-    stats = {
+    with transaction(sessions) as s:
+        finish_run(s, run_id, status if due else RunStatus.OK, _stats(outcome, http))
+    return outcome
+
+
+def _stats(outcome: DownloadsOutcome, http: DownloadsHTTP) -> dict[str, Any]:
+    return {
         "asked": outcome.asked,
         "new_days": outcome.new_days,
         "failed": len(outcome.failed),
-        **outcome.requests,
+        **http.requests,
     }
-    with transaction(sessions) as s:
-        finish_run(s, run_id, status if due else RunStatus.OK, stats)
-    return outcome
+
+
+def _close_stopped_run(
+    sessions: sessionmaker[Session], run_id: int, status: RunStatus, stats: dict[str, Any]
+) -> None:
+    """Close a run that stopped early, if the store answers; if it does not, the run stays open under its
+    worker until a later start closes it as interrupted."""
+    try:
+        with transaction(sessions) as s:
+            finish_run(s, run_id, status, stats)
+    except SQLAlchemyError:
+        pass
 
 
 @dataclass
@@ -121,36 +158,52 @@ class _Job:
 
     async def npm(self, packages: Sequence[StoredPackage]) -> None:
         """Scoped names one by one; unscoped ones that start on the same day in bulk when that takes
-        fewer requests."""
-        by_start: dict[date, list[StoredPackage]] = defaultdict(list)
+        fewer requests. A name listed by several repositories is asked once and stored for each."""
+        scoped: dict[tuple[date, str], list[StoredPackage]] = defaultdict(list)
+        by_start: dict[date, dict[str, list[StoredPackage]]] = defaultdict(lambda: defaultdict(list))
         for p in packages:
             start = p.fetched_through + timedelta(days=1) if p.fetched_through else npm.FIRST_DAY
             if p.ref.scoped:
-                await self.npm_one(p, start)
+                scoped[(start, p.ref.name)].append(p)
             else:
-                by_start[start].append(p)
-        for start, group in by_start.items():
-            single = len(npm.chunks(start, self.yesterday, bulk=False)) * len(group)
-            bulk = len(npm.chunks(start, self.yesterday, bulk=True)) * -(-len(group) // npm.BULK_NAMES)
-            if len(group) < 2 or single <= bulk:
-                for p in group:
-                    await self.npm_one(p, start)
+                by_start[start][p.ref.name].append(p)
+        for (start, _), rows in scoped.items():
+            await self.npm_one(rows, start)
+        for start, by_name in by_start.items():
+            names = list(by_name)
+            single = len(npm.chunks(start, self.yesterday, bulk=False)) * len(names)
+            bulk = len(npm.chunks(start, self.yesterday, bulk=True)) * -(-len(names) // npm.BULK_NAMES)
+            if single <= bulk:
+                parts = [[name] for name in names]
             else:
-                for i in range(0, len(group), npm.BULK_NAMES):
-                    await self.npm_bulk(group[i : i + npm.BULK_NAMES], start)
+                parts = [names[i : i + npm.BULK_NAMES] for i in range(0, len(names), npm.BULK_NAMES)]
+            for part in parts:
+                if len(part) >= 2:
+                    await self.npm_bulk({name: by_name[name] for name in part}, start)
+                else:  # a bulk request needs two names: a last slice of one is asked alone
+                    await self.npm_one(by_name[part[0]], start)
 
-    async def npm_one(self, package: StoredPackage, start: date) -> None:
+    def save_all(
+        self, rows: Sequence[StoredPackage], days: dict[date, int], error: str | None = None
+    ) -> None:
+        for p in rows:
+            self.save(p, days, error)
+
+    async def npm_one(self, rows: Sequence[StoredPackage], start: date) -> None:
+        """One name (the rows of every repository listing it), range by range."""
+        name = rows[0].ref.name
         days: dict[date, int] = {}
         try:
             for first, last in npm.chunks(start, self.yesterday, bulk=False):
-                days.update(await npm.fetch_npm_range(self.http, package.ref.name, first, last))
+                days.update(await npm.fetch_npm_range(self.http, name, first, last))
         except DownloadsError as exc:
-            self.save(package, days, str(exc))  # the ranges that came are kept: the next run goes on
+            self.save_all(rows, days, str(exc))  # the ranges that came are kept: the next run goes on
             return
-        self.save(package, days)
+        self.save_all(rows, days)
 
-    async def npm_bulk(self, group: Sequence[StoredPackage], start: date) -> None:
-        days: dict[str, dict[date, int]] = {p.ref.name: {} for p in group}
+    async def npm_bulk(self, by_name: dict[str, list[StoredPackage]], start: date) -> None:
+        """Two to 128 distinct unscoped names (with the rows listing each) in bulk, range by range."""
+        days: dict[str, dict[date, int]] = {name: {} for name in by_name}
         unknown: set[str] = set()
         try:
             for first, last in npm.chunks(start, self.yesterday, bulk=True):
@@ -161,9 +214,9 @@ class _Job:
                     else:
                         days[name].update(got)
         except DownloadsError as exc:
-            for p in group:
-                self.save(p, days[p.ref.name], str(exc))
+            for name, rows in by_name.items():
+                self.save_all(rows, days[name], str(exc))
             return
-        for p in group:
-            missing = f"npm:{p.ref.name}: npm does not know this package; check the name"
-            self.save(p, days[p.ref.name], missing if p.ref.name in unknown else None)
+        for name, rows in by_name.items():
+            missing = f"npm:{name}: npm does not know this package; check the name"
+            self.save_all(rows, days[name], missing if name in unknown else None)
