@@ -162,7 +162,7 @@ async def downloads_once(app: App) -> DownloadsOutcome:
     """One downloads run over every package, on a client of its own (no GitHub token)."""
     save_config_packages(app)
     async with app.downloads_client() as http:
-        return await run_downloads(app.sessions, http, logger=get_logger("downloads"))
+        return await run_downloads(app.sessions, http, logger=get_logger("downloads"), worker=str(app.holder))
 
 
 def report_downloads(outcome: DownloadsOutcome) -> None:
