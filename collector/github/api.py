@@ -316,11 +316,11 @@ class GitHubAPI:
             yield ForkPage(forks, links.get("next"), page_number(links.get("last")))
 
     async def fetch_releases(self, name: RepoName) -> list[domain.Release]:
-        """Published releases, newest first, with their assets' running download totals (REST, one
-        request per 100: nesting releaseAssets in the counters query would multiply its node count)."""
+        """Published releases, newest first, with their assets' download totals: REST (releaseAssets in the
+        counters query would multiply its node count), conditional (unchanged, a 304 costs no budget)."""
         found: list[domain.Release] = []
-        path = f"{_repo_path(name)}/releases"
-        async for page in self.client.paginate(path, params={"per_page": RELEASES_PER_PAGE}):
+        path, params = f"{_repo_path(name)}/releases", {"per_page": RELEASES_PER_PAGE}
+        async for page in self.client.paginate(path, params=params, conditional=True):
             found.extend(_parsed(page, parse_releases) if page.status != 204 else ())
         return found
 
