@@ -58,8 +58,10 @@ def ensure_reader_role(engine: Engine, name: str = DEFAULT_READER_ROLE) -> bool:
             conn.execute(text(f"GRANT CONNECT ON DATABASE {database} TO {role}"))
             conn.execute(text(f"GRANT USAGE ON SCHEMA {schema} TO {role}"))
             for view in READER_VIEWS:
-                # Views run with their owner's rights: the role never needs the tables behind them.
-                conn.execute(text(f"GRANT SELECT ON {schema}.{quote(view)} TO {role}"))
+                # Views run with their owner's rights: the role never needs the tables behind them. A
+                # store at an older revision has fewer views: `db upgrade` grants the newer ones.
+                if conn.execute(text("SELECT to_regclass(:v) IS NOT NULL"), {"v": view}).scalar():
+                    conn.execute(text(f"GRANT SELECT ON {schema}.{quote(view)} TO {role}"))
     except DBAPIError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
         raise CollectorError(
