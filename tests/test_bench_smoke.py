@@ -75,11 +75,13 @@ def test_collection_meets_the_budget_targets(short_run: tuple[dict[str, Any], st
         first = case(data, f"collect {n}, pass 1")
         ours, theirs = first["collector"], first["baseline"]
         # One GraphQL point per 49 repositories (counters and 52-week commits), one contributors request
-        # per repository; nothing else.
+        # and one releases listing per repository; nothing else.
         assert ours["graphql_points"] <= math.ceil(n / 49)
-        assert ours["rest_charged"] <= n
+        assert ours["rest_charged"] <= 2 * n
         # Issue 12: at most 0.45x the PyGithub loop's budget on a first pass, 0.05x on an unchanged second.
-        budget = ours["rest_charged"] + ours["graphql_points"]
+        # Issue 21 added a releases listing per repository, which the loop does not read: the target is
+        # for the same work, so the listings (one each, conditional: free on the second pass) are set apart.
+        budget = ours["rest_charged"] + ours["graphql_points"] - n
         assert budget <= 0.45 * (theirs["rest_charged"] + theirs["graphql_points"]) * theirs["scale"]
         second = case(data, f"collect {n}, pass 2 (unchanged)")
         ours, theirs = second["collector"], second["baseline"]
