@@ -35,7 +35,11 @@ def test_one_daemon_per_cycle_fetches_and_none_without_packages(tmp_path: Path, 
         daemons = [App(settings, config), App(settings, config)]  # two processes' worth: two holders
         jobs = [downloads_daemon_job(app, _DaemonJobs(app)._first_in_cluster) for app in daemons]
         cycle = datetime.now(UTC)
-        done = [asyncio.run(job.body(cycle)) for job in jobs if job is not None]
+        try:
+            done = [asyncio.run(job.body(cycle)) for job in jobs if job is not None]
+        finally:
+            for app in (bare, *daemons):  # their pools, closed before pg_url drops the database
+                app.engine.dispose()
     assert jobs[0] is not None and jobs[0].schedule.interval_seconds == timedelta(days=1).total_seconds()
     assert done[0]["asked"] == 1 and done[0]["new_days"] == 180
     assert done[1] == {"skipped": "another daemon fetches downloads this cycle"}
