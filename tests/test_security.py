@@ -390,9 +390,6 @@ SQL_SINKS = {"text", "exec_driver_sql", "literal_column", "execute", "executescr
 
 # (file, function): why building SQL there is safe. Each entry must still be needed (checked below).
 ALLOWED = {
-    ("collector/store/reports.py", "_report_sql"): (
-        "fills the fixed report templates with BUCKET_COLUMNS values and CUMULATIVE_METRICS names only"
-    ),
     ("collector/store/columns.py", "fetch_columns"): "text() of the report queries above; values are bound",
     ("collector/store/columns.py", "_packed_columns"): (
         "wraps the same fixed query in array_agg columns c0..cN; values are bound by psycopg"
