@@ -487,9 +487,10 @@ def test_daemon_survives_a_postgresql_restart_and_the_next_cycle_is_complete(
     own_cluster: tuple[Cluster, PgServer], tmp_path: Path
 ) -> None:
     cluster, server = own_cluster
-    # A pass is one GraphQL batch and a REST request per repository: at 400 ms and 4 in flight, about
-    # 3.6 s, long enough that the restart lands mid-pass (the store must be lost while in use).
-    with world(server, tmp_path, "synthetic-30", latency_ms=400, collect="8s") as w:
+    # A pass is one GraphQL batch and two REST requests per repository (the repository and its releases
+    # listing): at 250 ms and 4 in flight, about 4 s, long enough that the restart lands mid-pass (the
+    # store must be lost while in use) and well inside the 10 s cycle.
+    with world(server, tmp_path, "synthetic-30", latency_ms=250, collect="10s") as w:
         n = len(w.scenario.repos)
         d = w.daemon("kv")
         try:
@@ -511,13 +512,13 @@ def test_daemon_survives_a_postgresql_restart_and_the_next_cycle_is_complete(
             w.engine.dispose()
             restarted = datetime.now(UTC)
             d.wait_for("store_recovered", lambda: bool(d.named("store_recovered")), 60)
-            # The next cycle after the restart: a run with every repository ok. (A pass of 30 at 400 ms
-            # takes about 4 s, inside the 8 s cycle; repositories a pass finishes after the next cycle
-            # began count as done in that cycle, so a shorter interval would never see a full run.)
+            # The next cycle after the restart: a run with every repository ok. (A pass of 30 takes about
+            # 4 s, inside the 10 s cycle; repositories a pass finishes after the next cycle began count as
+            # done in that cycle, so a cycle shorter than a pass would never see a full run.)
             d.wait_for(
                 "a complete run after the restart",
                 lambda: _complete_run_after(w, restarted, n) is not None,
-                40,
+                50,
             )
             code, elapsed = d.stop(signal.SIGTERM)
         finally:
