@@ -38,6 +38,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             event.listen(engine, "connect", _sqlite_reader_pragmas if reader else _sqlite_pragmas)
         else:
             engine = create_engine(url, pool_pre_ping=True, **kwargs)
+            event.listen(engine, "connect", _postgresql_settings)
     except (ArgumentError, NoSuchModuleError) as exc:
         raise ConfigError(
             f"COLLECTOR_DATABASE_URL: {redact_url(url)!r} is not usable ({exc}); expected e.g. "
@@ -61,6 +62,19 @@ def _check_sqlite_file(url: str) -> None:
             f"{shown} is read-only; make it writable (chmod u+w {shown}) or point COLLECTOR_DATABASE_URL at "
             "a store this user may write"
         )
+
+
+def _postgresql_settings(dbapi_connection: Any, _record: Any) -> None:
+    """No JIT compilation: our queries are short index reads whose row estimates (over views such as
+    repo_daily) are high enough for PostgreSQL to compile them, which costs more than running them. One
+    repository's daily series took 90 ms instead of 11 at 1,000 repositories, 770 ms at 10,000."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True  # a SET outside any transaction lasts for the whole session
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
+    finally:
+        dbapi_connection.autocommit = autocommit
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

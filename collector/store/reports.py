@@ -140,11 +140,9 @@ def load_period_grid(
     `until` is today, so that the store holds nothing after it: its month is read from the rollups whole.
     """
     if session.get_bind().dialect.name == "postgresql":
-        # With the default 4 MB the grouping of days (weekly trends) spills to disk; and the planner's row
-        # estimates are high enough for it to JIT-compile the queries, which costs more than running them.
-        # SET LOCAL lasts until the end of this read-only transaction.
+        # With the default 4 MB the grouping of days (weekly trends) spills to disk (JIT is off for every
+        # connection: make_engine). SET LOCAL lasts until the end of this read-only transaction.
         session.execute(text("SET LOCAL work_mem = '256MB'"))
-        session.execute(text("SET LOCAL jit = off"))
     ids = np.array(sorted(set(repo_ids)), dtype=np.int64)
     queries = _Queries(session, ids.tolist(), every, (first, until), through_today)
     starts, ends = compute_period_bounds(every, first, until)
