@@ -23,6 +23,7 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 DEFAULT_SCHEDULES = {"collect": "6h", "backfill": "1d", "discover": "1d", "downloads": "1d"}
 DEFAULT_LISTEN = "127.0.0.1:8080"  # localhost unless configured: the endpoints have no authentication
+DEFAULT_CACHE_SECONDS = 60  # the web answers' max-age: the server keeps them no longer than browsers may
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Config:
     reports: dict[str, ReportJob] = field(default_factory=dict)
     client: dict[str, Any] = field(default_factory=dict)
     listen: str = DEFAULT_LISTEN  # [server] listen: where the daemon serves HTTP
+    cache_seconds: int = DEFAULT_CACHE_SECONDS  # [server] cache_seconds: how long web answers are kept
     alerts: dict[str, AlertSpec] = field(default_factory=dict)  # [alerts.NAME], see collector/alerts/spec.py
     server_auth: ServerAuth | None = None  # [server.auth], see collector/web/spec.py
     packages: dict[RepoName, tuple[PackageRef, ...]] = field(default_factory=dict)  # [packages]
@@ -147,6 +149,7 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
         reports=_parse_reports(path, data.get("reports", {})),
         client=_parse_client(path, data.get("client", {})),
         listen=_parse_server(path, data.get("server", {})),
+        cache_seconds=_parse_cache_seconds(path, data.get("server", {})),
         server_auth=_parse_server_auth(path, data.get("server", {})),
         alerts=parse_alerts(path, data.get("alerts", {}), groups),
         packages=parse_packages(path, data.get("packages", {})),
@@ -275,13 +278,21 @@ def _check_report_options(path: Path, key: str, output: str, options: dict[str, 
 
 def _parse_server(path: Path, raw: Any) -> str:
     expect(isinstance(raw, dict), path, "server", "a table with listen (and auth)", raw)
-    check_keys(path, "server", raw, ("listen", "auth"))
+    check_keys(path, "server", raw, ("listen", "auth", "cache_seconds"))
     listen = raw.get("listen", DEFAULT_LISTEN)
     try:
         parse_listen(listen)
     except ValueError as exc:
         raise ConfigError(f"{path}: key 'server.listen' is {listen!r}; {exc}") from exc
     return str(listen)
+
+
+def _parse_cache_seconds(path: Path, raw: dict[str, Any]) -> int:
+    seconds = raw.get("cache_seconds", DEFAULT_CACHE_SECONDS)
+    ok = isinstance(seconds, int) and not isinstance(seconds, bool) and 0 <= seconds <= DEFAULT_CACHE_SECONDS
+    expected = f"whole seconds from 0 (compute every answer) to {DEFAULT_CACHE_SECONDS} (their max-age)"
+    expect(ok, path, "server.cache_seconds", expected, seconds)
+    return int(seconds)
 
 
 def _parse_server_auth(path: Path, raw: dict[str, Any]) -> ServerAuth | None:

@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,6 +34,7 @@ from collector.service.http import (
     store_trouble,
 )
 from collector.web import data
+from collector.web.cache import AnswerCache
 from collector.web.openapi import document
 
 API_PREFIX = "/api/v1/"
@@ -190,22 +192,24 @@ def _answer(view: View, path: Params, query: Mapping[str, list[str]]) -> Reply:
         return _json(400, {"error": first_line(exc)})
 
 
-def _route(path: str, view: View) -> Route:
+def _route(path: str, view: View, cache: AnswerCache) -> Route:
     async def endpoint(request: Request) -> Response:
         params = {k: str(v) for k, v in request.path_params.items()}
-        reply = await run_in_threadpool(_answer, view, params, query_of(request))
+        compute = partial(_answer, view, params, query_of(request))
+        key = (request.url.path, request.url.query)
+        reply = await run_in_threadpool(cache.answer, key, compute)
         return respond(reply, request.headers.get("if-none-match"), validated=True)
 
     return Route(API_PREFIX + path, endpoint, methods=["GET", "HEAD"])
 
 
-def api_routes(app: App) -> list[BaseRoute]:
-    """The API's routes over one App."""
+def api_routes(app: App, cache: AnswerCache) -> list[BaseRoute]:
+    """The API's routes over one App, their answers kept in `cache` while the store is unchanged."""
     views = Views(app)
     return [
-        _route("openapi.json", views.openapi),
-        _route("repos", views.repos),
-        _route("repos/{owner}/{name}/series", views.series),
-        _route("ranking", views.ranking),
-        _route("compare", views.compare),
+        _route("openapi.json", views.openapi, cache),
+        _route("repos", views.repos, cache),
+        _route("repos/{owner}/{name}/series", views.series, cache),
+        _route("ranking", views.ranking, cache),
+        _route("compare", views.compare, cache),
     ]

@@ -15,6 +15,7 @@ from collector.app import App
 from collector.errors import ConfigError
 from collector.service.http import service_routes
 from collector.web.api import API_PREFIX, api_routes
+from collector.web.cache import AnswerCache
 from collector.web.middleware import Credentials, Guard
 from collector.web.pages import page_routes
 
@@ -57,10 +58,11 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 def build_app(app: App) -> Starlette:
     """The ASGI app serving `app`'s store."""
+    cache = AnswerCache(keep=app.config.cache_seconds)
     routes = [
         *service_routes(app),
-        *api_routes(app),
-        *page_routes(app),
+        *api_routes(app, cache),
+        *page_routes(app, cache),
         Mount("/static", StaticFiles(packages=[("collector.web", "static")]), name="static"),
     ]
     return Starlette(

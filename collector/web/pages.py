@@ -10,6 +10,7 @@ import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -36,6 +37,7 @@ from collector.service.http import (
     store_trouble,
 )
 from collector.web import data, page_data
+from collector.web.cache import AnswerCache
 
 HTML = "text/html; charset=utf-8"
 CSV = "text/csv; charset=utf-8"
@@ -320,29 +322,39 @@ def _render(page: Page, base: str) -> bytes:
     return TEMPLATES.get_template(page.template).render(**(page.context or {}), base=base).encode()
 
 
-def _route(path: str, view: View, name: str) -> Route:
+def _reply(view: View, path: Mapping[str, str], query: Query, base: str) -> Reply:
+    """The view's page rendered (or its redirect: a 302 with its Location)."""
+    page = _answer(view, path, query)
+    if page.redirect is not None:
+        return Reply(302, b"", HTML, {"Location": page.redirect})
+    body = _render(page, base)
+    content_type = page.content_type if page.body is not None or page.status == 200 else HTML
+    headers = {"Cache-Control": PAGE_CACHE} if page.status == 200 else {"Cache-Control": "no-store"}
+    return Reply(page.status, body, content_type, headers)
+
+
+def _route(path: str, view: View, name: str, cache: AnswerCache) -> Route:
     async def endpoint(request: Request) -> Response:
         params = {k: str(v) for k, v in request.path_params.items()}
-        page = await run_in_threadpool(_answer, view, params, query_of(request))
-        if page.redirect is not None:
-            return RedirectResponse(page.redirect, status_code=302)
-        body = await run_in_threadpool(_render, page, str(request.base_url).rstrip("/"))
-        content_type = page.content_type if page.body is not None or page.status == 200 else HTML
-        headers = {"Cache-Control": PAGE_CACHE} if page.status == 200 else {"Cache-Control": "no-store"}
-        reply = Reply(page.status, body, content_type, headers)
+        base = str(request.base_url).rstrip("/")
+        compute = partial(_reply, view, params, query_of(request), base)
+        key = (request.url.path, request.url.query, base)
+        reply = await run_in_threadpool(cache.answer, key, compute)
+        if reply.status == 302:
+            return RedirectResponse(reply.headers["Location"], status_code=302)
         return respond(reply, request.headers.get("if-none-match"), validated=True)
 
     return Route(path, endpoint, methods=["GET", "HEAD"], name=name)
 
 
-def page_routes(app: App) -> list[BaseRoute]:
-    """The pages' routes over one App."""
+def page_routes(app: App, cache: AnswerCache) -> list[BaseRoute]:
+    """The pages' routes over one App, their answers kept in `cache` while the store is unchanged."""
     views = Views(app)
     return [
-        _route("/", views.home, "home"),
-        _route("/search", views.search, "search"),
-        _route("/repos/{owner}/{name}", views.repo, "repo"),
-        _route("/compare", views.compare, "compare"),
-        _route("/compare.csv", views.compare_csv, "compare_csv"),
-        _route("/groups/{name}", views.group, "group"),
+        _route("/", views.home, "home", cache),
+        _route("/search", views.search, "search", cache),
+        _route("/repos/{owner}/{name}", views.repo, "repo", cache),
+        _route("/compare", views.compare, "compare", cache),
+        _route("/compare.csv", views.compare_csv, "compare_csv", cache),
+        _route("/groups/{name}", views.group, "group", cache),
     ]
