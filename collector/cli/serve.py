@@ -1,5 +1,8 @@
 """`collector serve`: the web app from the store, without running any job (a replica, a laptop); and the
-uvicorn server the daemon runs in its own event loop beside its jobs."""
+uvicorn server the daemon runs in its own event loop beside its jobs.
+
+The web stack (uvicorn, starlette, jinja2, the web app) is imported only when a server starts: every
+command imports this module through the CLI group, and most of them serve nothing."""
 
 from __future__ import annotations
 
@@ -8,16 +11,18 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import TYPE_CHECKING
 
 import click
-import uvicorn
 
 from collector.app import App
 from collector.cli.common import pass_app
 from collector.config import parse_listen
 from collector.errors import ConfigError
 from collector.logs import event, get_logger, setup_logging
-from collector.web.app import build_app
+
+if TYPE_CHECKING:
+    import uvicorn
 
 SHUTDOWN_GRACE = 5  # seconds open requests get to finish after SIGTERM
 
@@ -31,13 +36,17 @@ def listen_address(app: App, listen: str | None) -> tuple[str, int]:
         raise ConfigError(f"--listen {text!r}: {exc}") from exc
 
 
-class _Server(uvicorn.Server):
+def _server(config: uvicorn.Config) -> uvicorn.Server:
     """uvicorn without signal handlers of its own: the daemon (or `serve`) owns SIGTERM and SIGINT and
     stops the server itself; uvicorn's would replace the daemon's and re-raise the signal on exit."""
+    import uvicorn
 
-    @contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+    class Server(uvicorn.Server):
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return Server(config)
 
 
 def bind_listener(host: str, port: int) -> socket.socket:
@@ -62,12 +71,16 @@ def bind_listener(host: str, port: int) -> socket.socket:
 @asynccontextmanager
 async def serving(app: App, listen: str | None) -> AsyncIterator[uvicorn.Server]:
     """The web app served on the listen address, in the running event loop, while the block runs."""
+    import uvicorn
+
+    from collector.web.app import build_app
+
     web = build_app(app)  # a bad [server.auth] stops here, before the port is taken
     sock = bind_listener(*listen_address(app, listen))
     config = uvicorn.Config(
         web, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=SHUTDOWN_GRACE
     )
-    server = _Server(config)
+    server = _server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started and not task.done():
         await asyncio.sleep(0.01)
