@@ -6,8 +6,10 @@ a PostgreSQL store of 1,000 (or --repos 10000) repositories x 10 years filled as
     python bench/bench_web.py --db-url URL   # a database an earlier bench_reports.py --keep left filled
 
 Each URL is asked twice to warm up, then --runs times in a row (one client, keep-alive); the table gives
-p50 and p95 of the whole request (the status, headers and body read). `collector report` with every row
-is timed both as its work in one process (building the report, and rendering it as CSV) and as the
+p50 and p95 of the whole request (the status, headers and body read), first with every answer computed
+(`[server] cache_seconds = 0`: what the first visitor after a change waits), then as served by default
+(answers kept for their 60 s max-age: what the visitors after the first wait). `collector report` with
+every row is timed both as its work in one process (building the report, and rendering it as CSV) and as the
 command a user types (a new process, its start-up included), each the median of --report-runs.
 """
 
@@ -187,19 +189,23 @@ def time_report(db_url: str, config: Path, end: date, runs: int) -> list[dict[st
     return out
 
 
-def markdown(repos: int, pages: list[dict[str, Any]], reports: list[dict[str, Any]], runs: int) -> str:
-    """The section for docs/benchmarks.md."""
+Rows = list[dict[str, Any]]
+
+
+def markdown(repos: int, pages: Rows, kept: Rows, reports: Rows, runs: int) -> str:
+    """The section for docs/benchmarks.md: each URL computed on every request, and kept by the server."""
     lines = [
         f"#### {repos:,} repositories x 10 years, PostgreSQL (`bench/bench_web.py`, {runs} requests each)",
         "",
-        "| request | status | size | p50 | p95 | target (p95) |",
-        "|---|---|---|---|---|---|",
+        "| request | status | size | computed p50 | computed p95 | target (p95), computed | kept p95 |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for p in pages:
+    for p, k in zip(pages, kept, strict=True):
         met = "met" if p["status"] == 200 and p["p95_s"] <= p["target_s"] else "**missed**"
         lines.append(
             f"| {p['label']} | {p['status']} | {p['bytes']:,} B | {p['p50_s'] * 1000:.0f} ms"
-            f" | {p['p95_s'] * 1000:.0f} ms | {p['target_s'] * 1000:.0f} ms, {met} |"
+            f" | {p['p95_s'] * 1000:.0f} ms | {p['target_s'] * 1000:.0f} ms, {met}"
+            f" | {k['p95_s'] * 1000:.0f} ms |"
         )
     lines += ["", "| `collector report`, monthly trend | median |", "|---|---|"]
     lines += [f"| {r['label']} | {r['median_s']:.3f} s |" for r in reports]
@@ -221,16 +227,22 @@ def write_markdown(path: Path, repos: int, section: str) -> None:
 
 def run(
     db_url: str, repos: int, runs: int, report_runs: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Serve the store, time every URL, then time the report."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Serve the store computing every answer and time every URL, then as configured by default (answers
+    kept for their max-age: after the warm-ups every request is served from memory), then the report."""
     end = datetime.now(UTC).date() - timedelta(days=1)
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "collector.toml"
-        config.write_text("", encoding="utf-8")
+        config.write_text("[server]\ncache_seconds = 0\n", encoding="utf-8")
+        print("every answer computed ([server] cache_seconds = 0):", flush=True)
         with serving(db_url, config) as base:
             pages = time_urls(base, urls(repos, end), runs)
+        config.write_text("", encoding="utf-8")
+        print("answers kept for their max-age (the default):", flush=True)
+        with serving(db_url, config) as base:
+            kept = time_urls(base, urls(repos, end), runs)
         reports = time_report(db_url, config, end, report_runs)
-    return pages, reports
+    return pages, kept, reports
 
 
 def main() -> None:
@@ -244,11 +256,11 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, help="write the table into this file (its own section)")
     args = parser.parse_args()
     if args.db_url:
-        pages, reports = run(args.db_url, args.repos, args.runs, args.report_runs)
+        pages, kept, reports = run(args.db_url, args.repos, args.runs, args.report_runs)
     else:
         with bench_reports.filled_database(args.pg_url, args.repos, 10) as url:
-            pages, reports = run(url, args.repos, args.runs, args.report_runs)
-    section = markdown(args.repos, pages, reports, args.runs)
+            pages, kept, reports = run(url, args.repos, args.runs, args.report_runs)
+    section = markdown(args.repos, pages, kept, reports, args.runs)
     print(section)
     if args.markdown:
         write_markdown(args.markdown, args.repos, section)

@@ -30,6 +30,7 @@ def test_bench_web_times_every_page_and_writes_its_section(tmp_path: Path, pg_se
     assert text.startswith("# Benchmarks\n\nHand-written text stays.\n")
     section = text.split("<!-- bench_web:begin:20 -->", 1)[1].split("<!-- bench_web:end:20 -->", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| ") and " ms | " in line]
+    assert all(line.count(" ms") == 4 for line in rows), "computed p50, p95, the target and kept p95"
     paths = (
         "/healthz",
         "page /",
