@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import date
 
-# The calendar column that starts each kind of period, for grouping days; "day" makes the whole history
-# one period ending on a day (the ranking).
+# The calendar column that starts each kind of period, for grouping days (days themselves need no
+# calendar: a single day folds the whole history into one period ending on it, the ranking).
 BUCKET_COLUMNS = {
     "day": "day",
     "week": "week_start",
@@ -121,6 +121,14 @@ WHOLE = ":cutoff <= :until AND "  # none of the days from :cutoff: PostgreSQL sk
 LATEST = ("snapshots", "observed_day", "t.observed_day <= :until")
 # A single period needs only each repository's latest snapshot up to its end: its own or the one carried.
 LATEST_SNAPSHOT_SQL = "{latest}"
+
+# Every snapshot from :cutoff to :until (at most one a day): each day of a day grid is its own period.
+RECENT_DAILY_SNAPSHOTS_SQL = """
+SELECT s.repo_id, s.observed_day, s.stars, s.forks, COALESCE(s.contributors, 0) AS contributors,
+    (s.contributors IS NOT NULL) AS contributors_known
+FROM snapshots s
+WHERE :cutoff <= :until AND s.repo_id {in_ids} AND s.observed_day >= :cutoff AND s.observed_day <= :until
+"""
 
 # The latest snapshot of each week from :cutoff to :until.
 RECENT_WEEKLY_SNAPSHOTS_SQL = """

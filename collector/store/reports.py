@@ -42,8 +42,15 @@ from collector.store.report_grid import (
 )
 
 
-def _report_sql(template: str, every: str, dialect: str, metrics: Sequence[str] = CUMULATIVE_METRICS) -> str:
-    """One of the fixed report queries: only BUCKET_COLUMNS values and CUMULATIVE_METRICS names are put in."""
+def _report_sql(
+    template: str,
+    every: str,
+    dialect: str,
+    metrics: Sequence[str] = CUMULATIVE_METRICS,
+    one_day: bool = False,
+) -> str:
+    """One of the fixed report queries: only BUCKET_COLUMNS values and CUMULATIVE_METRICS names are put in.
+    `one_day`: the grid is a single day (a ranking), which everything before it folds into."""
     known = [m for m in CUMULATIVE_METRICS if m in metrics]
     codes = " ".join(f"WHEN '{m}' THEN {k}" for k, m in enumerate(CUMULATIVE_METRICS))
     parts = {
@@ -55,10 +62,13 @@ def _report_sql(template: str, every: str, dialect: str, metrics: Sequence[str] 
         "code_k": f"CASE k.metric {codes} END",
         "code_l": f"CASE l.metric {codes} END",
         "metric_rows": ", ".join(f"('{m}')" for m in known) or "(NULL)",
-        # A day is one period (the ranking): all its days fold into it, no calendar lookup.
-        # Days outside the calendar table (1970 to 2060) are grouped one by one; numpy puts them in periods.
+        # Days need no calendar lookup: a single one (the ranking) takes all the days read, several are
+        # each a period. Days outside the calendar table (1970 to 2060) are grouped one by one; numpy puts
+        # them in periods.
         "join_d": "" if every == "day" else "LEFT JOIN calendar c ON c.day = h.day",
-        "group_d": "" if every == "day" else f", COALESCE(c.{sql.BUCKET_COLUMNS[every]}, h.day)",
+        "group_d": ("" if one_day else ", h.day")
+        if every == "day"
+        else f", COALESCE(c.{sql.BUCKET_COLUMNS[every]}, h.day)",
     }
     running = sql.RUNNING_PG if dialect == "postgresql" else sql.RUNNING_SQLITE
     parts["running"] = running.format(**parts)
@@ -68,6 +78,8 @@ def _report_sql(template: str, every: str, dialect: str, metrics: Sequence[str] 
         parts[part] = latest.format(table=table, key=key, where=where, in_ids=in_ids)
     if every == "week":
         parts["recent"] = sql.RECENT_WEEKLY_SNAPSHOTS_SQL.format(**parts)
+    elif every == "day" and not one_day:
+        parts["recent"] = sql.RECENT_DAILY_SNAPSHOTS_SQL.format(**parts)
     return template.format(**parts)
 
 
@@ -76,12 +88,15 @@ def _cutoff(every: str, first: date, until: date, through_today: bool) -> date:
 
     Whole months map to months, quarters and years, so those read the rollup up to the last complete
     month before `until`, or its own month when nothing can follow `until` in it (`through_today`: it is
-    today); a week can straddle two months, so weeks read the rollup only for months before `first`, which
-    are folded into the first period anyway, and so does a single day but for today.
+    today); weeks and days are parts of months, so they read the rollup only for months before `first`,
+    which are folded into the first period anyway; a single day through today reads its month from the
+    rollup too (whatever the rollup holds of it is up to that day).
     """
-    if through_today and every != "week":
+    if every == "week" or (every == "day" and first < until):
+        return first.replace(day=1)
+    if through_today:
         return (until.replace(day=1) + timedelta(days=32)).replace(day=1)
-    if every in ("day", "week"):
+    if every == "day":
         return first.replace(day=1)
     return (until + timedelta(days=1)).replace(day=1)
 
@@ -99,7 +114,7 @@ class _Queries:
     ) -> None:
         self.session, self.every, self.dialect = session, every, session.get_bind().dialect.name
         first, until = span
-        self.through_today = through_today
+        self.through_today, self.one_day = through_today, every == "day" and first >= until
         cutoff = _cutoff(every, first, until, through_today)
         self.params = {
             "ids": list(repo_ids),
@@ -117,7 +132,7 @@ class _Queries:
         ids: Sequence[int] | None = None,
     ) -> list[Column]:
         """One query's columns as arrays ("int", "date" as ordinals, or "bool"), for `ids` if given."""
-        query = _report_sql(template, self.every, self.dialect, metrics)
+        query = _report_sql(template, self.every, self.dialect, metrics, self.one_day)
         params = self.params if ids is None else {**self.params, "ids": list(ids)}
         return fetch_columns(self.session, query, params, kinds)
 
