@@ -165,12 +165,6 @@ def repo(session: Session, config: Config, name: RepoName, today: date) -> dict[
     since = max(EARLIEST, (created or today - timedelta(days=365)).replace(day=1))
     week_span = data.Span(today - timedelta(days=364), today, "week", today)
     commits = data.series(session, config, parse_repo_name(found.full_name), "commits", week_span)
-    ranks = []
-    for group, ids in _groups_with_ids(session, config):
-        if found.id in ids:
-            ranking = data.ranking(session, config, today, "stars", group, today)
-            row = next((r for r in ranking["rows"] if r["repo"] == found.full_name), None)
-            ranks.append({"group": group, "rank": row["rank"] if row else None, "of": len(ranking["rows"])})
     return {
         "repo": found.full_name,
         "description": found.description,
@@ -182,8 +176,30 @@ def repo(session: Session, config: Config, name: RepoName, today: date) -> dict[
         "observed_at": _minutes(latest[0].observed_at) if latest else None,
         "history": _history(session, config, found.full_name, since, today),
         "weekly_commits": commits["points"],
-        "ranks": ranks,
+        "ranks": _ranks(session, config, found.id, today),
     }
+
+
+def _ranks(session: Session, config: Config, repo_id: int, today: date) -> list[dict[str, Any]]:
+    """A repository's rank by stars today in each group it belongs to, as the group's ranking has it
+    (competition ranks; none without a value), and the group's size: from one read of today's stars of
+    every member of those groups, not a whole ranking (all metrics, every row) per group."""
+    groups = [(name, ids) for name, ids in _groups_with_ids(session, config) if repo_id in ids]
+    if not groups:
+        return []
+    members = sorted({i for _, ids in groups for i in ids})
+    repos = {
+        r.id: (r.full_name, r.created_at.date() if r.created_at else None)
+        for r in load_report_repos(session, members)
+    }
+    stars = _stars_on(session, members, repos, today, today)
+    value = dict(zip(stars.grid.repo_ids.tolist(), stars.column("stars", 0), strict=True))
+    mine = value.get(repo_id)
+    ranks = []
+    for name, ids in groups:
+        above = sum(1 for i in ids if (v := value.get(i)) is not None and mine is not None and v > mine)
+        ranks.append({"group": name, "rank": None if mine is None else above + 1, "of": len(ids)})
+    return ranks
 
 
 @dataclass(frozen=True)
