@@ -97,6 +97,9 @@ def test_asking_twice_computes_once_and_a_write_shows_once_the_answer_expires(
         assert _stars(base) == 999 and len(counted) == 2
         assert httpx.get(base + RANKING + "?metric=forks", timeout=60).status_code == 200
         assert len(counted) == 3, "another query is another answer"
+        exposition = httpx.get(base + "/metrics", timeout=60).text
+        assert 'collector_web_answers_total{served="kept"} 2.0' in exposition
+        assert 'collector_web_answers_total{served="computed"} 3.0' in exposition
 
 
 @pytest.mark.postgres

@@ -48,6 +48,12 @@ class Telemetry:
             ["resource", "status"],
             registry=self.registry,
         )
+        self.web_answers = Counter(
+            "collector_web_answers",
+            "Pages and API answers by this process: computed, or kept from an earlier request (its max-age).",
+            ["served"],
+            registry=self.registry,
+        )
         # process_start_time_seconds and friends: the alert rules tell a task that has not run yet since
         # this process started from one that never succeeds.
         ProcessCollector(registry=self.registry)

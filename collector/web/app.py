@@ -58,7 +58,8 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 def build_app(app: App) -> Starlette:
     """The ASGI app serving `app`'s store."""
-    cache = AnswerCache(keep=app.config.cache_seconds)
+    answers = app.telemetry.web_answers
+    cache = AnswerCache(keep=app.config.cache_seconds, served=lambda how: answers.labels(how).inc())
     routes = [
         *service_routes(app),
         *api_routes(app, cache),

@@ -33,15 +33,17 @@ def now() -> float:
 
 
 class AnswerCache:
-    """200 answers by key for `keep` seconds, the least recently used dropped past `max_bytes`."""
+    """200 answers by key for `keep` seconds, the least recently used dropped past `max_bytes`; `served`
+    hears how each answer was served ("kept" or "computed")."""
 
     def __init__(
         self,
         keep: float = KEEP_SECONDS,
         max_bytes: int = MAX_BYTES,
         clock: Callable[[], float] | None = None,
+        served: Callable[[str], None] = lambda how: None,
     ) -> None:
-        self._keep, self._max_bytes = keep, max_bytes
+        self._keep, self._max_bytes, self._served = keep, max_bytes, served
         self._clock = clock or (lambda: now())
         self._entries: OrderedDict[Hashable, tuple[float, Reply]] = OrderedDict()
         self._bytes = 0
@@ -51,6 +53,7 @@ class AnswerCache:
     def answer(self, key: Hashable, compute: Callable[[], Reply]) -> Reply:
         """The answer kept for `key` if it is fresh, else `compute()`'s (kept if a 200)."""
         if self._keep <= 0:
+            self._served("computed")
             return compute()
         now = self._clock()
         with self._lock:
@@ -58,8 +61,10 @@ class AnswerCache:
             if kept is not None and now - kept[0] < self._keep:
                 self._entries.move_to_end(key)
                 self.hits += 1
+                self._served("kept")
                 return kept[1]
             self.misses += 1
+        self._served("computed")
         reply = compute()  # outside the lock: other answers are served meanwhile
         if reply.status == 200 and len(reply.body) <= min(MAX_ANSWER, self._max_bytes):
             self._put(key, now, reply)
