@@ -397,18 +397,15 @@ ALLOWED = {
     ("collector/store/roles.py", "ensure_reader_role"): "identifiers checked by pattern, quoted by dialect",
     ("collector/store/roles.py", "_create_role"): "identifier checked by pattern, quoted by the dialect",
     ("collector/cli/db.py", "create_reader_role"): "prints a GRANT for the user to run; never executed",
+    ("collector/store/grants.py", "save_grants"): (
+        "grants what load_grants read from pg_class's ACL (roles quote_ident'ed by PostgreSQL, privilege "
+        "names from it) on a view the calling migration names by a constant"
+    ),
     ("migrations/versions/0008_github_strings_as_text.py", "_pg_views_dropped"): (
-        "drops and recreates the migration's own fixed views from pg_get_viewdef, re-granting what pg_class's"
-        " ACL lists (roles quote_ident'ed by PostgreSQL)"
+        "drops and recreates the migration's own fixed views from pg_get_viewdef"
     ),
     ("migrations/versions/0008_github_strings_as_text.py", "_sqlite_declare"): (
         "PRAGMA schema_version takes no parameter: the value is an int() of what SQLite reported"
-    ),
-    ("migrations/versions/0013_releases.py", "upgrade"): (
-        "grants on its own view what pg_class's ACL lists for repo_latest: roles quote_ident'ed by PostgreSQL"
-    ),
-    ("migrations/versions/0011_package_downloads.py", "_grant"): (
-        "re-grants what pg_class's ACL lists: roles quote_ident'ed by PostgreSQL, privilege names from it"
     ),
 }
 

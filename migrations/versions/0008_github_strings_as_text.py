@@ -25,6 +25,8 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from alembic import op
 
+from collector.store.grants import load_grants, save_grants
+
 revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
@@ -83,23 +85,13 @@ def _pg_views_dropped(names: Sequence[str]) -> Iterator[None]:
     saved = []
     for name in names:
         definition = bind.execute(sa.text("SELECT pg_get_viewdef(to_regclass(:v))"), {"v": name}).scalar()
-        grants = bind.execute(
-            sa.text(
-                "SELECT COALESCE(quote_ident(r.rolname), 'PUBLIC'), a.privilege_type "
-                "FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a "
-                "LEFT JOIN pg_roles r ON r.oid = a.grantee "
-                "WHERE c.oid = to_regclass(:v) AND a.grantee <> c.relowner"
-            ),
-            {"v": name},
-        ).all()
-        saved.append((name, definition, grants))
+        saved.append((name, definition, load_grants(bind, name)))
     for name in reversed(names):
         op.execute(f"DROP VIEW {name}")
     yield
     for name, definition, grants in saved:
         op.execute(f"CREATE VIEW {name} AS {definition}")
-        for grantee, privilege in grants:
-            op.execute(f"GRANT {privilege} ON {name} TO {grantee}")
+        save_grants(bind, name, grants)
 
 
 def _sqlite_declare(changes: dict[tuple[str, str], tuple[str, str]]) -> None:

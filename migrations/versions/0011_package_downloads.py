@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from collector.store.grants import load_grants, save_grants
+
 revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
@@ -152,43 +154,24 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("package_id", name=op.f("pk_package_sync")),
     )
-    grants = _grants_on("repo_latest")
+    bind = op.get_bind()
+    grants = load_grants(bind, "repo_latest")
     op.execute("DROP VIEW repo_latest")
     op.execute(REPO_LATEST_0011)
     op.execute(REPO_DOWNLOADS_DAILY)
     # Whoever may read repo_latest (the reader role) may read the new public view too.
     for view in ("repo_latest", "repo_downloads_daily"):
-        _grant(view, grants)
+        save_grants(bind, view, grants)
 
 
 def downgrade() -> None:
     op.execute("DROP VIEW repo_downloads_daily")
-    grants = _grants_on("repo_latest")
+    bind = op.get_bind()
+    grants = load_grants(bind, "repo_latest")
     op.execute("DROP VIEW repo_latest")
     op.execute(REPO_LATEST_0002)
-    _grant("repo_latest", grants)
+    save_grants(bind, "repo_latest", grants)
     op.drop_table("package_sync")
     op.drop_table("package_downloads_daily")
     op.drop_table("packages")
 
-
-def _grants_on(view: str) -> list[tuple[str, str]]:
-    """On PostgreSQL, (grantee, privilege) granted on the view to others than its owner."""
-    bind = op.get_bind()
-    if bind.dialect.name != "postgresql":
-        return []
-    rows = bind.execute(
-        sa.text(
-            "SELECT COALESCE(quote_ident(r.rolname), 'PUBLIC'), a.privilege_type "
-            "FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a "
-            "LEFT JOIN pg_roles r ON r.oid = a.grantee "
-            "WHERE c.oid = to_regclass(:v) AND a.grantee <> c.relowner"
-        ),
-        {"v": view},
-    ).all()
-    return [(str(grantee), str(privilege)) for grantee, privilege in rows]
-
-
-def _grant(view: str, grants: Sequence[tuple[str, str]]) -> None:
-    for grantee, privilege in grants:
-        op.execute(f"GRANT {privilege} ON {view} TO {grantee}")

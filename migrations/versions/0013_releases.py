@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from collector.store.grants import load_grants, save_grants
+
 revision: str = "0013"
 down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
@@ -89,17 +91,7 @@ def upgrade() -> None:
     )
     op.execute(REPO_RELEASES)
     bind = op.get_bind()
-    if bind.dialect.name == "postgresql":
-        rows = bind.execute(
-            sa.text(
-                "SELECT COALESCE(quote_ident(r.rolname), 'PUBLIC'), a.privilege_type "
-                "FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a "
-                "LEFT JOIN pg_roles r ON r.oid = a.grantee "
-                "WHERE c.oid = to_regclass('repo_latest') AND a.grantee <> c.relowner"
-            )
-        ).all()
-        for grantee, privilege in rows:
-            op.execute(f"GRANT {privilege} ON repo_releases TO {grantee}")
+    save_grants(bind, "repo_releases", load_grants(bind, "repo_latest"))
 
 
 def downgrade() -> None:
