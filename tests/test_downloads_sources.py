@@ -140,3 +140,25 @@ def test_the_apps_downloads_client_sends_no_github_token(served: Served) -> None
     asyncio.run(both())
     assert sim.authorization_headers == before
     assert any(ua.startswith("collector/") for ua in sim.user_agents)
+
+
+def test_a_settling_day_is_answered_low_then_in_full_once_older() -> None:
+    # The facts: npm's last day is yesterday, or the day before when yesterday has not landed; clients
+    # report a day not landed answered 0 (npm/registry-issue-archive#382). With `settling_days` the
+    # simulator answers the latest days low (`settling_share` of the count), in full once older.
+    sim = DownloadsSimulator(
+        [*framework_packages(), *EXTRA], TODAY, seed=3, settling_days=1, settling_share=0.25
+    )
+    yesterday, before = TODAY - timedelta(days=1), TODAY - timedelta(days=2)
+    express, keras = sim.npm["express"], sim.pypi["keras"]
+    with running_downloads_simulator(sim) as base:
+        npm_early = fetch(base, lambda h: npm.fetch_npm_range(h, "express", before, yesterday))
+        pypi_early = fetch(base, lambda h: fetch_pypi_daily(h, "keras"))
+        sim.set_today(TODAY + timedelta(days=1))
+        npm_later = fetch(base, lambda h: npm.fetch_npm_range(h, "express", before, yesterday))
+        pypi_later = fetch(base, lambda h: fetch_pypi_daily(h, "keras"))
+    for package, early, later in ((express, npm_early, npm_later), (keras, pypi_early, pypi_later)):
+        full = package.downloads(yesterday, 3)
+        assert (early[yesterday], later[yesterday]) == (full // 4, full) and full // 4 < full
+        assert early[before] == later[before] == package.downloads(before, 3)
+    assert pypi_later[TODAY] == keras.downloads(TODAY, 3) // 4  # the new latest day settles in turn

@@ -5,11 +5,17 @@ NPM_DOWNLOADS_URL at it). Written from ../shared/package-downloads-facts.md, nev
 Data lands once a day: the latest day either source has is the day before the simulator's today
 (`set_today` moves it). pypistats keeps the last 180 days; npm has every day from 2015-01-10, at most 18
 months per range request, unscoped names in bulk (up to 128, up to 365 days, `null` for an unknown one).
+
+A day may be answered before its data is complete (`settling_days`, off by default): the facts say npm's
+last day is yesterday, or the day before when yesterday's data has not landed yet, and clients report a
+day that has not landed answered 0 (https://github.com/npm/registry-issue-archive/issues/382). The latest
+`settling_days` days are then answered low, `settling_share` of their count, and in full once older.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 from collections import Counter
@@ -37,6 +43,7 @@ class DownloadsSimulator:
     `throttle`: the next that many requests are answered 429 (with `Retry-After: retry_after` unless it
     is None, as clients report the header is not always sent). `requests` counts what was asked, by
     (source, path template, status); `authorization_headers` counts requests that carried one.
+    `settling_days` and `settling_share`: the latest days answered low (see the module).
     """
 
     def __init__(
@@ -47,6 +54,8 @@ class DownloadsSimulator:
         seed: int = 0,
         throttle: int = 0,
         retry_after: str | None = "1",
+        settling_days: int = 0,
+        settling_share: float = 0.0,
     ) -> None:
         self.packages = list(packages)
         self.pypi = {normalise_pypi(p.name): p for p in self.packages if p.source == "pypi"}
@@ -55,6 +64,8 @@ class DownloadsSimulator:
         self.seed = seed
         self.throttle = throttle
         self.retry_after = retry_after
+        self.settling_days = settling_days
+        self.settling_share = settling_share
         self.requests: Counter[tuple[str, str, int]] = Counter()
         self.user_agents: set[str] = set()
         self.authorization_headers = 0
@@ -79,9 +90,14 @@ class DownloadsSimulator:
         )
 
     def daily(self, package: SimPackage, start: date, end: date) -> dict[date, int]:
-        """What the source holds for the package from `start` to `end` (both included)."""
+        """What the source answers for the package from `start` to `end` (both included) today: a day
+        still settling low (see the module), the others in full."""
         days = (start + timedelta(days=i) for i in range((end - start).days + 1))
-        return {d: package.downloads(d, self.seed) for d in days}
+        settling = self.latest_day - timedelta(days=self.settling_days)
+        return {
+            d: math.floor(n * self.settling_share) if d > settling else n
+            for d, n in ((d, package.downloads(d, self.seed)) for d in days)
+        }
 
     def pypi_window(self, name: str) -> dict[date, int]:
         """What pypistats.org gives for a package now: its last 180 days, from the package's first day."""
