@@ -1,7 +1,8 @@
 """Done when (issue 21): from a fresh PostgreSQL store, `collector sync` with packages configured stores
 pypistats.org's 180 days and npm's whole history of each package; a day later the next sync asks one day
-per package (npm's unscoped ones in one bulk request); the views equal the sources. The CLI runs as a
-subprocess against the GitHub and download simulators, each a real loopback server."""
+per package (npm's unscoped ones in one bulk request), which also brings the day answered low the day
+before in full; the views equal the sources. The CLI runs as a subprocess against the GitHub and download
+simulators, each a real loopback server."""
 
 from __future__ import annotations
 
@@ -72,7 +73,14 @@ def test_sync_keeps_180_days_of_pypi_and_all_of_npm_then_asks_one_day_a_day(
         SimPackage("npm", "left-pad", date(2014, 3, 19)),
         SimPackage("npm", "express", date(2010, 12, 29)),
     ]
-    sim = DownloadsSimulator([*framework_packages(), *extra], today - timedelta(days=1), seed=21)
+    # Each source's latest day is answered low at first and in full a day later (settling_days).
+    sim = DownloadsSimulator(
+        [*framework_packages(), *extra],
+        today - timedelta(days=1),
+        seed=21,
+        settling_days=1,
+        settling_share=0.5,
+    )
     (tmp_path / "collector.toml").write_text(CONFIG, encoding="utf-8")
     github = SimulatorApp(tiny_scenario())
     with running_simulator(github) as gh, running_downloads_simulator(sim) as downloads:
@@ -112,7 +120,11 @@ def test_sync_keeps_180_days_of_pypi_and_all_of_npm_then_asks_one_day_a_day(
     assert run1 == (len(PYPI), len(NPM_SCOPED) * scoped + bulk)
     assert run2 == (len(PYPI), len(NPM_SCOPED) + 1)
     assert run3 == (0, 0)
-    assert "downloads: 6/6 packages asked, 6 new days, 0 failed; requests: pypi 3, npm 2" in second.stdout
+    # Run 2 asks from the last day held on: the day answered low in run 1 comes again, in full, in the
+    # same requests as the new day.
+    assert "downloads: 6/6 packages asked, 6 new days, 6 corrected, 0 failed; requests: pypi 3, npm 2" in (
+        second.stdout
+    )
     assert "downloads: 0/6 packages asked" in third.stdout
 
     with engine.connect() as conn:
@@ -125,6 +137,11 @@ def test_sync_keeps_180_days_of_pypi_and_all_of_npm_then_asks_one_day_a_day(
                 **sim.pypi_window(name),
             }
             assert len(stored) == 181
+        settled = today - timedelta(days=2)  # answered low in run 1, in full since
+        for name in PYPI + NPM_SCOPED + NPM_UNSCOPED:
+            package = sim.pypi.get(name) or sim.npm[name]
+            assert held(conn, name)[settled] == package.downloads(settled, sim.seed)
+            assert held(conn, name)[yesterday] == package.downloads(yesterday, sim.seed) // 2
         truth: dict[str, dict[date, int]] = {"acme/attic": held(conn, "keras"), "acme/rocket": {}}
         for name in NPM_SCOPED + NPM_UNSCOPED:
             assert held(conn, name) == sim.npm_history(name)

@@ -1,13 +1,14 @@
 """The downloads job on SQLite and PostgreSQL against the sources' simulator: a source that has not
-landed a new day is asked once more that day, then left alone until tomorrow; a package a source does
-not know fails alone, with a note, and the others are stored."""
+landed a new day is asked once more that day, then left alone until tomorrow; a day answered low is asked
+again with the next day, in the same requests, and corrected; a package a source does not know fails
+alone, with a note, and the others are stored."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import httpx
 import pytest
@@ -27,10 +28,10 @@ from collector.testing.downloads_sim import DownloadsSimulator, running_download
 from tests.conftest import Store
 
 
-def run_once(store: Store, base: str) -> DownloadsOutcome:
+def run_once(store: Store, base: str, now: datetime | None = None) -> DownloadsOutcome:
     async def main() -> DownloadsOutcome:
         async with DownloadsHTTP(httpx.AsyncClient(), base, base) as http:
-            return await run_downloads(store.sessions, http)
+            return await run_downloads(store.sessions, http, now=now)
 
     return asyncio.run(main())
 
@@ -161,3 +162,57 @@ def test_cancelled_run_is_closed_as_interrupted(store: Store) -> None:
         run_with_hook(store, base, hangs, timeout=0.5)
     run = last_run(store)
     assert (run.status, run.worker, run.finished_at is not None) == ("interrupted", "host:1:abc", True)
+
+
+def test_a_day_answered_low_is_asked_again_with_the_next_day_and_corrected(store: Store) -> None:
+    day = date(2026, 12, 1)  # the sources' today and the job's: day - 1 is the latest day, answered low
+
+    def morning(d: date) -> datetime:
+        return datetime.combine(d, time(6), UTC)
+
+    packages = [
+        SimPackage("pypi", "keras", date(2015, 3, 27)),
+        SimPackage("npm", "@tensorflow/tfjs", date(2018, 3, 30)),
+        *(SimPackage("npm", name, date(2016, 1, 1)) for name in ("left-pad", "express")),
+    ]
+    sim = DownloadsSimulator(packages, day, settling_days=1, settling_share=0.25)
+    with transaction(store.sessions) as s:
+        repo, _ = save_tracked_name(s, parse_repo_name("acme/rocket"))
+        for p in packages:
+            save_package(s, repo.id, parse_package_ref(p.key), "config")
+
+    def held() -> dict[str, dict[date, int]]:
+        with store.sessions() as s:
+            return {p.ref.name: load_downloads(s, p.id) for p in load_packages(s)}
+
+    def final(name: str, d: date) -> int:
+        return next(p for p in packages if p.name == name).downloads(d, sim.seed)
+
+    with running_downloads_simulator(sim) as base:
+        run_once(store, base, morning(day))
+        low = held()
+        later = run_once(store, base, morning(day) + timedelta(hours=12))  # yesterday is held: no request
+        before = sim.count()
+        sim.set_today(day + timedelta(days=1))
+        next_day = run_once(store, base, morning(day + timedelta(days=1)))
+        asked = sim.count() - before
+        corrected = held()
+        sim.set_today(day + timedelta(days=5))  # the job does not run for four days
+        late = run_once(store, base, morning(day + timedelta(days=5)))
+        finally_ = held()
+    first_low, second_low = day - timedelta(days=1), day
+    names = [p.name for p in packages]
+    assert {n: low[n][first_low] for n in names} == {n: final(n, first_low) // 4 for n in names}
+    assert (later.asked, later.requests) == (0, {})
+    # The next day's usual request (PyPI one per package, npm one scoped and one bulk) brings the new day
+    # and the corrected one: no request more than before.
+    assert (next_day.new_days, next_day.corrected, asked) == (4, 4, 3)
+    assert {n: corrected[n][first_low] for n in names} == {n: final(n, first_low) for n in names}
+    assert {n: corrected[n][second_low] for n in names} == {n: final(n, second_low) // 4 for n in names}
+    # Whatever day it was stored on, the last day held is asked again with the next days.
+    assert (late.new_days, late.corrected) == (4 * 4, 4)
+    assert {n: finally_[n][second_low] for n in names} == {n: final(n, second_low) for n in names}
+    window = sim.pypi_window("keras")  # PyPI's 180 days now; the days it forgot since are still held
+    assert {d: finally_["keras"][d] for d in window} == window
+    assert finally_["express"] == sim.npm_history("express")
+    assert json.loads(last_run(store).stats or "{}")["corrected"] == 4

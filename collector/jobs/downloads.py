@@ -1,9 +1,11 @@
-"""The downloads job: for each configured package, ask its source for the days we do not hold yet.
+"""The downloads job: for each configured package, ask its source for the days we do not hold yet and
+again for the last day held, which may have been answered before its data was complete.
 
 Etiquette (pypistats.org asks for it; npm is treated alike): no request when we already hold yesterday
 (no source has a newer day), and at most one request a UTC day that brings nothing new, so a source
 whose day has not landed yet is asked again tomorrow, not every run. What is missing is asked up to our
-yesterday: the answer ends at the source's own latest day, which is all the job stores.
+yesterday: the answer ends at the source's own latest day, which is all the job stores. A day answered
+again takes the source's latest count (`corrected` when it changed).
 """
 
 from __future__ import annotations
@@ -29,6 +31,14 @@ from collector.store.engine import transaction
 from collector.store.packages import StoredPackage, load_downloads, load_packages, save_downloads, save_fetch
 from collector.store.runs import RunStatus, finish_run, start_run
 
+# How many of the last days held are asked again with the next ones. The facts sheet: data lands once a
+# day, and npm's latest day is yesterday, or the day before when yesterday's data has not landed (a day not
+# landed can come back as 0: https://github.com/npm/registry-issue-archive/issues/382). So a day's count
+# may change while it is yesterday and is final from the day after: of an answer only its last day can be
+# provisional, and until the next ask it is the last day held. Asking from it costs no request more: npm's
+# range starts a day earlier, and PyPI's answer holds its 180 days anyway.
+PROVISIONAL_DAYS = 1
+
 
 @dataclass
 class DownloadsOutcome:
@@ -38,6 +48,7 @@ class DownloadsOutcome:
     packages: int = 0
     asked: int = 0
     new_days: int = 0
+    corrected: int = 0  # days held whose count the source changed
     failed: list[tuple[str, str]] = field(default_factory=list)
     requests: dict[str, int] = field(default_factory=dict)
 
@@ -46,7 +57,7 @@ class DownloadsOutcome:
         sent = ", ".join(f"{s} {self.requests.get(s, 0)}" for s in ("pypi", "npm"))
         return (
             f"downloads: {self.asked}/{self.packages} packages asked, {self.new_days} new days, "
-            f"{len(self.failed)} failed; requests: {sent}"
+            f"{self.corrected} corrected, {len(self.failed)} failed; requests: {sent}"
         )
 
 
@@ -60,21 +71,30 @@ def is_due(package: StoredPackage, now: datetime) -> bool:
     return not (fruitless and asked is not None and asked.date() == now.date())
 
 
+def ask_from(fetched_through: date | None) -> date:
+    """The first day to ask npm for: the last PROVISIONAL_DAYS days held and those after (the whole
+    history from 2015-01-10 when nothing is held)."""
+    if fetched_through is None:
+        return npm.FIRST_DAY
+    return max(npm.FIRST_DAY, fetched_through + timedelta(days=1 - PROVISIONAL_DAYS))
+
+
 async def run_downloads(
     sessions: sessionmaker[Session],
     http: DownloadsHTTP,
     *,
     logger: logging.Logger | None = None,
     worker: str | None = None,
+    now: datetime | None = None,
 ) -> DownloadsOutcome:
     """Fetch the missing days of every due package of the tracked repositories and store them.
 
     A package whose source fails is recorded with its note and the run goes on; anything else that stops
     the run (the store, a bug) closes it as failed with the reason, if the store answers, and is raised;
     a cancelled run is closed as interrupted. The run is recorded under `worker` (this process by
-    default), so a later start can close it if the process dies first."""
+    default), so a later start can close it if the process dies first; `now` is the clock's."""
     log = logger or get_logger("downloads")
-    now = utc_now()
+    now = now or utc_now()
     with transaction(sessions) as s:
         packages = load_packages(s)
         run_id = start_run(s, "downloads", worker or str(Holder.for_this_process()))
@@ -107,6 +127,7 @@ def _stats(outcome: DownloadsOutcome, http: DownloadsHTTP) -> dict[str, Any]:
     return {
         "asked": outcome.asked,
         "new_days": outcome.new_days,
+        "corrected": outcome.corrected,
         "failed": len(outcome.failed),
         **http.requests,
     }
@@ -137,13 +158,15 @@ class _Job:
         return self.now.date() - timedelta(days=1)
 
     def save(self, package: StoredPackage, days: dict[date, int] | None, error: str | None = None) -> None:
-        """Store the days the package lacks (a day held already is left as it is) and the fetch."""
+        """Store the days the package lacks and those whose count the source changed, and the fetch."""
         with transaction(self.sessions) as s:
-            held = load_downloads(s, package.id) if days else {}
-            new = {d: n for d, n in (days or {}).items() if d not in held}
-            save_downloads(s, package.id, new)
+            held = load_downloads(s, package.id, since=min(days)) if days else {}
+            changed = {d: n for d, n in (days or {}).items() if held.get(d) != n}
+            save_downloads(s, package.id, changed)
             save_fetch(s, package.id, self.now, error)
-        self.outcome.new_days += len(new)
+        corrected = sum(d in held for d in changed)
+        self.outcome.new_days += len(changed) - corrected
+        self.outcome.corrected += corrected
         if error:
             self.outcome.failed.append((f"{package.repo} {package.ref}", error))
             event(self.log, "downloads_failed", logging.WARNING, package=str(package.ref), error=error)
@@ -162,7 +185,7 @@ class _Job:
         scoped: dict[tuple[date, str], list[StoredPackage]] = defaultdict(list)
         by_start: dict[date, dict[str, list[StoredPackage]]] = defaultdict(lambda: defaultdict(list))
         for p in packages:
-            start = p.fetched_through + timedelta(days=1) if p.fetched_through else npm.FIRST_DAY
+            start = ask_from(p.fetched_through)
             if p.ref.scoped:
                 scoped[(start, p.ref.name)].append(p)
             else:

@@ -138,13 +138,14 @@ def save_fetch(session: Session, package_id: int, fetched_at: datetime, note: st
     session.flush()
 
 
-def load_downloads(session: Session, package_id: int) -> dict[date, int]:
-    """The package's downloads per day held, oldest first."""
-    rows = session.execute(
-        select(PackageDownloadsDaily.day, PackageDownloadsDaily.downloads)
-        .where(PackageDownloadsDaily.package_id == package_id)
-        .order_by(PackageDownloadsDaily.day)
+def load_downloads(session: Session, package_id: int, since: date | None = None) -> dict[date, int]:
+    """The package's downloads per day held (from `since` on, if given), oldest first."""
+    query = select(PackageDownloadsDaily.day, PackageDownloadsDaily.downloads).where(
+        PackageDownloadsDaily.package_id == package_id
     )
+    if since is not None:
+        query = query.where(PackageDownloadsDaily.day >= since)
+    rows = session.execute(query.order_by(PackageDownloadsDaily.day))
     return {day: downloads for day, downloads in rows}
 
 
