@@ -28,7 +28,7 @@ from collector.cli import (
 )
 from collector.cli.common import echo_err
 from collector.errors import CollectorError, StoreReadOnly, StoreUnavailable
-from collector.jobs.outages import describe_failure
+from collector.jobs.outages import describe_failure, first_line
 from collector.settings import load_settings
 
 # Commands that only read the store: they open a SQLite store read-only and never create one.
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
 def store_failure(exc: OperationalError) -> tuple[str, int]:
     """One line and the exit code for a store error met in the middle of a command (the store was
     reachable when it started): as StoreReadOnly's or StoreUnavailable's."""
-    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
+    reason = first_line(exc) if exc.orig is not None else "connection failed"
     if "readonly database" in reason or "read-only" in reason:
         message = (
             f"the store refused a write ({reason}); make the database file and its directory writable by "

@@ -29,17 +29,24 @@ def ends_the_pass(exc: BaseException) -> bool:
     return is_outage(exc) or isinstance(exc, NoCredentials)
 
 
+def first_line(exc: BaseException) -> str:
+    """The one line an error is told by: the database driver's first line for a store error (never the SQL
+    or its parameters), else the message's first line, else the error's type name."""
+    orig = getattr(exc, "orig", None) if isinstance(exc, SQLAlchemyError) else None
+    lines = str(exc if orig is None else orig).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def describe_failure(exc: BaseException) -> str:
-    """One line for a failure: the database driver's own first line for store errors, else the message."""
+    """One line for a failure: its first line, and for store errors whether the store was out or refused."""
+    reason = first_line(exc)
     if isinstance(exc, SQLAlchemyError):
         orig = getattr(exc, "orig", None)
-        reason = str(orig or exc).strip().splitlines()[0] if str(orig or exc).strip() else type(exc).__name__
         kind = type(orig).__name__ if orig is not None else type(exc).__name__
         if isinstance(exc, STORE_OUTAGES):
             return f"the store is unreachable ({reason})"
         return f"the store refused it ({kind}: {reason})"
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    return reason
 
 
 def failure_kind(exc: BaseException) -> str:

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from collector.app import App
 from collector.domain import RepoName, parse_repo_name, utc_now
 from collector.errors import CollectorError, StoreMissing, StoreReadOnly, StoreUnavailable
+from collector.jobs.outages import first_line as first_line  # the web app's views import it from here
 from collector.logs import event
 from collector.reports.badge import BADGE_LABELS, BADGE_METRICS, BADGE_VALUES, render_badge
 from collector.reports.build import UnknownRepos, make_report
@@ -63,11 +64,6 @@ class BadRequest(Exception):
 def text_reply(status: int, message: str) -> Reply:
     """A one-line plain-text reply."""
     return Reply(status, (message + "\n").encode())
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an error's message, or its kind when the message is empty."""
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def store_trouble(exc: Exception, where: str) -> str:
