@@ -34,8 +34,9 @@ def fetch_columns(
     session: Session, sql: str, params: Mapping[str, Any], kinds: Sequence[str]
 ) -> list[Column]:
     """The columns of `sql`'s result as int64 arrays (dates as proleptic ordinals) or bool arrays, one per
-    entry of `kinds` ("int", "date", "bool"), in no particular row order. `:ids` is a list of integers,
-    other `:name` parameters are dates or integers. The query must return no NULLs."""
+    entry of `kinds` ("int", "date", "bool"), in no particular row order. `:ids` is a list of integers
+    (on PostgreSQL an array: `CAST(:ids AS INTEGER[])`), other `:name` parameters are dates or integers.
+    The query must return no NULLs."""
     if session.get_bind().dialect.name == "postgresql":
         return _packed_columns(session, sql, params, kinds)
     names = set(_PARAM.findall(sql))
@@ -58,6 +59,8 @@ def _packed_columns(
     packed = ", ".join(f"array_send(array_agg(q.c{i}))" for i in range(len(kinds)))
     aliases = ", ".join(f"c{i}" for i in range(len(kinds)))
     inner = _PARAM.sub(r"%(\1)s", sql)  # psycopg's placeholders
+    if "ids" in params:
+        params = {**params, "ids": int_array_literal(params["ids"])}
     query = f"SELECT {packed} FROM ({inner}) AS q({aliases})"  # noqa: S608 (our fixed queries)
     connection = session.connection().connection.dbapi_connection
     assert isinstance(connection, psycopg.Connection)
@@ -66,6 +69,15 @@ def _packed_columns(
         row = cursor.fetchone()
     assert row is not None
     return [_unpack(value, kind) for value, kind in zip(row, kinds, strict=True)]
+
+
+def int_array_literal(ids: Sequence[int]) -> str:
+    """Integers as one PostgreSQL array literal, '{1,2,3}', for a parameter cast to INTEGER[] in the query.
+
+    psycopg dumps a list element by element: a query given ten thousand ids took 25 ms that way, 5 with
+    the literal, one string that the server parses.
+    """
+    return "{" + ",".join(map(str, ids)) + "}"
 
 
 def _from_rows(cells: list[Any], kind: str) -> Column:

@@ -18,16 +18,16 @@ total before it (history_running) and its own days. The SQL is in report_sql.py.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ARRAY, ColumnElement, Integer, any_, bindparam, cast, select, text
+from sqlalchemy import ARRAY, ColumnElement, Integer, Text, any_, bindparam, cast, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from collector.store import report_sql as sql
-from collector.store.columns import Column, fetch_columns
+from collector.store.columns import Column, fetch_columns, int_array_literal
 from collector.store.models import RepoRow, SeriesState
 from collector.store.report_grid import (
     CUMULATIVE_METRICS,
@@ -233,9 +233,9 @@ def load_period_values(
     return load_period_grid(session, repo_ids, every, first, until).frame()
 
 
-@dataclass(frozen=True)
-class ReportRepo:
-    """What a report shows about a repository besides its numbers."""
+class ReportRepo(NamedTuple):
+    """What a report shows about a repository besides its numbers. A named tuple: a ranking reads ten
+    thousand of them, which build three times faster than frozen dataclasses."""
 
     id: int
     full_name: str
@@ -248,10 +248,11 @@ class ReportRepo:
 def _among(
     column: ColumnElement[int] | InstrumentedAttribute[int], repo_ids: Sequence[int], dialect: str
 ) -> ColumnElement[bool]:
-    """`column` is one of `repo_ids`: one array parameter on PostgreSQL (ten thousand separate ones take
-    longer to send and parse than the query to run)."""
+    """`column` is one of `repo_ids`: one array parameter on PostgreSQL, sent as its literal (ten thousand
+    separate parameters, or elements dumped one by one, take longer to send than the query to run)."""
     if dialect == "postgresql":
-        return column == any_(cast(bindparam("among", list(repo_ids), type_=ARRAY(Integer)), ARRAY(Integer)))
+        among = bindparam("among", int_array_literal(repo_ids), type_=Text)
+        return column == any_(cast(among, ARRAY(Integer)))
     return column.in_(list(repo_ids))
 
 
@@ -261,13 +262,14 @@ def load_report_repos(session: Session, repo_ids: Sequence[int]) -> list[ReportR
     stmt = select(*columns, RepoRow.description).where(
         _among(RepoRow.id, repo_ids, session.get_bind().dialect.name)
     )
-    return [ReportRepo(*row) for row in session.execute(stmt)]
+    # Through the session's connection: plain rows, without the ORM's per-row work.
+    return list(map(ReportRepo._make, session.connection().execute(stmt).all()))
 
 
 def load_tracked_ids(session: Session) -> list[int]:
     """The ids of the tracked repositories, by name."""
     stmt = select(RepoRow.id).where(RepoRow.tracked.is_(True)).order_by(RepoRow.name_key)
-    return list(session.scalars(stmt))
+    return list(session.connection().execute(stmt).scalars().all())  # no ORM work per row
 
 
 def load_unavailable(session: Session, repo_ids: Sequence[int]) -> dict[tuple[int, str], str]:
