@@ -146,8 +146,9 @@ def _load(
     grid = load_period_grid(session, ids, every, first, until, metrics, through_today)
     if "downloads" in metrics:
         grid = add_downloads(session, grid)
+    shown = (repos[i] for i in ids)  # not all of `repos` when these are a top N
     return ShownGrid.of(
-        grid, {i: (r.full_name, r.created_at.date() if r.created_at else None) for i, r in repos.items()}
+        grid, {r.id: (r.full_name, r.created_at.date() if r.created_at else None) for r in shown}
     )
 
 
@@ -237,10 +238,12 @@ def _make_ranking(
         top = shown.grid.repo_ids.tolist()
         shown = _load(session, top, repos, "day", span, CUMULATIVE).take(_positions(top))
     frame, footnotes = _frame(session, shown, CUMULATIVE)
-    frame["rank"] = pd.array([ranks.get(str(r)) for r in frame["repo"]], dtype="Int64")
-    frame["language"] = [repos[i].primary_language for i in frame["repo_id"]]
-    frame["archived"] = [repos[i].archived for i in frame["repo_id"]]
-    frame["description"] = [repos[i].description for i in frame["repo_id"]]
+    # One row per repository shown (one period): from plain lists, not cell by cell of the frame.
+    facts = [repos[i] for i in shown.grid.repo_ids.tolist()]
+    frame["rank"] = pd.array([ranks.get(name) for name in shown.names], dtype="Int64")
+    frame["language"] = [r.primary_language for r in facts]
+    frame["archived"] = [r.archived for r in facts]
+    frame["description"] = [r.description for r in facts]
     columns = list(RANKING_COLUMNS)
     if group.config.packages:  # downloads over the 30 days ending on `at`, after the counters
         d30 = load_downloads_30d(session, list(frame["repo_id"]), at)

@@ -75,8 +75,11 @@ def resolve(session: Session, names: Sequence[RepoName]) -> list[ReportRepo]:
     return [by_id[i] for i in ids]
 
 
-def _value(cell: Any) -> int | None:
-    return None if cell is None or pd.isna(cell) else int(cell)
+def _values(column: pd.Series) -> list[int | None]:
+    """A column of whole numbers (pandas Int64, None where unknown) as plain ints and None, in one pass
+    rather than cell by cell."""
+    values: list[int | None] = column.array.to_numpy(dtype=object, na_value=None).tolist()
+    return values
 
 
 def _points(
@@ -100,8 +103,9 @@ def _points(
         points: dict[int, Points] = {r.id: [] for r in repos}
         as_of = {p.label: p.as_of.isoformat() for p in report.periods}
         table = report.table
-        for repo, label, cell in zip(table["repo"], table["period"], table[metric], strict=True):
-            points[id_of[str(repo)]].append({"date": as_of[str(label)], "value": _value(cell)})
+        cells = zip(table["repo"].tolist(), table["period"].tolist(), _values(table[metric]), strict=True)
+        for repo, label, value in cells:
+            points[id_of[str(repo)]].append({"date": as_of[str(label)], "value": value})
         return points
     rows = load_alert_series(session, [r.id for r in repos], metric, span.since, span.until)
     days = [span.since + timedelta(days=k) for k in range((span.until - span.since).days + 1)]
@@ -158,11 +162,14 @@ def ranking(
     report = make_report(session, request, config)
     assert isinstance(report, Ranking)
     table = report.table
-    names = [str(n) for n in table["repo"]]
-    values = {m: [_value(v) for v in table[m]] for m in RANKED_BY}
-    ranks = compute_ranks(dict(zip(names, values[metric], strict=True)))
-    order = compute_top(names, values[metric], len(names))
-    rows = [
-        {"rank": ranks.get(names[k]), "repo": names[k], **{m: values[m][k] for m in RANKED_BY}} for k in order
-    ]
+    names: list[str] = table["repo"].tolist()
+    values = {m: _values(table[m]) for m in RANKED_BY}
+    if metric == "stars":  # the report ranks by stars: its rows come in this order, with these ranks
+        order: Sequence[int] = range(len(names))
+        ranked = _values(table["rank"])
+    else:
+        ranks = compute_ranks(dict(zip(names, values[metric], strict=True)))
+        order = compute_top(names, values[metric], len(names))
+        ranked = [ranks.get(name) for name in names]
+    rows = [{"rank": ranked[k], "repo": names[k], **{m: values[m][k] for m in RANKED_BY}} for k in order]
     return {"at": at.isoformat(), "metric": metric, "group": group, "rows": rows}
