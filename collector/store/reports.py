@@ -23,8 +23,9 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ARRAY, ColumnElement, Integer, Text, any_, bindparam, cast, select, text
+from sqlalchemy import ARRAY, ColumnElement, Integer, any_, bindparam, cast, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.types import NullType
 
 from collector.store import report_sql as sql
 from collector.store.columns import Column, fetch_columns, int_array_literal
@@ -249,9 +250,13 @@ def _among(
     column: ColumnElement[int] | InstrumentedAttribute[int], repo_ids: Sequence[int], dialect: str
 ) -> ColumnElement[bool]:
     """`column` is one of `repo_ids`: one array parameter on PostgreSQL, sent as its literal (ten thousand
-    separate parameters, or elements dumped one by one, take longer to send than the query to run)."""
+    separate parameters, or elements dumped one by one, take longer to send than the query to run).
+
+    The parameter is untyped, so that PostgreSQL reads it as the array it is cast to, once. Typed as text,
+    it is cast by array_in, a stable function that PostgreSQL evaluates for every row it filters: 44 ms
+    instead of 2.5 for the facts of 1,000 repositories."""
     if dialect == "postgresql":
-        among = bindparam("among", int_array_literal(repo_ids), type_=Text)
+        among = bindparam("among", int_array_literal(repo_ids), type_=NullType())
         return column == any_(cast(among, ARRAY(Integer)))
     return column.in_(list(repo_ids))
 
