@@ -102,7 +102,7 @@ def test_demo_profile_points_a_collector_at_the_simulator() -> None:
     assert f"127.0.0.1:{port}/rate_limit" in " ".join(sim["healthcheck"]["test"])
     assert demo["depends_on"]["simulator"]["condition"] == "service_healthy"
     assert "collector" not in [p for s in services.values() for p in s.get("profiles", [])]
-    assert sim["stop_signal"] == "SIGINT"  # it stops on KeyboardInterrupt, and ignores SIGTERM as PID 1
+    assert sim["stop_signal"] == "SIGINT"  # it stops on SIGINT (and SIGTERM) at once
 
 
 def test_the_demo_services_start_alone() -> None:

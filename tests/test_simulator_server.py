@@ -77,19 +77,27 @@ def test_command_line_server_serves_a_builtin_scenario() -> None:
         "--rate-limit",
         "77",
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # Started with SIGINT ignored, as a background job of a shell without job control starts it (CI).
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
     try:
         assert proc.stdout is not None
         banner = proc.stdout.readline()
         assert f"http://127.0.0.1:{port}" in banner and "3 repositories" in banner
-        resp = httpx.get(f"http://127.0.0.1:{port}/rate_limit", headers=AUTH, timeout=5)
+        resp = httpx.get(f"http://127.0.0.1:{port}/rate_limit", headers=AUTH, timeout=60)
         assert resp.json()["resources"]["core"]["limit"] == 77
-        anonymous = httpx.get(f"http://127.0.0.1:{port}/rate_limit", timeout=5)
+        anonymous = httpx.get(f"http://127.0.0.1:{port}/rate_limit", timeout=60)
         assert anonymous.json()["resources"]["core"]["limit"] == 60
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            out, err = proc.communicate(timeout=60)  # seconds on a quiet machine; CI's can be loaded
+            out, err = proc.communicate(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()  # reaped here, so that its pipes are not left to warn in another test
             out, err = proc.communicate()

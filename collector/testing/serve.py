@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import time
 from collections.abc import Sequence
 
@@ -47,6 +48,11 @@ def serve(argv: Sequence[str] | None = None) -> int:
         search_incomplete_rate=args.search_incomplete_rate,
     )
     load_schema()
+    # Stop on SIGINT and SIGTERM whatever this process inherited: a shell that starts a background job
+    # without job control (`nohup ... &`, CI runners) has it ignore SIGINT, and Python then installs no
+    # KeyboardInterrupt handler, so Ctrl-C or `kill -INT` never stopped it.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
     with running_simulator(app, port=args.port, host=args.host) as base_url:
         print(
             f"GitHub simulator: {len(scenario.repos)} repositories ({args.scenario}) at {base_url}",
@@ -59,3 +65,7 @@ def serve(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             pass
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
