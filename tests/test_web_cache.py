@@ -143,13 +143,17 @@ def _computing(body: bytes, calls: list[bytes]) -> Callable[[], Reply]:
     return compute
 
 
-def test_the_least_recently_used_answers_go_first_and_large_ones_are_not_kept() -> None:
-    cache, calls = AnswerCache(max_bytes=25, clock=lambda: 0.0), []
+def test_the_least_recently_used_answers_go_first_and_large_ones_are_not_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cache_module, "now", lambda: 0.0)
+    served: list[str] = []
+    cache, calls = AnswerCache(max_bytes=25, served=served.append), []
     for key in ("a", "b", "a", "c"):  # 10 bytes each: "b", the least recently used, makes room for "c"
         cache.answer(key, _computing(key.encode() * 10, calls))
     assert calls == [b"a" * 10, b"b" * 10, b"c" * 10]
     cache.answer("a", _computing(b"a" * 10, calls))
-    assert len(calls) == 3 and cache.hits == 2
+    assert len(calls) == 3 and served.count("kept") == 2
     cache.answer("b", _computing(b"b" * 10, calls))
     assert len(calls) == 4, "b was dropped"
     cache.answer("huge", _computing(b"h" * 26, calls))

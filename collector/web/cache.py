@@ -40,34 +40,26 @@ class AnswerCache:
         self,
         keep: float = KEEP_SECONDS,
         max_bytes: int = MAX_BYTES,
-        clock: Callable[[], float] | None = None,
         served: Callable[[str], None] = lambda how: None,
     ) -> None:
         self._keep, self._max_bytes, self._served = keep, max_bytes, served
-        self._clock = clock or (lambda: now())
         self._entries: OrderedDict[Hashable, tuple[float, Reply]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
-        self.hits = self.misses = 0
 
     def answer(self, key: Hashable, compute: Callable[[], Reply]) -> Reply:
         """The answer kept for `key` if it is fresh, else `compute()`'s (kept if a 200)."""
-        if self._keep <= 0:
-            self._served("computed")
-            return compute()
-        now = self._clock()
+        asked = now()
         with self._lock:
             kept = self._entries.get(key)
-            if kept is not None and now - kept[0] < self._keep:
+            if kept is not None and asked - kept[0] < self._keep:
                 self._entries.move_to_end(key)
-                self.hits += 1
                 self._served("kept")
                 return kept[1]
-            self.misses += 1
         self._served("computed")
         reply = compute()  # outside the lock: other answers are served meanwhile
-        if reply.status == 200 and len(reply.body) <= min(MAX_ANSWER, self._max_bytes):
-            self._put(key, now, reply)
+        if self._keep > 0 and reply.status == 200 and len(reply.body) <= min(MAX_ANSWER, self._max_bytes):
+            self._put(key, asked, reply)
         return reply
 
     def _put(self, key: Hashable, at: float, reply: Reply) -> None:
