@@ -147,9 +147,7 @@ def _load(
     if "downloads" in metrics:
         grid = add_downloads(session, grid)
     shown = (repos[i] for i in ids)  # not all of `repos` when these are a top N
-    return ShownGrid.of(
-        grid, {r.id: (r.full_name, r.created_at.date() if r.created_at else None) for r in shown}
-    )
+    return ShownGrid.of(grid, {r.id: r.shown_as() for r in shown})
 
 
 def _frame(

@@ -245,6 +245,10 @@ class ReportRepo(NamedTuple):
     primary_language: str | None
     description: str | None
 
+    def shown_as(self) -> tuple[str, date | None]:
+        """Its name and creation day, as a report's grid labels it (ShownGrid.of)."""
+        return self.full_name, self.created_at.date() if self.created_at else None
+
 
 def _among(
     column: ColumnElement[int] | InstrumentedAttribute[int], repo_ids: Sequence[int], dialect: str

@@ -77,10 +77,7 @@ def weekly_movers(session: Session, ids: Sequence[int], today: date, limit: int 
     }
     if not ids:
         return found
-    repos = {
-        r.id: (r.full_name, r.created_at.date() if r.created_at else None)
-        for r in load_report_repos(session, ids)
-    }
+    repos = {r.id: r.shown_as() for r in load_report_repos(session, ids)}
     before, now = (_stars_on(session, sorted(repos), repos, day, today) for day in (start, today))
     absolute, relative = compute_movers(
         before.names, before.column("stars", 0), now.column("stars", 0), before.exists[:, 0], limit
@@ -188,18 +185,17 @@ def _ranks(session: Session, config: Config, repo_id: int, today: date) -> list[
     if not groups:
         return []
     members = sorted({i for _, ids in groups for i in ids})
-    repos = {
-        r.id: (r.full_name, r.created_at.date() if r.created_at else None)
-        for r in load_report_repos(session, members)
-    }
+    repos = {r.id: r.shown_as() for r in load_report_repos(session, members)}
     stars = _stars_on(session, members, repos, today, today)
     value = dict(zip(stars.grid.repo_ids.tolist(), stars.column("stars", 0), strict=True))
     mine = value.get(repo_id)
-    ranks = []
-    for name, ids in groups:
-        above = sum(1 for i in ids if (v := value.get(i)) is not None and mine is not None and v > mine)
-        ranks.append({"group": name, "rank": None if mine is None else above + 1, "of": len(ids)})
-    return ranks
+
+    def rank(ids: list[int]) -> int | None:
+        if mine is None:
+            return None
+        return 1 + sum(1 for i in ids if (v := value.get(i)) is not None and v > mine)
+
+    return [{"group": name, "rank": rank(ids), "of": len(ids)} for name, ids in groups]
 
 
 @dataclass(frozen=True)
