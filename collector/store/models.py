@@ -1,8 +1,7 @@
 """Tables of the store. Dates are UTC days; timestamps are aware UTC datetimes.
 
 History is kept narrow and sparse: one row per (repository, metric, day) with the additions on that day,
-or per (repository, metric, week) for weekly series. Cumulative values are computed by the views.
-"""
+or per (repository, metric, week) for weekly series. Cumulative values are computed by the views."""
 
 from __future__ import annotations
 
@@ -25,6 +24,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from collector.store.base import NAMING_CONVENTION as NAMING_CONVENTION
 from collector.store.base import Base as Base
 from collector.store.base import UTCDateTime as UTCDateTime
+
+# What a day range of every repository at once (the days of a value's month) reads from the indexes alone.
+_SNAPSHOT_DAY = ["repo_id", "stars", "forks", "contributors"]
+_HISTORY_DAY = ["repo_id", "metric", "value"]
 
 
 class RepoRow(Base):
@@ -64,6 +67,7 @@ class RepoSnapshot(Base):
     """Counters observed from GitHub. At most one row per repository and UTC day: the day's latest."""
 
     __tablename__ = "snapshots"
+    __table_args__ = (Index("ix_snapshots_observed_day", "observed_day", postgresql_include=_SNAPSHOT_DAY),)
 
     repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
     observed_day: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -82,6 +86,7 @@ class HistoryDaily(Base):
     """Reconstructed additions on one UTC day (stars, forks, contributors, commits). Sparse: no row = 0."""
 
     __tablename__ = "history_daily"
+    __table_args__ = (Index("ix_history_daily_day", "day", postgresql_include=_HISTORY_DAY),)
 
     repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
     metric: Mapped[str] = mapped_column(String(20), primary_key=True)
@@ -110,6 +115,24 @@ class HistoryRunning(Base):
     metric: Mapped[str] = mapped_column(String(20), primary_key=True)
     month_start: Mapped[date] = mapped_column(Date, primary_key=True)
     total: Mapped[int] = mapped_column(BigInteger)
+
+
+class MonthState(Base):
+    """Each repository's running totals (NULL before any) and latest snapshot at each month's end, dense
+    from its first month of data to its last: a value at a date reads a range of rows (month_state.py)."""
+
+    __tablename__ = "month_state"
+    __table_args__ = (Index("ix_month_state_repo_id_month_start", "repo_id", "month_start"),)
+
+    month_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    stars_total: Mapped[int | None] = mapped_column(BigInteger)
+    forks_total: Mapped[int | None] = mapped_column(BigInteger)
+    contributors_total: Mapped[int | None] = mapped_column(BigInteger)
+    snap_day: Mapped[date | None] = mapped_column(Date)
+    snap_stars: Mapped[int | None]
+    snap_forks: Mapped[int | None]
+    snap_contributors: Mapped[int | None]
 
 
 class HistoryWeekly(Base):

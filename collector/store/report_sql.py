@@ -59,9 +59,20 @@ WHERE :cutoff <= :until AND h.repo_id {in_ids} AND h.metric IN ({metrics}) AND h
 GROUP BY h.repo_id, h.metric{group_d}
 """
 
-# The running total of the latest month before :first and :cutoff, per repository and metric: one index
-# probe each on PostgreSQL (a lateral subquery per metric), the same as a join on SQLite.
+# The running total of the latest month before :first and :cutoff, per repository and metric: from
+# month_state, one range of rows for the month they end in (:carry), for every repository it has a row of
+# that month for; the others (a month before their data or after it) probe history_running, one index probe
+# each (on PostgreSQL a lateral subquery per metric, on SQLite a join). {state_totals} is STATE_TOTAL per
+# metric asked.
+STATE_TOTAL = """
+SELECT s.repo_id, {code} AS metric, s.month_start AS day, s.{metric}_total AS value
+FROM month_state s
+WHERE s.month_start = :carry AND s.repo_id {in_ids} AND s.{metric}_total IS NOT NULL
+"""
+STATELESS = "NOT EXISTS (SELECT 1 FROM month_state s WHERE s.month_start = :carry AND s.repo_id = {of})"
 RUNNING_PG = """
+{state_totals}
+UNION ALL
 SELECT r.id AS repo_id, {code_k} AS metric, l.month_start AS day, l.total AS value
 FROM repositories r
 CROSS JOIN (VALUES {metric_rows}) AS k(metric)
@@ -70,12 +81,14 @@ CROSS JOIN LATERAL (
     WHERE t.repo_id = r.id AND t.metric = k.metric AND t.month_start < :first AND t.month_start < :cutoff
     ORDER BY t.month_start DESC LIMIT 1
 ) l
-WHERE r.id {in_ids}
+WHERE r.id {in_ids} AND {stateless_r}
 """
 RUNNING_SQLITE = """
+{state_totals}
+UNION ALL
 SELECT l.repo_id, {code_l} AS metric, l.month_start AS day, l.total AS value
 FROM history_running l
-WHERE l.repo_id {in_ids} AND l.metric IN ({metrics}) AND l.month_start = (
+WHERE l.repo_id {in_ids} AND l.metric IN ({metrics}) AND {stateless_l} AND l.month_start = (
     SELECT MAX(t.month_start) FROM history_running t
     WHERE t.repo_id = l.repo_id AND t.metric = l.metric AND t.month_start < :first AND t.month_start < :cutoff
 )
@@ -120,9 +133,27 @@ WHERE {in_ids}
 BEFORE = ("snapshots_monthly", "month_start", "t.month_start < :first AND t.month_start < :cutoff")
 RECENT = ("snapshots", "observed_day", "t.observed_day >= :cutoff AND t.observed_day <= :until")
 WHOLE = ":cutoff <= :until AND "  # none of the days from :cutoff: PostgreSQL skips the part outright
-LATEST = ("snapshots", "observed_day", "t.observed_day <= :until")
-# A single period needs only each repository's latest snapshot up to its end: its own or the one carried.
-LATEST_SNAPSHOT_SQL = "{latest}"
+# The snapshot carried in from the months up to :carry: month_state's, for the repositories it has a row
+# of that month for, else the latest monthly one ({before_probe}: BEFORE, for the others).
+STATE_SNAPSHOT = """
+SELECT s.repo_id, s.snap_day AS observed_day, s.snap_stars AS stars, s.snap_forks AS forks,
+    COALESCE(s.snap_contributors, 0) AS contributors, (s.snap_contributors IS NOT NULL) AS contributors_known
+FROM month_state s
+WHERE s.month_start = :carry AND s.repo_id {in_ids} AND s.snap_day IS NOT NULL
+UNION ALL
+{before_probe}
+"""
+# A single period needs only each repository's latest snapshot up to its end: the one carried in, and
+# those from the month after :carry (:after) to its end, of which numpy keeps the latest. Read as one range
+# of days, not a probe per repository: PostgreSQL reads it from ix_snapshots_observed_day alone.
+LATEST_SNAPSHOT_SQL = """
+{before}
+UNION ALL
+SELECT s.repo_id, s.observed_day, s.stars, s.forks, COALESCE(s.contributors, 0) AS contributors,
+    (s.contributors IS NOT NULL) AS contributors_known
+FROM snapshots s
+WHERE :after <= :until AND s.repo_id {in_ids} AND s.observed_day >= :after AND s.observed_day <= :until
+"""
 
 # Every snapshot from :cutoff to :until (at most one a day): each day of a day grid is its own period.
 RECENT_DAILY_SNAPSHOTS_SQL = """

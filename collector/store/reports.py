@@ -27,6 +27,7 @@ from sqlalchemy import ARRAY, ColumnElement, Integer, any_, bindparam, cast, sel
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.types import NullType
 
+from collector.domain import month_start, next_month
 from collector.store import report_sql as sql
 from collector.store.columns import Column, fetch_columns, int_array_literal
 from collector.store.models import RepoRow, SeriesState
@@ -71,12 +72,24 @@ def _report_sql(
         if every == "day"
         else f", COALESCE(c.{sql.BUCKET_COLUMNS[every]}, h.day)",
     }
+    parts["state_totals"] = (
+        "\nUNION ALL\n".join(
+            sql.STATE_TOTAL.format(code=k, metric=m, in_ids=parts["in_ids"])
+            for k, m in enumerate(CUMULATIVE_METRICS)
+            if m in known
+        )
+        or sql.STATE_TOTAL.format(code=0, metric="stars", in_ids=parts["in_ids"]) + " AND 1 = 0"
+    )
+    parts["stateless_r"] = sql.STATELESS.format(of="r.id")
+    parts["stateless_l"] = sql.STATELESS.format(of="l.repo_id")
     running = sql.RUNNING_PG if dialect == "postgresql" else sql.RUNNING_SQLITE
     parts["running"] = running.format(**parts)
     latest = sql.LATEST_PG if dialect == "postgresql" else sql.LATEST_SQLITE
-    for part, (table, key, where) in (("before", sql.BEFORE), ("recent", sql.RECENT), ("latest", sql.LATEST)):
-        in_ids = (sql.WHOLE if part == "recent" else "") + "r.id " + parts["in_ids"]
+    stateless = "r.id " + parts["in_ids"] + " AND " + parts["stateless_r"]
+    for part, (table, key, where) in (("before", sql.BEFORE), ("recent", sql.RECENT)):
+        in_ids = stateless if part == "before" else sql.WHOLE + "r.id " + parts["in_ids"]
         parts[part] = latest.format(table=table, key=key, where=where, in_ids=in_ids)
+    parts["before"] = sql.STATE_SNAPSHOT.format(in_ids=parts["in_ids"], before_probe=parts["before"])
     if every == "week":
         parts["recent"] = sql.RECENT_WEEKLY_SNAPSHOTS_SQL.format(**parts)
     elif every == "day" and not one_day:
@@ -117,11 +130,15 @@ class _Queries:
         first, until = span
         self.through_today, self.one_day = through_today, every == "day" and first >= until
         cutoff = _cutoff(every, first, until, through_today)
+        # The month whose end state is carried into the first period: the last before :first and :cutoff.
+        carry = month_start(min(first, cutoff) - timedelta(days=1))
         self.params = {
             "ids": list(repo_ids),
             "first": first,
             "until": until,
             "cutoff": cutoff,
+            "carry": carry,
+            "after": next_month(carry),
             "never": sql.NEVER,
         }
 

@@ -6,7 +6,8 @@ snapshots_monthly each month's latest snapshot. save_history_weekly and save_sna
 the same transaction, as history_monthly is kept for history_daily; rebuild_report_rollups recomputes them
 after a bulk load that bypassed those functions. history_running holds, for each month of
 history_monthly, the sum of the series up to that month's end: refresh_monthly and rebuild_monthly
-(history.py) recompute it with the months, so it is exact whenever they are.
+(history.py) recompute it with the months, so it is exact whenever they are. Every change of
+history_running or snapshots_monthly recomputes month_state (month_state.py) from the month it changed.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from collector.store.models import (
     RepoSnapshot,
     SnapshotMonthly,
 )
+from collector.store.month_state import rebuild_month_state, refresh_month_state
 
 
 def save_snapshot_month(
@@ -54,6 +56,7 @@ def save_snapshot_month(
             where=SnapshotMonthly.observed_day <= stmt.excluded.observed_day,
         )
     )
+    refresh_month_state(session, repo_id, observed_day)
 
 
 def refresh_weekly_months(session: Session, repo_id: int, metric: str, first: date, last: date) -> None:
@@ -107,6 +110,7 @@ def rebuild_report_rollups(session: Session, repo_ids: Sequence[int] | None = No
     ).join(latest, (latest.c.repo_id == RepoSnapshot.repo_id) & (latest.c.day == RepoSnapshot.observed_day))
     columns = ["repo_id", "month_start", "observed_day", "stars", "forks", "contributors"]
     session.execute(insert(SnapshotMonthly).from_select(columns, rows))
+    rebuild_month_state(session, repo_ids)
 
 
 def _insert_weekly_sums(session: Session, conditions: Sequence[ColumnElement[bool]]) -> None:
@@ -145,6 +149,7 @@ def refresh_running(session: Session, repo_id: int, metric: str, first: date | N
     _insert_running(
         session, [HistoryMonthly.repo_id == repo_id, HistoryMonthly.metric == metric, *since], base
     )
+    refresh_month_state(session, repo_id, first)
 
 
 def rebuild_running(session: Session, repo_ids: Sequence[int] | None = None) -> None:
@@ -152,10 +157,11 @@ def rebuild_running(session: Session, repo_ids: Sequence[int] | None = None) -> 
     if repo_ids is None:
         session.execute(delete(HistoryRunning))
         _insert_running(session, [], None)
-        return
-    ids = list(repo_ids)
-    session.execute(delete(HistoryRunning).where(HistoryRunning.repo_id.in_(ids)))
-    _insert_running(session, [HistoryMonthly.repo_id.in_(ids)], None)
+    else:
+        ids = list(repo_ids)
+        session.execute(delete(HistoryRunning).where(HistoryRunning.repo_id.in_(ids)))
+        _insert_running(session, [HistoryMonthly.repo_id.in_(ids)], None)
+    rebuild_month_state(session, repo_ids)
 
 
 def _insert_running(

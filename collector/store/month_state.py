@@ -1,0 +1,93 @@
+"""month_state: each repository's state at the end of each month, dense from its first month of data to
+its last, so that a value at a date (a ranking, the carry into a trend's first period) reads one range of
+rows for every repository instead of four index probes each (at 10,000 repositories, 40,000 probes).
+
+A month's state is what the reports carry into the next one: the running total of each metric's additions
+(history_running) and the latest snapshot (snapshots_monthly) up to its end. It is derived from those two
+rollups only and recomputed whenever they change, in the same transaction: refresh_running and
+save_snapshot_month (rollups.py) call refresh_month_state from the first month they changed;
+rebuild_month_state recomputes it after a bulk load. The reports use a repository's row where one exists for
+the month they carry in and probe the rollups where none does (before its data, after its last month of
+data, or outside the calendar): a missing row costs time, never a value.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, select, text
+from sqlalchemy.orm import Session
+
+from collector.domain import month_start, next_month
+from collector.store.models import MonthState
+
+# One statement fills the months from :since for the repositories of {repos}: per repository, the months
+# of the calendar from its first month in either rollup to its last, each with the latest running total of
+# each metric and the latest monthly snapshot up to it (index probes on the rollups' keys).
+FILL_SQL = """
+INSERT INTO month_state (month_start, repo_id, stars_total, forks_total, contributors_total,
+    snap_day, snap_stars, snap_forks, snap_contributors)
+SELECT c.month_start, b.repo_id, {totals}, s.observed_day, s.stars, s.forks, s.contributors
+FROM (
+    SELECT u.repo_id, MIN(u.month_start) AS first_month, MAX(u.month_start) AS last_month
+    FROM (
+        SELECT t.repo_id, t.month_start FROM history_running t WHERE {repos_t}
+        UNION ALL
+        SELECT m.repo_id, m.month_start FROM snapshots_monthly m WHERE {repos_m}
+    ) u
+    GROUP BY u.repo_id
+) b
+JOIN calendar c ON c.day >= b.first_month AND c.day <= b.last_month AND c.day >= :since
+    AND c.day = c.month_start
+LEFT JOIN snapshots_monthly s ON s.repo_id = b.repo_id AND s.month_start = (
+    SELECT MAX(x.month_start) FROM snapshots_monthly x
+    WHERE x.repo_id = b.repo_id AND x.month_start <= c.month_start
+)
+"""
+TOTAL_SQL = """(SELECT t.total FROM history_running t
+    WHERE t.repo_id = b.repo_id AND t.metric = '{metric}' AND t.month_start <= c.month_start
+    ORDER BY t.month_start DESC LIMIT 1)"""
+METRICS = ("stars", "forks", "contributors")  # the *_total columns, in this order
+EVER = date(1, 1, 1)
+# The advisory lock of a repository's month_state (the second key; lock_series uses CRC-32s of series
+# names, which "month_state" is not).
+LOCK_KEY = zlib.crc32(b"month_state") & 0x7FFFFFFF
+
+
+def _fill(session: Session, repos: str, since: date, params: dict[str, Any]) -> None:
+    totals = ", ".join(TOTAL_SQL.format(metric=m) for m in METRICS)
+    sql = FILL_SQL.format(totals=totals, repos_t=repos.format(a="t"), repos_m=repos.format(a="m"))
+    stmt = text(sql)
+    if "ids" in params:
+        stmt = stmt.bindparams(bindparam("ids", expanding=True))
+    session.execute(stmt, {**params, "since": since})
+
+
+def refresh_month_state(session: Session, repo_id: int, first: date | None = None) -> None:
+    """Recompute a repository's month_state from `first`'s month on (all of it when None), and any months
+    missing between its last stored one and that month, after a change of its rollups from `first` on.
+
+    On PostgreSQL, under a per-repository lock until the transaction ends: a writer of snapshots and a
+    writer of history each recompute with the other's rows committed, never both at once."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:repo, :key)"), {"repo": repo_id, "key": LOCK_KEY})
+    last = session.scalar(select(func.max(MonthState.month_start)).where(MonthState.repo_id == repo_id))
+    since = EVER
+    if first is not None and last is not None:
+        since = min(month_start(first), next_month(last))
+    session.execute(delete(MonthState).where(MonthState.repo_id == repo_id, MonthState.month_start >= since))
+    _fill(session, "{a}.repo_id = :repo", since, {"repo": repo_id})
+
+
+def rebuild_month_state(session: Session, repo_ids: Sequence[int] | None = None) -> None:
+    """Recompute month_state from the rollups (all repositories when None), e.g. after a bulk load."""
+    if repo_ids is None:
+        session.execute(delete(MonthState))
+        _fill(session, "1 = 1", EVER, {})
+        return
+    ids = list(repo_ids)
+    session.execute(delete(MonthState).where(MonthState.repo_id.in_(ids)))
+    _fill(session, "{a}.repo_id IN :ids", EVER, {"ids": ids})
