@@ -3,6 +3,7 @@ how many repositories joined it each period. Pure: arrays and values in, values 
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -82,16 +83,19 @@ def compute_movers(
     """The biggest movers from the first period to the last: by absolute change, and by relative change
     among those with at least `min_base` at the start. A repository created since counts from 0; one
     without a value at either end (that existed) is left out. Ties go to the larger change, then by name."""
-    movers = []
+    # Plain tuples for everyone, Movers for the few shown: a group can hold ten thousand members.
+    rows = []
     for repo, start, end, existed in zip(names, first, last, existed_first, strict=True):
         base = start if start is not None else (None if existed else 0)
         if base is None or end is None:
             continue
         percent = 100.0 * (end - base) / base if base >= min_base else None
-        movers.append(Mover(repo, base, end, end - base, percent))
-    absolute = sorted(movers, key=lambda m: (-m.change, m.repo.lower()))[:limit]
-    rated = [m for m in movers if m.percent is not None]
-    relative = sorted(rated, key=lambda m: (-(m.percent or 0.0), -m.change, m.repo.lower()))[:limit]
+        rows.append((repo, base, end, end - base, percent))
+    absolute = [Mover(*r) for r in heapq.nsmallest(limit, rows, key=lambda r: (-r[3], r[0].lower()))]
+    rated = [r for r in rows if r[4] is not None]
+    relative = [
+        Mover(*r) for r in heapq.nsmallest(limit, rated, key=lambda r: (-(r[4] or 0.0), -r[3], r[0].lower()))
+    ]
     return tuple(absolute), tuple(relative)
 
 

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import psycopg
-from sqlalchemy import Boolean, Date, Integer, bindparam, column, text
-from sqlalchemy.orm import Session
+from sqlalchemy import ARRAY, Boolean, ColumnElement, Date, Integer, any_, bindparam, cast, column, text
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.types import NullType
 
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 # Element type oid -> numpy type of the value in array_send's format (big-endian).
@@ -108,3 +109,18 @@ def _unpack(packed: bytes | None, kind: str) -> Column:
     if kind == "date":
         return values.astype(np.int64) + _PG_EPOCH
     return values.astype(np.int64)
+
+
+def among(
+    column: ColumnElement[int] | InstrumentedAttribute[int], repo_ids: Sequence[int], dialect: str
+) -> ColumnElement[bool]:
+    """`column` is one of `repo_ids`: one array parameter on PostgreSQL, sent as its literal (ten thousand
+    separate parameters, or elements dumped one by one, take longer to send than the query to run).
+
+    The parameter is untyped, so that PostgreSQL reads it as the array it is cast to, once. Typed as text,
+    it is cast by array_in, a stable function that PostgreSQL evaluates for every row it filters: 44 ms
+    instead of 2.5 for the facts of 1,000 repositories."""
+    if dialect == "postgresql":
+        literal = bindparam("among", int_array_literal(repo_ids), type_=NullType())
+        return column == any_(cast(literal, ARRAY(Integer)))
+    return column.in_(list(repo_ids))

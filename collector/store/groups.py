@@ -73,7 +73,8 @@ def load_group_members(session: Session, name: str, current_only: bool = True) -
     stmt = select(m.repo_id, m.joined_on, m.left_on, m.fixed).where(m.group_name == name)
     if current_only:
         stmt = stmt.where(m.left_on.is_(None))
-    rows = session.execute(stmt.order_by(m.joined_on, m.repo_id))  # plain rows: a group can hold 10,000
+    # Plain rows through the connection, without the ORM's work per row: a group can hold 10,000.
+    rows = session.connection().execute(stmt.order_by(m.joined_on, m.repo_id))
     return [GroupMember(repo_id, joined, left, fixed) for repo_id, joined, left, fixed in rows]
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from collector.domain import Release
 from collector.store.base import Base
+from collector.store.columns import among
 from collector.store.upsert import upsert
 
 
@@ -163,8 +164,9 @@ def load_release_markers(
     session: Session, repo_ids: Iterable[int], since: date | None = None
 ) -> dict[int, list[tuple[date, str]]]:
     """Per repository, (publication day, tag) of its releases, oldest first: markers for charts."""
+    dialect = session.get_bind().dialect.name
     query = select(ReleaseRow.repo_id, ReleaseRow.published_at, ReleaseRow.tag).where(
-        ReleaseRow.repo_id.in_(list(repo_ids)), ReleaseRow.published_at.is_not(None)
+        among(ReleaseRow.repo_id, list(repo_ids), dialect), ReleaseRow.published_at.is_not(None)
     )
     markers: dict[int, list[tuple[date, str]]] = {}
     for repo_id, published, tag in session.execute(query):
