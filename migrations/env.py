@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy.engine import Engine
 
 from collector.settings import load_settings
-from collector.store import releases  # noqa: F401  (its tables are on Base.metadata too)
+from collector.store import month_state, month_values, releases  # noqa: F401  (their tables are on Base.metadata too)
 from collector.store.engine import make_engine
 from collector.store.models import Base
 

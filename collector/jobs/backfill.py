@@ -24,6 +24,7 @@ from collector.github.api import GitHubAPI
 from collector.github.errors import GitHubError, NotFound
 from collector.jobs.commit_history import backfill_commit_walk
 from collector.jobs.outages import describe_failure, ends_the_pass, failure_kind, is_outage
+from collector.jobs.packing import pack_month_values
 from collector.jobs.progress import NullReporter, Reporter
 from collector.jobs.series import SeriesContext
 from collector.jobs.star_history import backfill_stars
@@ -258,6 +259,7 @@ async def run_backfill(
         raise
     status = RunStatus.PARTIAL if outcome.failed else RunStatus.OK
     _finish(sessions, run_id, status, outcome)
+    await pack_month_values(sessions, run.log)
     return outcome
 
 

@@ -23,6 +23,7 @@ from collector.github.api import GitHubAPI
 from collector.github.errors import Blocked, GitHubError, NotFound, NotReady, TooLarge
 from collector.github.types import RepoCounters, WeekActivity
 from collector.jobs.outages import describe_failure, ends_the_pass, failure_kind
+from collector.jobs.packing import pack_month_values
 from collector.jobs.tasks import gather_or_cancel
 from collector.logs import event
 from collector.store import leases
@@ -214,6 +215,7 @@ async def run_collect(
         raise
     with transaction(sessions) as s:
         finish_run(s, run_id, _pass_status(outcome), _summary(outcome))
+    await pack_month_values(sessions, log)
     return outcome
 
 

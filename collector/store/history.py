@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from collector.domain import HistoryPoint, Snapshot, as_utc, month_start, next_month
 from collector.store.models import Calendar, HistoryDaily, HistoryMonthly, HistoryWeekly, RepoSnapshot
+from collector.store.month_state import lock_repository
 from collector.store.rollups import (
     rebuild_running,
     refresh_running,
@@ -77,9 +78,12 @@ def write_daily_rows(session: Session, repo_id: int, points: Sequence[HistoryPoi
 
 
 def lock_series(session: Session, repo_id: int, metrics: Iterable[str]) -> None:
-    """On PostgreSQL, lock each (repository, metric) series until the transaction ends, in sorted order."""
+    """On PostgreSQL, lock each (repository, metric) series until the transaction ends, in sorted order,
+    after the repository's own lock (lock_repository): every writer takes that one first, so that the
+    version and month_state rows it moves later never wait on a series lock of a writer waiting on them."""
     if session.get_bind().dialect.name != "postgresql":
         return
+    lock_repository(session, repo_id)
     for metric in sorted(set(metrics)):
         session.execute(
             text("SELECT pg_advisory_xact_lock(:repo, :metric)"),

@@ -18,11 +18,24 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import BigInteger, ForeignKey, bindparam, delete, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from collector.domain import month_start, next_month
-from collector.store.models import MonthState
+from collector.store.base import Base
+from collector.store.models import MonthState, RepoRow
+
+
+class SeriesVersion(Base):
+    """A number that every change of a repository's report data moves (its rollups: history_running,
+    snapshots_monthly, history_weekly_monthly): what was computed from version N holds while it is N."""
+
+    __tablename__ = "series_versions"
+
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
 
 # One statement fills the months from :since for the repositories of {repos}: per repository, the months
 # of the calendar from its first month in either rollup to its last, each with the latest running total of
@@ -66,24 +79,54 @@ def _fill(session: Session, repos: str, since: date, params: dict[str, Any]) -> 
     session.execute(stmt, {**params, "since": since})
 
 
+def lock_repository(session: Session, repo_id: int) -> None:
+    """On PostgreSQL, the repository's write lock until the transaction ends (again: at no cost). Writers
+    of its history take it before their series locks (lock_series); a snapshot, before month_state."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:repo, :key)"), {"repo": repo_id, "key": LOCK_KEY})
+
+
+def bump_version(session: Session, repo_id: int) -> None:
+    """Move the repository's version, in the transaction that changes its data (1 when it had none)."""
+    dialect = session.get_bind().dialect.name
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(SeriesVersion).values(
+        repo_id=repo_id, version=1
+    )
+    session.execute(
+        stmt.on_conflict_do_update(index_elements=["repo_id"], set_={"version": SeriesVersion.version + 1})
+    )
+
+
+def bump_versions(session: Session, repo_ids: Sequence[int] | None = None) -> None:
+    """Move the versions of many repositories (all when None), e.g. after a bulk load."""
+    moved = update(SeriesVersion).values(version=SeriesVersion.version + 1)
+    unversioned = select(RepoRow.id, 1).where(~RepoRow.id.in_(select(SeriesVersion.repo_id)))
+    if repo_ids is not None:
+        moved = moved.where(SeriesVersion.repo_id.in_(list(repo_ids)))
+        unversioned = unversioned.where(RepoRow.id.in_(list(repo_ids)))
+    session.execute(moved)
+    session.execute(insert(SeriesVersion).from_select(["repo_id", "version"], unversioned))
+
+
 def refresh_month_state(session: Session, repo_id: int, first: date | None = None) -> None:
     """Recompute a repository's month_state from `first`'s month on (all of it when None), and any months
     missing between its last stored one and that month, after a change of its rollups from `first` on.
 
-    On PostgreSQL, under a per-repository lock until the transaction ends: a writer of snapshots and a
-    writer of history each recompute with the other's rows committed, never both at once."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:repo, :key)"), {"repo": repo_id, "key": LOCK_KEY})
+    On PostgreSQL, under the repository's lock (lock_repository) until the transaction ends: a writer of
+    snapshots and a writer of history each recompute with the other's rows committed, never both at once."""
+    lock_repository(session, repo_id)
     last = session.scalar(select(func.max(MonthState.month_start)).where(MonthState.repo_id == repo_id))
     since = EVER
     if first is not None and last is not None:
         since = min(month_start(first), next_month(last))
     session.execute(delete(MonthState).where(MonthState.repo_id == repo_id, MonthState.month_start >= since))
     _fill(session, "{a}.repo_id = :repo", since, {"repo": repo_id})
+    bump_version(session, repo_id)
 
 
 def rebuild_month_state(session: Session, repo_ids: Sequence[int] | None = None) -> None:
     """Recompute month_state from the rollups (all repositories when None), e.g. after a bulk load."""
+    bump_versions(session, repo_ids)
     if repo_ids is None:
         session.execute(delete(MonthState))
         _fill(session, "1 = 1", EVER, {})

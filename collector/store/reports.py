@@ -24,9 +24,10 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from collector.domain import month_start, next_month
+from collector.store import report_months
 from collector.store import report_sql as sql
 from collector.store.columns import Column, among, fetch_columns
 from collector.store.models import RepoRow, SeriesState
@@ -41,6 +42,7 @@ from collector.store.report_grid import (
     compute_cumulative,
     compute_period_bounds,
 )
+from collector.store.report_months import load_month_grid
 
 
 def _report_sql(
@@ -171,6 +173,27 @@ def load_period_grid(
     the others come out unknown (ranking a group by one metric reads that one). `through_today` says that
     `until` is today, so that the store holds nothing after it: its month is read from the rollups whole.
     """
+    ids = sorted(set(repo_ids))
+    if every == "month":  # whole months from month_values where it holds them current
+        return load_month_grid(session, _load_live, ids, (first, until), metrics, through_today)
+    return _load_live(session, ids, every, first, until, metrics, through_today)
+
+
+def refresh_month_values(sessions: sessionmaker[Session], today: date) -> int:
+    """Pack the month_values rows that are missing or stale (report_months.refresh_month_values)."""
+    return report_months.refresh_month_values(sessions, _load_live, today)
+
+
+def _load_live(
+    session: Session,
+    repo_ids: Sequence[int],
+    every: str,
+    first: date,
+    until: date,
+    metrics: Sequence[str],
+    through_today: bool,
+) -> PeriodGrid:
+    """load_period_grid computed from the rollups and the days, for any `every`."""
     if session.get_bind().dialect.name == "postgresql":
         # With the default 4 MB the grouping of days (weekly trends) spills to disk (JIT is off for every
         # connection: make_engine). SET LOCAL lasts until the end of this read-only transaction.

@@ -30,7 +30,7 @@ from collector.store.models import (
     RepoSnapshot,
     SnapshotMonthly,
 )
-from collector.store.month_state import rebuild_month_state, refresh_month_state
+from collector.store.month_state import bump_version, rebuild_month_state, refresh_month_state
 
 
 def save_snapshot_month(
@@ -69,6 +69,7 @@ def refresh_weekly_months(session: Session, repo_id: int, metric: str, first: da
             HistoryWeeklyMonthly.month_start <= month_start(last),
         )
     )
+    bump_version(session, repo_id)
     _insert_weekly_sums(
         session,
         [
