@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 from collector.errors import InvalidGroupRule, InvalidRepoName
 
@@ -319,9 +320,9 @@ def make_group_rule(
     return GroupRule(kind, text, min_stars, include_forks, include_archived)
 
 
-@dataclass(frozen=True)
-class GroupMember:
-    """A repository's membership of a rule group: the day discovery found it, and the day it left."""
+class GroupMember(NamedTuple):
+    """A repository's membership of a rule group: the day discovery found it, and the day it left (a named
+    tuple: a group can hold ten thousand, read for every page about it)."""
 
     repo_id: int
     joined_on: date

@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -257,9 +257,9 @@ class Ranking:
     group: GroupSummary | None = None  # a group report's total (of all members, not only those shown)
 
 
-@dataclass(frozen=True)
-class RepoFacts:
-    """What a trend report says about a repository besides its numbers: the context readers want."""
+class RepoFacts(NamedTuple):
+    """What a trend report says about a repository besides its numbers: the context readers want (a named
+    tuple: a trend of every repository makes ten thousand)."""
 
     repo: str
     language: str | None

@@ -74,7 +74,7 @@ def load_group_members(session: Session, name: str, current_only: bool = True) -
     if current_only:
         stmt = stmt.where(m.left_on.is_(None))
     # Plain rows through the connection, without the ORM's work per row: a group can hold 10,000.
-    rows = session.connection().execute(stmt.order_by(m.joined_on, m.repo_id))
+    rows = session.connection().execute(stmt.order_by(m.joined_on, m.repo_id)).all()  # one fetch, not 10,000
     return [GroupMember(repo_id, joined, left, fixed) for repo_id, joined, left, fixed in rows]
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, LargeBinary, delete, insert, select
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, case, delete, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from collector.store.base import Base
@@ -28,14 +28,14 @@ from collector.store.report_grid import CUMULATIVE_METRICS, RECONSTRUCTED, BoolA
 
 
 class MonthValues(Base):
-    """One repository's monthly report values from `first_month` for `months` months, packed (`payload`),
+    """One repository's monthly report values from month number `first_month_no` for `months` months, packed,
     computed from version `version` of its data; `rebuilt`: a bit per cumulative metric with additions."""
 
     __tablename__ = "month_values"
 
     repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
-    first_month: Mapped[date] = mapped_column(Date)
+    first_month_no: Mapped[int] = mapped_column(Integer)  # month_number of its first month
     months: Mapped[int] = mapped_column(Integer)
     rebuilt: Mapped[int] = mapped_column(Integer)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
@@ -67,13 +67,15 @@ class Packed:
 
 @dataclass(frozen=True)
 class PackedRows:
-    """The current rows of many repositories at once: per row its repository, first month (as a month
-    number, year * 12 + month - 1), number of months, position of its first in `records`, and its
+    """The current rows of many repositories at once, cut to a range of months: per row its repository,
+    its first month read (a month_number), how many were read, the number of the month after its stored
+    last (`ends`: whether it reaches a month at all), the position of its first in `records`, and its
     `rebuilt` flags (one column per cumulative metric)."""
 
     repo_ids: IntArray
     first_months: IntArray
     months: IntArray
+    ends: IntArray
     bases: IntArray
     rebuilt: BoolArray
     records: np.ndarray
@@ -101,26 +103,33 @@ def before_data(rebuilt: BoolArray) -> tuple[IntArray, BoolArray, CodeArray]:
     return values, missing, sources
 
 
-def load_month_values(session: Session, repo_ids: Sequence[int]) -> PackedRows:
-    """The current rows of `repo_ids` (those whose version is still their data's), read at once."""
+def load_month_values(session: Session, repo_ids: Sequence[int], first: int, last: int) -> PackedRows:
+    """The current rows of `repo_ids` (those whose version is still their data's), read at once and cut
+    to the months numbered `first` to `last` (month_number): each row from its first month in that range,
+    none for a row that begins after it. On PostgreSQL payloads are stored uncompressed (migration 0015),
+    so that the server reads only the parts of each it returns."""
     dialect = session.get_bind().dialect.name
     v, s = MonthValues, SeriesVersion
+    begins = case((v.first_month_no < first, first), else_=v.first_month_no)  # the first month read
+    ends = case((v.first_month_no + v.months - 1 > last, last), else_=v.first_month_no + v.months - 1)
+    count = case((ends >= begins, ends - begins + 1), else_=0)
+    part = func.substr(v.payload, (begins - v.first_month_no) * MONTH.itemsize + 1, count * MONTH.itemsize)
     stmt = (
-        select(v.repo_id, v.first_month, v.months, v.rebuilt, v.payload)
+        select(v.repo_id, begins, count, v.first_month_no + v.months, v.rebuilt, part)
         .join(s, (s.repo_id == v.repo_id) & (s.version == v.version))
         .where(among(v.repo_id, repo_ids, dialect))
     )
     rows = session.connection().execute(stmt).all()
     months = np.array([r[2] for r in rows], dtype=np.int64)
-    payload = b"".join(bytes(r[4]) for r in rows)
-    records = np.frombuffer(payload, dtype=MONTH)
+    records = np.frombuffer(b"".join(bytes(r[5]) for r in rows), dtype=MONTH)
     if len(records) != int(months.sum()):
         raise ValueError(f"month_values payloads hold {len(records)} months, their rows {int(months.sum())}")
-    bits = np.array([r[3] for r in rows], dtype=np.int64)
+    bits = np.array([r[4] for r in rows], dtype=np.int64)
     return PackedRows(
         repo_ids=np.array([r[0] for r in rows], dtype=np.int64),
-        first_months=np.array([month_number(r[1]) for r in rows], dtype=np.int64),
+        first_months=np.array([r[1] for r in rows], dtype=np.int64),
         months=months,
+        ends=np.array([r[3] for r in rows], dtype=np.int64),
         bases=np.concatenate(([0], np.cumsum(months)[:-1])).astype(np.int64) if len(rows) else months,
         rebuilt=(bits[:, np.newaxis] >> np.arange(len(CUMULATIVE_METRICS)) & 1).astype(bool),
         records=records,
@@ -138,7 +147,7 @@ def save_month_values(session: Session, rows: Mapping[int, tuple[int, Packed]]) 
             {
                 "repo_id": repo_id,
                 "version": version,
-                "first_month": packed.first_month,
+                "first_month_no": month_number(packed.first_month),
                 "months": packed.months,
                 "rebuilt": sum(1 << k for k, m in enumerate(CUMULATIVE_METRICS) if packed.rebuilt[m]),
                 "payload": encode(packed),

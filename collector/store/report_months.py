@@ -61,9 +61,9 @@ def load_month_grid(
     whole = _last_whole_month(first, until)
     if whole is None:
         return live(session, ids, "month", first, until, metrics, through_today)
-    rows = load_month_values(session, ids)
+    rows = load_month_values(session, ids, month_number(first), month_number(whole))
     # Rows that reach the last whole month (one may begin after it: no data by then, known all the same).
-    usable = np.flatnonzero(month_number(whole) < rows.first_months + rows.months)
+    usable = np.flatnonzero(month_number(whole) < rows.ends)
     if not len(usable):
         return live(session, ids, "month", first, until, metrics, through_today)
     mine = rows.repo_ids[usable]
@@ -122,7 +122,8 @@ def _put_packed(
     offsets = first - rows.first_months[usable]  # a row's month index of `first` (negative: before it)
     index = offsets[:, np.newaxis] + np.arange(served)[np.newaxis, :]  # rows x periods
     early = index < 0
-    picked = rows.records[rows.bases[usable][:, np.newaxis] + np.maximum(index, 0)]
+    records = rows.records if len(rows.records) else np.zeros(1, dtype=rows.records.dtype)
+    picked = records[np.minimum(rows.bases[usable][:, np.newaxis] + np.maximum(index, 0), len(records) - 1)]
     values, missing, sources = before_data(rows.rebuilt[usable])
     grid.has_data[at, :served] = picked["has_data"].astype(bool) & ~early
     for k, metric in enumerate(ALL_METRICS):
@@ -204,11 +205,11 @@ def refresh_month_values(sessions: sessionmaker[Session], live: Live, today: dat
     with sessions() as s:
         versions = {r: v for r, v in s.execute(select(SeriesVersion.repo_id, SeriesVersion.version))}
         v = MonthValues
-        rows = s.execute(select(v.repo_id, v.version, v.first_month, v.months)).all()
+        rows = s.execute(select(v.repo_id, v.version, v.first_month_no + v.months)).all()
     current = {
         repo_id
-        for repo_id, version, first, months in rows
-        if versions.get(repo_id) == version and _months_between(first, month_start(through)) < months
+        for repo_id, version, after in rows
+        if versions.get(repo_id) == version and month_number(through) < after
     }
     due = sorted(set(versions) - current)
     stored = 0

@@ -44,12 +44,15 @@ def upgrade() -> None:
         "month_values",
         sa.Column("repo_id", sa.Integer(), nullable=False),
         sa.Column("version", sa.BigInteger(), nullable=False),
-        sa.Column("first_month", sa.Date(), nullable=False),
+        sa.Column("first_month_no", sa.Integer(), nullable=False),
         sa.Column("months", sa.Integer(), nullable=False),
         sa.Column("rebuilt", sa.Integer(), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
         *_repository_key("month_values"),
     )
+    if op.get_bind().dialect.name == "postgresql":
+        # Uncompressed, so that reading some months of every row reads only their part of each.
+        op.execute("ALTER TABLE month_values ALTER COLUMN payload SET STORAGE EXTERNAL")
     op.execute("INSERT INTO series_versions (repo_id, version) SELECT id, 1 FROM repositories")
 
 
