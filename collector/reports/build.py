@@ -253,6 +253,7 @@ def _make_ranking(
         table=table,
         footnotes=Footnotes(footnotes.marks, footnotes.texts, tuple(notes + ([cut] if cut else []))),
         group=summary,
+        ranked=len(stars),
     )
 
 

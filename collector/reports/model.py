@@ -255,6 +255,7 @@ class Ranking:
     table: pd.DataFrame
     footnotes: Footnotes
     group: GroupSummary | None = None  # a group report's total (of all members, not only those shown)
+    ranked: int = 0  # how many repositories were ranked (the table may show only the top of them)
 
 
 class RepoFacts(NamedTuple):

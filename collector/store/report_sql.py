@@ -40,8 +40,9 @@ WHERE r.id {in_ids}
 # :first as one row per repository and metric, the running total of the latest of them (history_running;
 # the running sums start from it: a ranking over ten years reads one row each); the months from :first
 # to :cutoff from the rollup as they are (numpy puts each in its period; grouping a million of them here
-# costs seconds), none when :first is not before :cutoff (a ranking: the guard spares PostgreSQL a scan of
-# the whole rollup, which it does not see is empty from the range alone);
+# costs seconds), none when no month starts from :first (:months_from, the first month start on or after
+# it) to :cutoff (a ranking: the guard spares PostgreSQL a probe per repository of a range it does not see
+# is empty);
 # the days from :cutoff to :until from history_daily, summed per period (the metric list lets PostgreSQL
 # use the primary key for the day range).
 ADDITIONS_SQL = """
@@ -49,7 +50,7 @@ ADDITIONS_SQL = """
 UNION ALL
 SELECT m.repo_id, {code_m} AS metric, m.month_start AS day, m.value AS value
 FROM history_monthly m
-WHERE :first < :cutoff AND m.repo_id {in_ids} AND m.metric IN ({metrics}) AND m.month_start >= :first
+WHERE :months_from < :cutoff AND m.repo_id {in_ids} AND m.metric IN ({metrics}) AND m.month_start >= :first
     AND m.month_start < :cutoff
 UNION ALL
 SELECT h.repo_id, {code_h} AS metric, MIN(h.day) AS day, SUM(h.value) AS value
@@ -102,7 +103,7 @@ LAST_SNAPSHOTS_SQL = """
 SELECT m.repo_id, m.observed_day, m.stars, m.forks, COALESCE(m.contributors, 0) AS contributors,
     (m.contributors IS NOT NULL) AS contributors_known
 FROM snapshots_monthly m
-WHERE :first < :cutoff AND m.repo_id {in_ids} AND m.month_start >= :first AND m.month_start < :cutoff
+WHERE :months_from < :cutoff AND m.repo_id {in_ids} AND m.month_start >= :first AND m.month_start < :cutoff
 UNION ALL
 {before}
 UNION ALL
@@ -184,7 +185,7 @@ WHERE s.repo_id {in_ids} AND s.observed_day >= :cutoff AND s.observed_day <= :un
 COMMITS_SQL = """
 SELECT m.repo_id, m.month_start AS day, m.value AS commits
 FROM history_weekly_monthly m
-WHERE :first < :cutoff AND m.repo_id {in_ids} AND m.metric = 'commits' AND m.month_start >= :first
+WHERE :months_from < :cutoff AND m.repo_id {in_ids} AND m.metric = 'commits' AND m.month_start >= :first
     AND m.month_start < :cutoff
 UNION ALL
 SELECT w.repo_id, w.week_start AS day, w.value AS commits

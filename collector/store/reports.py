@@ -139,6 +139,7 @@ class _Queries:
             "until": until,
             "cutoff": cutoff,
             "carry": carry,
+            "months_from": first if first.day == 1 else next_month(first),
             "after": next_month(carry),
             "never": sql.NEVER,
         }

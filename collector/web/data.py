@@ -152,13 +152,22 @@ def check_group(session: Session, config: Config, group: str) -> None:
 
 
 def ranking(
-    session: Session, config: Config, at: date, metric: str, group: str | None, today: date
+    session: Session,
+    config: Config,
+    at: date,
+    metric: str,
+    group: str | None,
+    today: date,
+    top: int | None = None,
 ) -> dict[str, Any]:
     """Every repository (of `group`, else every tracked one) at the end of `at`, ranked by `metric`
-    (competition ranks, as `collector report --at`; those without a value last, unranked)."""
+    (competition ranks, as `collector report --at`; those without a value last, unranked); `top`: only the
+    first rows of a ranking by stars (the others' stars are read, not the rest of their values). `ranked`
+    counts them all."""
     if group is not None:
         check_group(session, config, group)
-    request = ReportRequest(at=at, group=group, totals=False, through_today=at == today)
+    cut = top if metric == "stars" else None  # another order needs every row's value of that metric
+    request = ReportRequest(at=at, group=group, totals=False, through_today=at == today, top=cut)
     report = make_report(session, request, config)
     assert isinstance(report, Ranking)
     table = report.table
@@ -172,4 +181,5 @@ def ranking(
         order = compute_top(names, values[metric], len(names))
         ranked = [ranks.get(name) for name in names]
     rows = [{"rank": ranked[k], "repo": names[k], **{m: values[m][k] for m in RANKED_BY}} for k in order]
-    return {"at": at.isoformat(), "metric": metric, "group": group, "rows": rows}
+    shown = {"at": at.isoformat(), "metric": metric, "group": group, "rows": rows[:top] if top else rows}
+    return shown | ({"ranked": report.ranked} if top else {})

@@ -262,7 +262,7 @@ def default_since(session: Session, names: Sequence[RepoName], today: date) -> d
 def group(session: Session, config: Config, name: str, at: date, sort: str, today: date) -> dict[str, Any]:
     """A group's page: its ranking at `at` by `sort`, its total of stars per month over the two years to
     `at`, the biggest movers over them, and the members that joined and left."""
-    ranking = data.ranking(session, config, at, sort, name, today)
+    ranking = data.ranking(session, config, at, sort, name, today, top=GROUP_ROWS)
     since = max(EARLIEST, date(at.year - 2, at.month, 1))
     request = ReportRequest(
         since=since, until=at, every="month", metrics=("stars",), group=name, through_today=at == today
@@ -286,8 +286,8 @@ def group(session: Session, config: Config, name: str, at: date, sort: str, toda
         "at": at.isoformat(),
         "sort": sort,
         "rule": None if stored is None else f"{stored.rule.kind} {stored.rule.value}",
-        "rows": ranking["rows"][:GROUP_ROWS],
-        "total_rows": len(ranking["rows"]),
+        "rows": ranking["rows"],
+        "total_rows": ranking["ranked"],
         "periods": periods,
         "totals": list(summary.totals["stars"]) if summary else [],
         "joined": list(summary.joined) if summary else [],
