@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import csv
 import re
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import delete, func, select, text
 
-from collector.store.engine import make_engine
+from collector.config import Config
+from collector.reports.build import make_report
+from collector.reports.model import parse_request
+from collector.reports.output import render_report
+from collector.store.engine import make_engine, session_factory
+from collector.store.month_state import SeriesVersion
+from collector.store.month_values import MonthValues
 from collector.testing.model import SimRepo
 from tests.conftest import Synced, run_cli
 
@@ -154,3 +160,34 @@ def test_installation_tokens_are_renewed_and_no_secret_is_printed_or_stored(
     )
     everything = stdout + status.stdout + status.stderr + report.stdout + report.stderr + files + stored
     assert not [s[:12] for s in secrets if s in everything]
+
+
+@pytest.mark.postgres
+def test_the_sync_packs_the_monthly_values_and_reports_read_them_unchanged(synced: Synced) -> None:
+    """The backfill packs each repository's months (month_values) as it ends; a monthly report of every
+    repository reads them, and prints exactly what it prints when it computes every month."""
+    _, env, scenario, _, _ = synced
+    engine = make_engine(env["COLLECTOR_DATABASE_URL"])
+    today = datetime.now(UTC).date()
+    with session_factory(engine)() as s:
+        current = s.scalar(
+            select(func.count())
+            .select_from(MonthValues)
+            .join(
+                SeriesVersion,
+                (SeriesVersion.repo_id == MonthValues.repo_id)
+                & (SeriesVersion.version == MonthValues.version),
+            )
+        )
+        assert current == len(scenario.repos)
+        requests = [
+            parse_request({"since": "2015-06"}, today),
+            parse_request({"since": "2016-01", "top": 3}, today),
+        ]
+        packed = [render_report(make_report(s, r, Config()), "csv") for r in requests]
+        s.execute(delete(MonthValues))
+        live = [render_report(make_report(s, r, Config()), "csv") for r in requests]
+        s.rollback()
+    engine.dispose()
+    assert packed == live
+    assert len(packed[0].splitlines()) > 100
