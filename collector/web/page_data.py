@@ -5,6 +5,7 @@ collector.web.data (the API's functions), so a page cannot disagree with its JSO
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -274,13 +275,14 @@ def group(session: Session, config: Config, name: str, at: date, sort: str, toda
     changes = []
     stored = load_group(session, name)
     if stored is not None:
+        # The latest 50 joins and leaves, named: not the names of every member.
         members = load_group_members(session, name, current_only=False)
-        names = {r.id: r.full_name for r in load_report_repos(session, [m.repo_id for m in members])}
-        for m in members:
-            changes.append(
-                {"repo": names.get(m.repo_id), "joined": _iso(m.joined_on), "left": _iso(m.left_on)}
-            )
-        changes.sort(key=lambda c: max(c["joined"] or "", c["left"] or ""), reverse=True)
+        latest = heapq.nlargest(50, members, key=lambda m: max(m.joined_on, m.left_on or m.joined_on))
+        names = {r.id: r.full_name for r in load_report_repos(session, [m.repo_id for m in latest])}
+        changes = [
+            {"repo": names.get(m.repo_id), "joined": _iso(m.joined_on), "left": _iso(m.left_on)}
+            for m in latest
+        ]
     return {
         "group": name,
         "at": at.isoformat(),
@@ -295,5 +297,5 @@ def group(session: Session, config: Config, name: str, at: date, sort: str, toda
         "movers_span": [periods[trend.compared[0]], periods[trend.compared[-1]]] if trend.compared else [],
         "movers": [vars(m) for m in summary.absolute] if summary else [],
         "relative": [vars(m) for m in summary.relative] if summary else [],
-        "changes": changes[:50],
+        "changes": changes,
     }
