@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from collector.domain import Repository, Snapshot, month_start, next_month
 from collector.store.engine import transaction
 from collector.store.history import rebuild_monthly, save_snapshot
-from collector.store.models import HistoryRunning, MonthState, RepoRow, SnapshotMonthly
-from collector.store.month_state import rebuild_month_state
+from collector.store.models import HistoryRunning, RepoRow, SnapshotMonthly
+from collector.store.month_state import MonthState, rebuild_month_state
 from collector.store.reports import load_period_grid
 from collector.store.repos import save_repository
 from collector.store.rollups import rebuild_report_rollups

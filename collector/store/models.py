@@ -117,24 +117,6 @@ class HistoryRunning(Base):
     total: Mapped[int] = mapped_column(BigInteger)
 
 
-class MonthState(Base):
-    """Each repository's running totals (NULL before any) and latest snapshot at each month's end, dense
-    from its first month of data to its last: a value at a date reads a range of rows (month_state.py)."""
-
-    __tablename__ = "month_state"
-    __table_args__ = (Index("ix_month_state_repo_id_month_start", "repo_id", "month_start"),)
-
-    month_start: Mapped[date] = mapped_column(Date, primary_key=True)
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
-    stars_total: Mapped[int | None] = mapped_column(BigInteger)
-    forks_total: Mapped[int | None] = mapped_column(BigInteger)
-    contributors_total: Mapped[int | None] = mapped_column(BigInteger)
-    snap_day: Mapped[date | None] = mapped_column(Date)
-    snap_stars: Mapped[int | None]
-    snap_forks: Mapped[int | None]
-    snap_contributors: Mapped[int | None]
-
-
 class HistoryWeekly(Base):
     """Reconstructed values for the week starting on Sunday `week_start`. Dense: no row = unknown."""
 

@@ -18,13 +18,51 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    PrimaryKeyConstraint,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from collector.domain import month_start, next_month
 from collector.store.base import Base
-from collector.store.models import MonthState, RepoRow
+from collector.store.models import RepoRow
+
+# What a month of month_state is read for, from its key alone (an index-only scan).
+_MONTH_STATE = [f"{m}_total" for m in ("stars", "forks", "contributors")]
+_MONTH_STATE += ["snap_day", "snap_stars", "snap_forks", "snap_contributors"]
+
+
+class MonthState(Base):
+    """Each repository's running totals (NULL before any) and latest snapshot at each month's end, dense
+    from its first month of data to its last: a value at a date reads a range of rows (month_state.py)."""
+
+    __tablename__ = "month_state"
+    __table_args__ = (
+        PrimaryKeyConstraint("month_start", "repo_id", postgresql_include=_MONTH_STATE),  # read by key alone
+        Index("ix_month_state_repo_id_month_start", "repo_id", "month_start"),
+    )
+
+    month_start: Mapped[date] = mapped_column(Date)
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    stars_total: Mapped[int | None] = mapped_column(BigInteger)
+    forks_total: Mapped[int | None] = mapped_column(BigInteger)
+    contributors_total: Mapped[int | None] = mapped_column(BigInteger)
+    snap_day: Mapped[date | None] = mapped_column(Date)
+    snap_stars: Mapped[int | None]
+    snap_forks: Mapped[int | None]
+    snap_contributors: Mapped[int | None]
 
 
 class SeriesVersion(Base):

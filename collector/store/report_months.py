@@ -15,8 +15,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector.domain import month_start, next_month
-from collector.store.models import HistoryWeekly, MonthState
-from collector.store.month_state import SeriesVersion
+from collector.store.models import HistoryWeekly
+from collector.store.month_state import MonthState, SeriesVersion
 from collector.store.month_values import (
     MONTH,
     MonthValues,

@@ -65,7 +65,17 @@ def upgrade() -> None:
             name=op.f("fk_month_state_repo_id_repositories"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("month_start", "repo_id", name=op.f("pk_month_state")),
+        # A month's rows are read from the key alone (an index-only scan), not from rows spread over the
+        # table in the order they were written.
+        sa.PrimaryKeyConstraint(
+            "month_start",
+            "repo_id",
+            name=op.f("pk_month_state"),
+            postgresql_include=[
+                *("stars_total", "forks_total", "contributors_total"),
+                *("snap_day", "snap_stars", "snap_forks", "snap_contributors"),
+            ],
+        ),
     )
     op.create_index("ix_month_state_repo_id_month_start", "month_state", ["repo_id", "month_start"])
     op.execute(FILL)
