@@ -13,6 +13,7 @@ from collector.store.history import save_history_daily, save_history_weekly, sav
 from collector.store.models import HistoryDaily, RepoAlias, RepoRow, RepoSnapshot
 from collector.store.repos import (
     find_repo,
+    find_repo_ids,
     load_aliases,
     load_repos,
     save_repository,
@@ -66,8 +67,16 @@ def test_rename_keeps_id_history_and_alias(store: Store) -> None:
         assert load_aliases(s, repos[0].id) == ["fchollet/keras"]
         old = find_repo(s, parse_repo_name("FCHOLLET/keras"))
         assert old is not None and old.id == repos[0].id
+        names = [parse_repo_name(n) for n in ("FCHOLLET/keras", "keras-team/Keras", "nobody/here")]
+        assert find_repo_ids(s, names) == {"fchollet/keras": repos[0].id, "keras-team/keras": repos[0].id}
         assert s.scalar(select(func.count()).select_from(RepoSnapshot)) == 2
         assert s.scalar(select(func.count()).select_from(RepoRow)) == 1
+    with transaction(store.sessions) as s:  # GitHub gives the former name to another repository
+        other = save_repository(s, Repository(github_id=7, full_name="fchollet/keras"))
+    with store.sessions() as s:  # its current holder wins over the alias, as in find_repo
+        assert find_repo_ids(s, [parse_repo_name("fchollet/keras")]) == {"fchollet/keras": other.id}
+        found = find_repo(s, parse_repo_name("fchollet/keras"))
+        assert found is not None and found.id == other.id
 
 
 def test_placeholder_merges_into_resolved_repository(store: Store) -> None:

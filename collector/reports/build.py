@@ -47,7 +47,7 @@ from collector.store.reports import (
     load_tracked_ids,
     load_unavailable,
 )
-from collector.store.repos import find_repo
+from collector.store.repos import find_repo, find_repo_ids
 
 
 class UnknownRepos(CollectorError):
@@ -96,12 +96,14 @@ def select_group(session: Session, config: Config, group: str) -> tuple[list[int
     if stored is None and group in config.rules:
         notes.append(f"group {group} has not been discovered yet: run `collector discover`")
     missing = []
-    for name in lists.get(group, ()):
-        row = find_repo(session, name)
-        if row is None:
+    listed = lists.get(group, ())
+    found = find_repo_ids(session, listed)
+    for name in listed:
+        repo_id = found.get(name.key)
+        if repo_id is None:
             missing.append(name.full_name)
-        elif row.id not in ids:
-            ids.append(row.id)
+        elif repo_id not in ids:
+            ids.append(repo_id)
     if missing:
         notes.append(f"not in the store yet: {', '.join(missing)}")
     return ids, notes

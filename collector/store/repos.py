@@ -54,6 +54,23 @@ def find_repo(session: Session, name: RepoName) -> RepoRow | None:
     )
 
 
+def find_repo_ids(session: Session, names: Sequence[RepoName]) -> dict[str, int]:
+    """The ids of the repositories known by `names`, by name key, in two queries (find_repo's precedence:
+    a current name before a former one); names the store does not know are left out."""
+    keys = sorted({name.key for name in names})
+    if not keys:
+        return {}
+    found = dict(
+        session.execute(
+            select(RepoAlias.name_key, RepoAlias.repo_id).where(RepoAlias.name_key.in_(keys))
+        ).all()
+    )
+    found.update(
+        session.execute(select(RepoRow.name_key, RepoRow.id).where(RepoRow.name_key.in_(keys))).all()
+    )
+    return found
+
+
 def save_tracked_name(session: Session, name: RepoName) -> tuple[RepoRow, bool]:
     """Track `name` (not yet resolved against GitHub); returns the row and whether it was newly tracked."""
     existing = find_repo(session, name)
