@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 from collector.domain import Repository, Snapshot, month_start, next_month
 from collector.store.engine import transaction
 from collector.store.history import rebuild_monthly, save_snapshot
-from collector.store.models import HistoryRunning, RepoRow, SnapshotMonthly
+from collector.store.models import HistoryRunning, RepoRow
 from collector.store.month_state import MonthState, rebuild_month_state
 from collector.store.reports import load_period_grid
 from collector.store.repos import save_repository
 from collector.store.rollups import rebuild_report_rollups
 from tests.conftest import Store
+from tests.test_store_report_rollups import _rollups
 from tests.test_store_running_totals import START, _as_date, _write
 
 State = dict[tuple[int, date], tuple[object, ...]]
@@ -53,17 +54,8 @@ def _expected(s: Session) -> State:
     ):
         running.setdefault((r, m), []).append((_as_date(d), t))
     snaps: dict[int, list[tuple[date, tuple[object, ...]]]] = {}
-    for r, m, d, st_, fo, co in s.execute(
-        select(
-            SnapshotMonthly.repo_id,
-            SnapshotMonthly.month_start,
-            SnapshotMonthly.observed_day,
-            SnapshotMonthly.stars,
-            SnapshotMonthly.forks,
-            SnapshotMonthly.contributors,
-        )
-    ):
-        snaps.setdefault(r, []).append((_as_date(m), (_as_date(d), st_, fo, co)))
+    for (r, month), latest in _rollups(s)[1].items():  # each month's latest snapshot
+        snaps.setdefault(r, []).append((month, latest))
     months: dict[int, list[date]] = {}
     for (r, _), rows in running.items():
         months.setdefault(r, []).extend(d for d, _ in rows)
