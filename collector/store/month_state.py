@@ -16,13 +16,13 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Date,
     ForeignKey,
     Index,
+    Integer,
     PrimaryKeyConstraint,
     bindparam,
     delete,
@@ -75,19 +75,30 @@ class SeriesVersion(Base):
     version: Mapped[int] = mapped_column(BigInteger)
 
 
-# One statement fills the months from :since for the repositories of {repos}: per repository, the months
-# of the calendar from its first month in either rollup to its last, each with the latest running total of
-# each metric and the latest monthly snapshot up to it (index probes on the rollups' keys).
+# One statement fills the months from :since of one repository (:repo; all when NULL): per repository, the
+# months of the calendar from its first month in either rollup to its last, each with the latest running
+# total of each metric and the latest monthly snapshot up to it (index probes on the rollups' keys). With
+# :repo known when PostgreSQL plans it, the NULL test folds away.
 FILL_SQL = """
 INSERT INTO month_state (month_start, repo_id, stars_total, forks_total, contributors_total,
     snap_day, snap_stars, snap_forks, snap_contributors)
-SELECT c.month_start, b.repo_id, {totals}, s.observed_day, s.stars, s.forks, s.contributors
+SELECT c.month_start, b.repo_id,
+    (SELECT t.total FROM history_running t
+        WHERE t.repo_id = b.repo_id AND t.metric = 'stars' AND t.month_start <= c.month_start
+        ORDER BY t.month_start DESC LIMIT 1),
+    (SELECT t.total FROM history_running t
+        WHERE t.repo_id = b.repo_id AND t.metric = 'forks' AND t.month_start <= c.month_start
+        ORDER BY t.month_start DESC LIMIT 1),
+    (SELECT t.total FROM history_running t
+        WHERE t.repo_id = b.repo_id AND t.metric = 'contributors' AND t.month_start <= c.month_start
+        ORDER BY t.month_start DESC LIMIT 1),
+    s.observed_day, s.stars, s.forks, s.contributors
 FROM (
     SELECT u.repo_id, MIN(u.month_start) AS first_month, MAX(u.month_start) AS last_month
     FROM (
-        SELECT t.repo_id, t.month_start FROM history_running t WHERE {repos_t}
+        SELECT t.repo_id, t.month_start FROM history_running t WHERE :repo IS NULL OR t.repo_id = :repo
         UNION ALL
-        SELECT m.repo_id, m.month_start FROM snapshots_monthly m WHERE {repos_m}
+        SELECT m.repo_id, m.month_start FROM snapshots_monthly m WHERE :repo IS NULL OR m.repo_id = :repo
     ) u
     GROUP BY u.repo_id
 ) b
@@ -98,23 +109,16 @@ LEFT JOIN snapshots_monthly s ON s.repo_id = b.repo_id AND s.month_start = (
     WHERE x.repo_id = b.repo_id AND x.month_start <= c.month_start
 )
 """
-TOTAL_SQL = """(SELECT t.total FROM history_running t
-    WHERE t.repo_id = b.repo_id AND t.metric = '{metric}' AND t.month_start <= c.month_start
-    ORDER BY t.month_start DESC LIMIT 1)"""
-METRICS = ("stars", "forks", "contributors")  # the *_total columns, in this order
 EVER = date(1, 1, 1)
 # The advisory lock of a repository's month_state (the second key; lock_series uses CRC-32s of series
 # names, which "month_state" is not).
 LOCK_KEY = zlib.crc32(b"month_state") & 0x7FFFFFFF
 
 
-def _fill(session: Session, repos: str, since: date, params: dict[str, Any]) -> None:
-    totals = ", ".join(TOTAL_SQL.format(metric=m) for m in METRICS)
-    sql = FILL_SQL.format(totals=totals, repos_t=repos.format(a="t"), repos_m=repos.format(a="m"))
-    stmt = text(sql)
-    if "ids" in params:
-        stmt = stmt.bindparams(bindparam("ids", expanding=True))
-    session.execute(stmt, {**params, "since": since})
+def _fill(session: Session, repo_id: int | None, since: date) -> None:
+    """Insert the months from `since` of one repository (all when None)."""
+    stmt = text(FILL_SQL).bindparams(bindparam("repo", type_=Integer), bindparam("since", type_=Date))
+    session.execute(stmt, {"repo": repo_id, "since": since})
 
 
 def lock_repository(session: Session, repo_id: int) -> None:
@@ -158,7 +162,7 @@ def refresh_month_state(session: Session, repo_id: int, first: date | None = Non
     if first is not None and last is not None:
         since = min(month_start(first), next_month(last))
     session.execute(delete(MonthState).where(MonthState.repo_id == repo_id, MonthState.month_start >= since))
-    _fill(session, "{a}.repo_id = :repo", since, {"repo": repo_id})
+    _fill(session, repo_id, since)
     bump_version(session, repo_id)
 
 
@@ -167,8 +171,9 @@ def rebuild_month_state(session: Session, repo_ids: Sequence[int] | None = None)
     bump_versions(session, repo_ids)
     if repo_ids is None:
         session.execute(delete(MonthState))
-        _fill(session, "1 = 1", EVER, {})
+        _fill(session, None, EVER)
         return
     ids = list(repo_ids)
     session.execute(delete(MonthState).where(MonthState.repo_id.in_(ids)))
-    _fill(session, "{a}.repo_id IN :ids", EVER, {"ids": ids})
+    for repo_id in ids:
+        _fill(session, repo_id, EVER)

@@ -20,15 +20,19 @@ down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TOTAL = """(SELECT t.total FROM history_running t
-    WHERE t.repo_id = b.repo_id AND t.metric = '{metric}' AND t.month_start <= c.month_start
-    ORDER BY t.month_start DESC LIMIT 1)"""
-
-FILL = f"""
+FILL = """
 INSERT INTO month_state (month_start, repo_id, stars_total, forks_total, contributors_total,
     snap_day, snap_stars, snap_forks, snap_contributors)
 SELECT c.month_start, b.repo_id,
-    {TOTAL.format(metric="stars")}, {TOTAL.format(metric="forks")}, {TOTAL.format(metric="contributors")},
+    (SELECT t.total FROM history_running t
+        WHERE t.repo_id = b.repo_id AND t.metric = 'stars' AND t.month_start <= c.month_start
+        ORDER BY t.month_start DESC LIMIT 1),
+    (SELECT t.total FROM history_running t
+        WHERE t.repo_id = b.repo_id AND t.metric = 'forks' AND t.month_start <= c.month_start
+        ORDER BY t.month_start DESC LIMIT 1),
+    (SELECT t.total FROM history_running t
+        WHERE t.repo_id = b.repo_id AND t.metric = 'contributors' AND t.month_start <= c.month_start
+        ORDER BY t.month_start DESC LIMIT 1),
     s.observed_day, s.stars, s.forks, s.contributors
 FROM (
     SELECT u.repo_id, MIN(u.month_start) AS first_month, MAX(u.month_start) AS last_month
