@@ -47,7 +47,7 @@ from collector.store.reports import (
     load_tracked_ids,
     load_unavailable,
 )
-from collector.store.repos import find_repo, find_repo_ids
+from collector.store.repos import find_named_ids
 
 
 class UnknownRepos(CollectorError):
@@ -59,13 +59,7 @@ class UnknownRepos(CollectorError):
 def select_repos(session: Session, request: ReportRequest, config: Config) -> tuple[list[int], list[str]]:
     """Repository ids to report on (named, else the group, else all tracked) and remarks for the reader."""
     if request.repos:
-        ids, unknown = [], []
-        for name in request.repos:
-            row = find_repo(session, name)
-            if row is None:
-                unknown.append(name.full_name)
-            elif row.id not in ids:
-                ids.append(row.id)
+        ids, unknown = find_named_ids(session, request.repos)
         if unknown:
             raise UnknownRepos(
                 f"not in the store: {', '.join(unknown)}; `collector repos add {' '.join(unknown)}` asks"
@@ -91,19 +85,11 @@ def select_group(session: Session, config: Config, group: str) -> tuple[list[int
         raise ReportOptionError(
             f"group: {group!r} is not in the config or the store; expected one of {known}"
         )
-    ids = [m.repo_id for m in load_group_members(session, group)] if stored is not None else []
+    members = [m.repo_id for m in load_group_members(session, group)] if stored is not None else []
     notes = []
     if stored is None and group in config.rules:
         notes.append(f"group {group} has not been discovered yet: run `collector discover`")
-    missing = []
-    listed = lists.get(group, ())
-    found = find_repo_ids(session, listed)
-    for name in listed:
-        repo_id = found.get(name.key)
-        if repo_id is None:
-            missing.append(name.full_name)
-        elif repo_id not in ids:
-            ids.append(repo_id)
+    ids, missing = find_named_ids(session, lists.get(group, ()), members)
     if missing:
         notes.append(f"not in the store yet: {', '.join(missing)}")
     return ids, notes

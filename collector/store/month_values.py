@@ -7,8 +7,9 @@ stars, forks and contributors, commits, whether it had data), from its first mon
 complete month when it was packed, with the version of its data then (series_versions, month_state.py).
 Every change of that data moves the version in its own transaction, so a row is used only while its version
 is current: a stale row costs a live computation, never a value. Packing runs after the jobs that write
-(pack_month_values, reports.py). Months before a row's first have no data: their cells are what the live
-computation gives there, which depends only on whether each metric has additions at all (`rebuilt`).
+(refresh_month_values in report_months.py, called by jobs/packing.py). Months before a row's first have no
+data: their cells are what the live computation gives there, which depends only on whether each metric has
+additions at all (`rebuilt`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from collector.store.base import Base
 from collector.store.columns import among
 from collector.store.month_state import SeriesVersion
-from collector.store.report_grid import CUMULATIVE_METRICS, RECONSTRUCTED, BoolArray, CodeArray, IntArray
+from collector.store.report_grid import (
+    CUMULATIVE_METRICS,
+    GRID_METRICS,
+    RECONSTRUCTED,
+    BoolArray,
+    CodeArray,
+    IntArray,
+)
 
 
 class MonthValues(Base):
@@ -41,14 +49,13 @@ class MonthValues(Base):
     payload: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-# A month in a payload: values of stars, forks, contributors and commits, their missing flags, the sources
-# of the first three (SOURCES codes), and has_data; little-endian. A payload is its months in order, so
-# that the payloads of every repository read at once are one array of these (a packed row is 40 bytes a
-# month: ten years of 10,000 repositories are 48 MB, which PostgreSQL stores compressed, 11 MB).
+# A month in a payload: values of GRID_METRICS (32-bit), their missing flags, the sources of the cumulative
+# ones (SOURCES codes), and has_data; little-endian. A payload is its months in order, so that the payloads
+# of every repository read at once are one array of these (24 bytes a month: ten years of 10,000
+# repositories are about 25 MB, stored uncompressed so that a range of months is read alone).
 MONTH = np.dtype(
     [("values", "<i4", (4,)), ("missing", "u1", (4,)), ("sources", "i1", (3,)), ("has_data", "u1")]
 )
-METRICS = (*CUMULATIVE_METRICS, "commits")  # the order of values and missing
 
 
 @dataclass(frozen=True)
@@ -96,8 +103,8 @@ def before_data(rebuilt: BoolArray) -> tuple[IntArray, BoolArray, CodeArray]:
     rows x metrics): value 0; a cumulative metric known and reconstructed if it has additions at all, else
     unknown; commits unknown. Returns (values, missing, sources) of shape rows x metrics."""
     rows = len(rebuilt)
-    values = np.zeros((rows, len(METRICS)), dtype=np.int64)
-    missing = np.ones((rows, len(METRICS)), dtype=bool)
+    values = np.zeros((rows, len(GRID_METRICS)), dtype=np.int64)
+    missing = np.ones((rows, len(GRID_METRICS)), dtype=bool)
     missing[:, : len(CUMULATIVE_METRICS)] = ~rebuilt
     sources = np.where(rebuilt, RECONSTRUCTED, 0).astype(np.int8)
     return values, missing, sources

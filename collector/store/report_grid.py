@@ -18,6 +18,7 @@ import pandas as pd
 from collector.domain import week_start
 
 CUMULATIVE_METRICS = ("stars", "forks", "contributors")
+GRID_METRICS = (*CUMULATIVE_METRICS, "commits")  # every metric a grid has values of, in this order
 
 # Metrics whose reconstruction wins over the observation: GitHub's anon=1 contributor count links only the
 # first 500 emails to users, while the walk counts each user or email once (the repo_daily view, 0005).
@@ -166,7 +167,7 @@ class PeriodGrid:
             "as_of": np.tile(np.array(self.ends, dtype=object), n_repos),
             "has_data": self.has_data.ravel(),
         }
-        for metric in (*CUMULATIVE_METRICS, "commits"):
+        for metric in GRID_METRICS:
             data[metric] = pd.arrays.IntegerArray(self.values[metric].ravel(), self.missing[metric].ravel())
         words = np.array(SOURCES, dtype=object)
         for metric in CUMULATIVE_METRICS:

@@ -27,15 +27,16 @@ from collector.store.month_values import (
     month_number,
     save_month_values,
 )
-from collector.store.report_grid import CUMULATIVE_METRICS, IntArray, PeriodGrid, compute_period_bounds
+from collector.store.report_grid import (
+    CUMULATIVE_METRICS,
+    GRID_METRICS,
+    IntArray,
+    PeriodGrid,
+    compute_period_bounds,
+)
 
 Live = Callable[[Session, Sequence[int], str, date, date, Sequence[str], bool], PeriodGrid]
-ALL_METRICS = (*CUMULATIVE_METRICS, "commits")
 INT32 = 2**31 - 1  # MONTH's values are 32-bit: GitHub's largest counts are below a million
-
-
-def _months_between(first: date, later: date) -> int:
-    return (later.year - first.year) * 12 + later.month - first.month
 
 
 def _last_whole_month(first: date, until: date) -> date | None:
@@ -68,7 +69,7 @@ def load_month_grid(
         return live(session, ids, "month", first, until, metrics, through_today)
     mine = rows.repo_ids[usable]
     starts, ends = compute_period_bounds("month", first, until)
-    periods, served = len(starts), _months_between(month_start(first), whole) + 1
+    periods, served = len(starts), month_number(whole) - month_number(first) + 1
     grid = _empty(np.array(ids, dtype=np.int64), starts, ends)
     position = np.searchsorted(grid.repo_ids, mine)
     others = [int(i) for i in np.setdiff1d(grid.repo_ids, mine)]
@@ -89,8 +90,8 @@ def _empty(ids: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> PeriodGrid:
         starts=tuple(date.fromordinal(d) for d in starts.tolist()),
         ends=tuple(date.fromordinal(d) for d in ends.tolist()),
         has_data=np.zeros(shape, dtype=bool),
-        values={m: np.zeros(shape, dtype=np.int64) for m in ALL_METRICS},
-        missing={m: np.ones(shape, dtype=bool) for m in ALL_METRICS},
+        values={m: np.zeros(shape, dtype=np.int64) for m in GRID_METRICS},
+        missing={m: np.ones(shape, dtype=bool) for m in GRID_METRICS},
         sources={m: np.zeros(shape, dtype=np.int8) for m in CUMULATIVE_METRICS},
     )
 
@@ -100,7 +101,7 @@ def _put(grid: PeriodGrid, rows: npt.ArrayLike, part: PeriodGrid, column: int) -
     at = np.asarray(rows, dtype=np.int64)
     span = slice(column, column + len(part.starts))
     grid.has_data[at, span] = part.has_data
-    for metric in ALL_METRICS:
+    for metric in GRID_METRICS:
         grid.values[metric][at, span] = part.values[metric]
         grid.missing[metric][at, span] = part.missing[metric]
         if metric in grid.sources:
@@ -126,7 +127,7 @@ def _put_packed(
     picked = records[np.minimum(rows.bases[usable][:, np.newaxis] + np.maximum(index, 0), len(records) - 1)]
     values, missing, sources = before_data(rows.rebuilt[usable])
     grid.has_data[at, :served] = picked["has_data"].astype(bool) & ~early
-    for k, metric in enumerate(ALL_METRICS):
+    for k, metric in enumerate(GRID_METRICS):
         if metric not in metrics:
             continue
         grid.values[metric][at, :served] = np.where(early, values[:, k, np.newaxis], picked["values"][..., k])
@@ -152,7 +153,7 @@ def pack_month_values(session: Session, live: Live, ids: Sequence[int], today: d
     if not known or month_start(min(known)) > through:
         return 0
     first = month_start(min(known))
-    grid = live(session, sorted(set(ids)), "month", first, through, ALL_METRICS, False)
+    grid = live(session, sorted(set(ids)), "month", first, through, GRID_METRICS, False)
     rebuilt = _rebuilt(session, ids)
     rows: dict[int, tuple[int, Packed]] = {}
     for row, repo_id in enumerate(grid.repo_ids.tolist()):
@@ -160,10 +161,10 @@ def pack_month_values(session: Session, live: Live, ids: Sequence[int], today: d
         if not len(begun):
             continue
         k = int(begun[0])
-        if any(np.abs(grid.values[m][row, k:]).max(initial=0) > INT32 for m in ALL_METRICS):
+        if any(np.abs(grid.values[m][row, k:]).max(initial=0) > INT32 for m in GRID_METRICS):
             continue  # a value past the payload's 32 bits: its months are computed live
         records = np.zeros(len(grid.starts) - k, dtype=MONTH)
-        for position, metric in enumerate(ALL_METRICS):
+        for position, metric in enumerate(GRID_METRICS):
             records["values"][:, position] = grid.values[metric][row, k:]
             records["missing"][:, position] = grid.missing[metric][row, k:]
             if metric in grid.sources:

@@ -33,6 +33,7 @@ from collector.store.columns import Column, among, fetch_columns
 from collector.store.models import RepoRow, SeriesState
 from collector.store.report_grid import (
     CUMULATIVE_METRICS,
+    GRID_METRICS,
     PERIOD_VALUE_COLUMNS,
     BoolArray,
     Cells,
@@ -163,7 +164,7 @@ def load_period_grid(
     every: str,
     first: date,
     until: date,
-    metrics: Sequence[str] = (*CUMULATIVE_METRICS, "commits"),
+    metrics: Sequence[str] = GRID_METRICS,
     through_today: bool = False,
 ) -> PeriodGrid:
     """Values per repository and period from `first` (a period start) to `until`, as a dense grid.

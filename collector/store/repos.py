@@ -60,15 +60,29 @@ def find_repo_ids(session: Session, names: Sequence[RepoName]) -> dict[str, int]
     keys = sorted({name.key for name in names})
     if not keys:
         return {}
-    found = dict(
-        session.execute(
-            select(RepoAlias.name_key, RepoAlias.repo_id).where(RepoAlias.name_key.in_(keys))
-        ).all()
-    )
-    found.update(
-        session.execute(select(RepoRow.name_key, RepoRow.id).where(RepoRow.name_key.in_(keys))).all()
-    )
+    former = select(RepoAlias.name_key, RepoAlias.repo_id).where(RepoAlias.name_key.in_(keys))
+    current = select(RepoRow.name_key, RepoRow.id).where(RepoRow.name_key.in_(keys))
+    found = {key: repo_id for key, repo_id in session.execute(former)}
+    found.update({key: repo_id for key, repo_id in session.execute(current)})
     return found
+
+
+def find_named_ids(
+    session: Session, names: Sequence[RepoName], first: Sequence[int] = ()
+) -> tuple[list[int], list[str]]:
+    """The ids `first`, then those of the repositories known by `names` (current or former names) in the
+    order named, each once; and the names the store does not know."""
+    found = find_repo_ids(session, names)
+    ids, unknown = list(dict.fromkeys(first)), []
+    seen = set(ids)
+    for name in names:
+        repo_id = found.get(name.key)
+        if repo_id is None:
+            unknown.append(name.full_name)
+        elif repo_id not in seen:
+            ids.append(repo_id)
+            seen.add(repo_id)
+    return ids, unknown
 
 
 def save_tracked_name(session: Session, name: RepoName) -> tuple[RepoRow, bool]:

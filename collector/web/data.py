@@ -26,7 +26,7 @@ from collector.store.groups import load_group
 from collector.store.latest import LATEST_METRICS, load_latest_page
 from collector.store.report_grid import CUMULATIVE_METRICS
 from collector.store.reports import ReportRepo, load_report_repos
-from collector.store.repos import find_repo
+from collector.store.repos import find_named_ids
 
 EVERY = ("day", "week", "month", "quarter", "year")
 RANKED_BY = CUMULATIVE_METRICS  # what a ranking can be ordered by: stars, forks, contributors
@@ -65,12 +65,10 @@ def repos_page(session: Session, page: int, per_page: int) -> dict[str, Any]:
 def resolve(session: Session, names: Sequence[RepoName]) -> list[ReportRepo]:
     """The repositories known by `names` (current or former names), in that order; NotFound names the
     ones the store does not know."""
-    rows = [(name, find_repo(session, name)) for name in names]
-    unknown = [str(name) for name, row in rows if row is None]
+    ids, unknown = find_named_ids(session, names)
     if unknown:
         hint = "`collector repos add OWNER/NAME` tracks a repository"
         raise NotFound(f"repos: not in the store: {', '.join(unknown)}; {hint}")
-    ids = list(dict.fromkeys(row.id for _, row in rows if row is not None))
     by_id = {r.id: r for r in load_report_repos(session, ids)}
     return [by_id[i] for i in ids]
 
