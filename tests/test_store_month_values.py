@@ -6,6 +6,7 @@ back; packing takes only what is missing or stale."""
 from __future__ import annotations
 
 import random
+import threading
 from datetime import date, timedelta
 
 import numpy as np
@@ -140,3 +141,32 @@ def test_a_value_past_32_bits_is_not_packed_and_reads_stay_exact(store: Store) -
         grid = load_period_grid(s, ids, "month", START.replace(day=1), TODAY, ("stars",), True)
     assert grid.values["stars"][1, 1] == 4_000_000_000
     _compare(store, ids, [(-30, 400, 0)])
+
+
+def test_two_workers_packing_at_once_store_each_row_once_and_reads_stay_exact(store: Store) -> None:
+    """Two daemons end their passes together, one with its clock a month ahead: on PostgreSQL one packs and
+    the other skips (or finds nothing due), neither fails, and every row read is still the live value."""
+    if store.backend != "postgresql":
+        return  # one writer at a time on SQLite
+    ids = _fill(store, [(k % 8, k % 3, k) for k in range(16)])
+    start = threading.Barrier(2)
+    stored: list[int] = []
+    errors: list[BaseException] = []
+
+    def run(today: date) -> None:
+        try:
+            start.wait()
+            stored.append(refresh_month_values(store.sessions, today))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(d,)) for d in (TODAY, TODAY + timedelta(days=31))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert 3 <= sum(stored) <= 6  # each repository packed once by each worker at most
+    with store.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(MonthValues)) == 3
+    _compare(store, ids, [(-30, 400, 0), (0, 60, 1), (45, 10, 2)])
