@@ -106,7 +106,7 @@ def make_report(session: Session, request: ReportRequest, config: Config) -> Rep
     """The ranking (`request.at`) or the trends (`request.since`) for the selected repositories; for a
     group (unless `request.totals` is off) with its total, biggest movers and joins per period."""
     ids, notes = select_repos(session, request, config)
-    group = _Group(request.group if request.totals else None, config)
+    group = SummaryGroup(request.group if request.totals else None, config)
     repos = {r.id: r for r in load_report_repos(session, ids)}
     if request.at is not None:
         return _make_ranking(session, ids, repos, request, notes, group)
@@ -114,14 +114,14 @@ def make_report(session: Session, request: ReportRequest, config: Config) -> Rep
 
 
 @dataclass(frozen=True)
-class _Group:
+class SummaryGroup:
     """The group whose summary a report shows (name None: none) and the config that may define it."""
 
     name: str | None
     config: Config
 
 
-def _load(
+def load_shown(
     session: Session,
     ids: Sequence[int],
     repos: Mapping[int, ReportRepo],
@@ -202,7 +202,7 @@ def _make_ranking(
     repos: Mapping[int, ReportRepo],
     request: ReportRequest,
     notes: list[str],
-    group: _Group,
+    group: SummaryGroup,
 ) -> Ranking:
     at, limit = request.at, request.limit
     assert at is not None
@@ -210,7 +210,7 @@ def _make_ranking(
     # Cut to its top N, a ranking reads the stars of everyone first, then the rest of those N only; a
     # group's total needs all of everyone's.
     few = group.name is None and limit is not None and limit < len(ids)
-    everyone = _load(session, ids, repos, "day", span, ("stars",) if few else CUMULATIVE)
+    everyone = load_shown(session, ids, repos, "day", span, ("stars",) if few else CUMULATIVE)
     stars = everyone.column("stars", -1)
     ranks = compute_ranks(dict(zip(everyone.names, stars, strict=True)))
     order = compute_top(everyone.names, stars, limit or len(stars))
@@ -222,7 +222,7 @@ def _make_ranking(
     shown = everyone.take(order)
     if few:
         top = shown.grid.repo_ids.tolist()
-        shown = _load(session, top, repos, "day", span, CUMULATIVE).take(_positions(top))
+        shown = load_shown(session, top, repos, "day", span, CUMULATIVE).take(positions_of(top))
     frame, footnotes = _frame(session, shown, CUMULATIVE)
     # One row per repository shown (one period): from plain lists, not cell by cell of the frame.
     facts = [repos[i] for i in shown.grid.repo_ids.tolist()]
@@ -251,7 +251,7 @@ def _make_trend(
     repos: Mapping[int, ReportRepo],
     request: ReportRequest,
     notes: list[str],
-    group: _Group,
+    group: SummaryGroup,
 ) -> Trend:
     assert request.since is not None and request.until is not None
     # A report through today ends in a period that is not over yet, even one ending today.
@@ -314,7 +314,7 @@ def _trend_grid(
     request: ReportRequest,
     periods: Sequence[Period],
     notes: list[str],
-    group: _Group,
+    group: SummaryGroup,
 ) -> tuple[ShownGrid, GroupSummary | None, list[str]]:
     """The grid of the repositories a trend shows, its group's summary and the notes.
 
@@ -326,14 +326,14 @@ def _trend_grid(
     today = request.through_today
     limit, summary = request.limit, None
     if group.name is not None:
-        everyone, context = _load_group(session, ids, repos, request, periods, group)
+        everyone, context = load_group_grid(session, ids, repos, request, periods, group)
         summary, more = make_group_summary(group.name, everyone, request.metrics, context)
         notes = [*notes, *more]
         ranked = everyone
     elif limit is not None and len(ids) > limit:
-        ranked = _load(session, ids, repos, every, (periods[-1].start, until, today), (metric,))
+        ranked = load_shown(session, ids, repos, every, (periods[-1].start, until, today), (metric,))
     else:
-        return _load(session, ids, repos, every, (first, until, today), request.metrics), None, notes
+        return load_shown(session, ids, repos, every, (first, until, today), request.metrics), None, notes
     if limit is None or len(ranked.names) <= limit:
         return ranked, summary, notes
     top = compute_top(ranked.names, ranked.column(metric, -1), limit)
@@ -341,19 +341,19 @@ def _trend_grid(
     notes = [*notes, *([cut] if cut else [])]
     if group.name is not None:
         return ranked.take(top), summary, notes
-    shown = _load(
+    shown = load_shown(
         session, ranked.grid.repo_ids[top].tolist(), repos, every, (first, until, today), request.metrics
     )
     return shown, summary, notes
 
 
-def _load_group(
+def load_group_grid(
     session: Session,
     ids: Sequence[int],
     repos: Mapping[int, ReportRepo],
     request: ReportRequest,
     periods: Sequence[Period],
-    group: _Group,
+    group: SummaryGroup,
 ) -> tuple[ShownGrid, TrendContext]:
     """Every member's values, and what the group's joins need: with a min_stars rule, the stars of each
     member, from one period before the first (whether it had joined before the report's range)."""
@@ -361,18 +361,18 @@ def _load_group(
     rule = load_join_rule(session, group.config, group.name)
     if not rule.min_stars:
         span = (periods[0].start, request.until, request.through_today)
-        everyone = _load(session, ids, repos, request.every, span, request.metrics)
+        everyone = load_shown(session, ids, repos, request.every, span, request.metrics)
         return everyone, TrendContext(periods, request.every, rule, None, request.include_partial)
     prior = period_start(periods[0].start - timedelta(days=1), request.every)
     metrics = tuple(dict.fromkeys((*request.metrics, "stars")))
-    everyone = _load(
+    everyone = load_shown(
         session, ids, repos, request.every, (prior, request.until, request.through_today), metrics
     )
     context = TrendContext(periods, request.every, rule, everyone.column("stars", 0), request.include_partial)
     return everyone.since(1), context
 
 
-def _positions(ids: Sequence[int]) -> list[int]:
+def positions_of(ids: Sequence[int]) -> list[int]:
     """Row positions that put a grid loaded for `ids` (which comes by id) in the order of `ids`."""
     by_id = {repo_id: k for k, repo_id in enumerate(sorted(ids))}
     return [by_id[repo_id] for repo_id in ids]

@@ -19,6 +19,7 @@ from collector.domain import METRICS, RepoName, parse_repo_name
 from collector.errors import CollectorError
 from collector.reports.build import group_lists, make_report, select_group
 from collector.reports.grid import ShownGrid
+from collector.reports.group_page import GroupPage, make_group_page
 from collector.reports.groups import compute_movers
 from collector.reports.model import EARLIEST, ReportRequest, Trend, period_start
 from collector.store.groups import load_group, load_group_members, load_groups
@@ -260,18 +261,30 @@ def default_since(session: Session, names: Sequence[RepoName], today: date) -> d
     return max(EARLIEST, min(created, default=today - timedelta(days=365)).replace(day=1))
 
 
-def group(session: Session, config: Config, name: str, at: date, sort: str, today: date) -> dict[str, Any]:
-    """A group's page: its ranking at `at` by `sort`, its total of stars per month over the two years to
-    `at`, the biggest movers over them, and the members that joined and left."""
-    ranking = data.ranking(session, config, at, sort, name, today, top=GROUP_ROWS)
-    since = max(EARLIEST, date(at.year - 2, at.month, 1))
-    request = ReportRequest(
-        since=since, until=at, every="month", metrics=("stars",), group=name, through_today=at == today
-    )
-    trend = make_report(session, request, config)
-    assert isinstance(trend, Trend)
-    summary = trend.group
-    periods = [p.label for p in trend.periods]
+def _ranking_rows(page: GroupPage) -> list[dict[str, Any]]:
+    """The page's top rows by stars as the API's ranking gives them: rank, repo and each cumulative metric."""
+    values = {m: page.top.column(m, 0) for m in data.RANKED_BY}
+    return [
+        {"rank": rank, "repo": name, **{m: values[m][k] for m in data.RANKED_BY}}
+        for k, (rank, name) in enumerate(zip(page.ranks, page.top.names, strict=True))
+    ]
+
+
+def group(
+    session: Session, config: Config, name: str, at: date, sort: str, today: date, rows: int = GROUP_ROWS
+) -> dict[str, Any]:
+    """A group's page: the first `rows` of its ranking at `at` by `sort`, its total of stars per month
+    over the two years to `at`, the biggest movers over them, and the members that joined and left."""
+    data.check_group(session, config, name)
+    by_stars = sort == "stars"
+    page = make_group_page(session, config, name, at, today, rows if by_stars else 0)
+    if by_stars:
+        ranking, ranked = _ranking_rows(page), page.ranked
+    else:  # another order needs every member's value of that metric: the API's ranking reads them
+        by_sort = data.ranking(session, config, at, sort, name, today, top=rows)
+        ranking, ranked = by_sort["rows"], by_sort["ranked"]
+    summary = page.summary
+    periods = [p.label for p in page.periods]
     changes = []
     stored = load_group(session, name)
     if stored is not None:
@@ -288,14 +301,14 @@ def group(session: Session, config: Config, name: str, at: date, sort: str, toda
         "at": at.isoformat(),
         "sort": sort,
         "rule": None if stored is None else f"{stored.rule.kind} {stored.rule.value}",
-        "rows": ranking["rows"],
-        "total_rows": ranking["ranked"],
+        "rows": ranking,
+        "total_rows": ranked,
         "periods": periods,
-        "totals": list(summary.totals["stars"]) if summary else [],
-        "joined": list(summary.joined) if summary else [],
-        "joined_before": summary.joined_before if summary else 0,
-        "movers_span": [periods[trend.compared[0]], periods[trend.compared[-1]]] if trend.compared else [],
-        "movers": [vars(m) for m in summary.absolute] if summary else [],
-        "relative": [vars(m) for m in summary.relative] if summary else [],
+        "totals": list(summary.totals["stars"]),
+        "joined": list(summary.joined),
+        "joined_before": summary.joined_before,
+        "movers_span": [periods[page.compared[0]], periods[page.compared[-1]]] if page.compared else [],
+        "movers": [vars(m) for m in summary.absolute],
+        "relative": [vars(m) for m in summary.relative],
         "changes": changes,
     }
