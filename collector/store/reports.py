@@ -66,13 +66,14 @@ def _report_sql(
         "code_k": f"CASE k.metric {codes} END",
         "code_l": f"CASE l.metric {codes} END",
         "metric_rows": ", ".join(f"('{m}')" for m in known) or "(NULL)",
-        # Days need no calendar lookup: a single one (the ranking) takes all the days read, several are
-        # each a period. Days outside the calendar table (1970 to 2060) are grouped one by one; numpy puts
-        # them in periods.
-        "join_d": "" if every == "day" else "LEFT JOIN calendar c ON c.day = h.day",
-        "group_d": ("" if one_day else ", h.day")
-        if every == "day"
-        else f", COALESCE(c.{sql.BUCKET_COLUMNS[every]}, h.day)",
+        # Only weeks need the calendar to group days: a single day (the ranking) takes all the days read,
+        # several days are each a period, and the days read for a month, quarter or year (from :cutoff, a
+        # month start, to :until, before the next: _cutoff) all fall in its last period. Days outside the
+        # calendar table (1970 to 2060) are grouped one by one; numpy puts them in periods.
+        "join_d": "LEFT JOIN calendar c ON c.day = h.day" if every == "week" else "",
+        "group_d": f", COALESCE(c.{sql.BUCKET_COLUMNS[every]}, h.day)"
+        if every == "week"
+        else (", h.day" if every == "day" and not one_day else ""),
     }
     parts["state_totals"] = (
         "\nUNION ALL\n".join(
