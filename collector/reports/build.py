@@ -12,10 +12,10 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from collector.config import DEFAULT_GROUP, DEFAULT_GROUP_NAME, Config
-from collector.domain import RepoName, parse_repo_name
+from collector.domain import GroupMember, RepoName, parse_repo_name
 from collector.errors import CollectorError
 from collector.reports.grid import ShownGrid
-from collector.reports.group_build import TrendContext, load_join_rule, make_group_summary
+from collector.reports.group_build import JoinRule, TrendContext, load_join_rule, make_group_summary
 from collector.reports.groups import GroupSummary
 from collector.reports.model import (
     CUMULATIVE,
@@ -75,9 +75,12 @@ def select_repos(session: Session, request: ReportRequest, config: Config) -> tu
     return tracked, []
 
 
-def select_group(session: Session, config: Config, group: str) -> tuple[list[int], list[str]]:
-    """A group's repository ids: a rule group's current members (from the last discovery) and its fixed
-    `repos`, or a config list; remarks name members the store does not know yet."""
+def select_group(
+    session: Session, config: Config, group: str, current: Sequence[GroupMember] | None = None
+) -> tuple[list[int], list[str]]:
+    """A group's repository ids: a rule group's current members (from the last discovery, or `current`
+    when the caller has read them) and its fixed `repos`, or a config list; remarks name members the
+    store does not know yet."""
     stored = load_group(session, group)
     lists = group_lists(config)
     if group not in lists and stored is None:
@@ -85,7 +88,9 @@ def select_group(session: Session, config: Config, group: str) -> tuple[list[int
         raise ReportOptionError(
             f"group: {group!r} is not in the config or the store; expected one of {known}"
         )
-    members = [m.repo_id for m in load_group_members(session, group)] if stored is not None else []
+    if current is None:
+        current = load_group_members(session, group) if stored is not None else []
+    members = [m.repo_id for m in current]
     notes = []
     if stored is None and group in config.rules:
         notes.append(f"group {group} has not been discovered yet: run `collector discover`")
@@ -115,10 +120,12 @@ def make_report(session: Session, request: ReportRequest, config: Config) -> Rep
 
 @dataclass(frozen=True)
 class SummaryGroup:
-    """The group whose summary a report shows (name None: none) and the config that may define it."""
+    """The group whose summary a report shows (name None: none), the config that may define it and, when
+    the caller has read it, its join rule."""
 
     name: str | None
     config: Config
+    rule: JoinRule | None = None
 
 
 def load_shown(
@@ -358,7 +365,7 @@ def load_group_grid(
     """Every member's values, and what the group's joins need: with a min_stars rule, the stars of each
     member, from one period before the first (whether it had joined before the report's range)."""
     assert group.name is not None and request.until is not None
-    rule = load_join_rule(session, group.config, group.name)
+    rule = group.rule if group.rule is not None else load_join_rule(session, group.config, group.name)
     if not rule.min_stars:
         span = (periods[0].start, request.until, request.through_today)
         everyone = load_shown(session, ids, repos, request.every, span, request.metrics)

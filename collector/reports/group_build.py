@@ -12,6 +12,7 @@ import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from collector.config import Config
+from collector.domain import GroupMember
 from collector.reports.grid import ShownGrid
 from collector.reports.groups import (
     MIN_BASE,
@@ -25,7 +26,7 @@ from collector.reports.groups import (
 )
 from collector.reports.model import Period
 from collector.reports.periods import last_compared
-from collector.store.groups import load_group, load_group_members
+from collector.store.groups import StoredGroup, load_group, load_group_members
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,15 @@ class JoinRule:
 def load_join_rule(session: Session, config: Config, group: str) -> JoinRule:
     """The JoinRule of group `group`: a rule group's from the store (config lists have no rule)."""
     stored = load_group(session, group)
-    rule = stored.rule if stored is not None else config.rules.get(group)
     members = load_group_members(session, group) if stored is not None else []
+    return join_rule(config, group, stored, members)
+
+
+def join_rule(
+    config: Config, group: str, stored: StoredGroup | None, members: Sequence[GroupMember]
+) -> JoinRule:
+    """The JoinRule of group `group` from its stored rule (None: not a rule group) and current `members`."""
+    rule = stored.rule if stored is not None else config.rules.get(group)
     return JoinRule(
         rule.min_stars if rule is not None else 0,
         {m.repo_id: m.joined_on for m in members if not m.fixed},

@@ -2,11 +2,12 @@
 joins) over the two years to that date.
 
 Built apart, as `collector report --at` and `collector report --since --group` build them, the two read
-every member's facts and stars twice, and the trend shapes a table of every member and month that the
-page never shows. Here the members, their facts and one grid of their monthly stars are read once: the
-grid's last column is each member's stars at the end of the date (the last period of a trend ends at
-`until`), which is what the ranking orders by; only the top rows' other values are read besides. The
-numbers are those of the two reports (tests/test_group_page.py compares them).
+the members, their facts and every member's stars twice, and the trend shapes a table of every member
+and month that the page never shows. Here the members (current and former), their facts and one grid of
+their monthly stars are read once: the grid's last column is each member's stars at the end of the date
+(the last period of a trend ends at `until`), which is what the ranking orders by; only the top rows'
+other values are read besides. The numbers are those of the two reports (tests/test_group_page.py
+compares them).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from collector.config import Config
+from collector.domain import GroupMember
 from collector.reports.build import SummaryGroup, load_group_grid, load_shown, positions_of, select_group
 from collector.reports.grid import ShownGrid
-from collector.reports.group_build import make_group_summary
+from collector.reports.group_build import join_rule, make_group_summary
 from collector.reports.groups import GroupSummary
 from collector.reports.model import (
     CUMULATIVE,
@@ -31,6 +33,7 @@ from collector.reports.model import (
     compute_top,
 )
 from collector.reports.periods import compared_periods
+from collector.store.groups import StoredGroup, load_group, load_group_members
 from collector.store.reports import load_report_repos
 
 TREND_YEARS = 2  # the summary covers the months from this many years before the date
@@ -40,7 +43,7 @@ TREND_YEARS = 2  # the summary covers the months from this many years before the
 class GroupPage:
     """What a group's page shows. `top`: the first rows by stars at `at` (every cumulative metric, one
     period), `ranks` their competition ranks among all `ranked` members; `summary` over `periods`, whose
-    positions `compared` are those its movers compare."""
+    positions `compared` are those its movers compare; the rule group's stored rule and members."""
 
     at: date
     ranked: int
@@ -49,6 +52,8 @@ class GroupPage:
     summary: GroupSummary
     periods: tuple[Period, ...]
     compared: tuple[int, ...]
+    stored: StoredGroup | None  # None: a group of the config
+    members: list[GroupMember]  # a rule group's members that joined, current or left, by join day
 
 
 def trend_since(at: date) -> date:
@@ -60,7 +65,11 @@ def make_group_page(
     session: Session, config: Config, name: str, at: date, today: date, top: int
 ) -> GroupPage:
     """Group `name`'s page at the end of `at` (`today`: the last day of data) with its `top` first rows."""
-    ids, _ = select_group(session, config, name)
+    stored = load_group(session, name)
+    members = load_group_members(session, name, current_only=False) if stored is not None else []
+    current = [m for m in members if m.left_on is None]
+    ids, _ = select_group(session, config, name, current)
+    rule = join_rule(config, name, stored, current)
     repos = {r.id: r for r in load_report_repos(session, ids)}
     through_today = at == today
     request = ReportRequest(
@@ -73,7 +82,9 @@ def make_group_page(
     )
     assert request.since is not None
     periods = compute_periods("month", request.since, at, at if through_today else None)
-    everyone, context = load_group_grid(session, ids, repos, request, periods, SummaryGroup(name, config))
+    everyone, context = load_group_grid(
+        session, ids, repos, request, periods, SummaryGroup(name, config, rule)
+    )
     summary, _ = make_group_summary(name, everyone, ("stars",), context)
     stars = everyone.column("stars", -1)
     ranks = compute_ranks(dict(zip(everyone.names, stars, strict=True)))
@@ -88,4 +99,6 @@ def make_group_page(
         summary=summary,
         periods=periods,
         compared=compared_periods(periods, request.include_partial),
+        stored=stored,
+        members=members,
     )

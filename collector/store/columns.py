@@ -69,7 +69,7 @@ def _packed_columns(
         cursor.execute(query, dict(params), binary=True)
         row = cursor.fetchone()
     assert row is not None
-    return [_unpack(value, kind) for value, kind in zip(row, kinds, strict=True)]
+    return [unpack(value, kind) for value, kind in zip(row, kinds, strict=True)]
 
 
 def int_array_literal(ids: Sequence[int]) -> str:
@@ -87,7 +87,28 @@ def _from_rows(cells: list[Any], kind: str) -> Column:
     return np.array(cells, dtype=bool if kind == "bool" else np.int64)
 
 
-def _unpack(packed: bytes | None, kind: str) -> Column:
+def unpack_bytea_array(packed: bytes | None, lengths: Sequence[int] | Column) -> bytes:
+    """A one-dimensional bytea array in array_send's format, whose elements have the given `lengths` (known
+    to the caller), as its elements' bytes put together: each element's length header is cut out at once."""
+    widths = np.asarray(lengths, dtype=np.int64)
+    if packed is None or not len(widths):
+        return b""
+    data = np.frombuffer(bytes(packed), dtype=np.uint8)
+    dimensions, has_nulls = np.frombuffer(data, dtype=">i4", count=2).tolist()
+    if dimensions != 1 or has_nulls:
+        raise ValueError(
+            f"a bytea array of {dimensions} dimensions (nulls: {has_nulls}) where a list was expected"
+        )
+    headers = 20 + np.concatenate(([0], np.cumsum(widths + 4)[:-1]))  # each element's length header
+    if len(data) != 20 + int(widths.sum()) + 4 * len(widths):
+        raise ValueError(f"a bytea array of {len(data)} bytes for elements of {int(widths.sum())} in all")
+    keep = np.ones(len(data), dtype=bool)
+    keep[:20] = False
+    keep[(headers[:, np.newaxis] + np.arange(4)).ravel()] = False
+    return data[keep].tobytes()
+
+
+def unpack(packed: bytes | None, kind: str) -> Column:
     """A one-dimensional array in PostgreSQL's binary format (array_send) as a numpy column.
 
     The format: dimensions, a has-nulls flag and the element type oid (int32 each), then size and lower

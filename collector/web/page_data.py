@@ -22,7 +22,7 @@ from collector.reports.grid import ShownGrid
 from collector.reports.group_page import GroupPage, make_group_page
 from collector.reports.groups import compute_movers
 from collector.reports.model import EARLIEST, ReportRequest, Trend, period_start
-from collector.store.groups import load_group, load_group_members, load_groups
+from collector.store.groups import load_groups
 from collector.store.latest import load_job_health, load_latest
 from collector.store.reports import load_period_grid, load_report_repos, load_tracked_ids
 from collector.store.repos import load_aliases
@@ -285,17 +285,13 @@ def group(
         ranking, ranked = by_sort["rows"], by_sort["ranked"]
     summary = page.summary
     periods = [p.label for p in page.periods]
-    changes = []
-    stored = load_group(session, name)
-    if stored is not None:
-        # The latest 50 joins and leaves, named: not the names of every member.
-        members = load_group_members(session, name, current_only=False)
-        latest = heapq.nlargest(50, members, key=lambda m: max(m.joined_on, m.left_on or m.joined_on))
-        names = {r.id: r.full_name for r in load_report_repos(session, [m.repo_id for m in latest])}
-        changes = [
-            {"repo": names.get(m.repo_id), "joined": _iso(m.joined_on), "left": _iso(m.left_on)}
-            for m in latest
-        ]
+    # The latest 50 joins and leaves, named: not the names of every member.
+    latest = heapq.nlargest(50, page.members, key=lambda m: max(m.joined_on, m.left_on or m.joined_on))
+    names = {r.id: r.full_name for r in load_report_repos(session, [m.repo_id for m in latest])}
+    changes = [
+        {"repo": names.get(m.repo_id), "joined": _iso(m.joined_on), "left": _iso(m.left_on)} for m in latest
+    ]
+    stored = page.stored
     return {
         "group": name,
         "at": at.isoformat(),
