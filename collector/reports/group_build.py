@@ -141,4 +141,10 @@ def _members(count: int) -> str:
 
 
 def _optional(column: npt.NDArray[np.float64]) -> list[int | None]:
-    return [None if np.isnan(v) else int(v) for v in column.tolist()]
+    """A column of values (NaN: none) as Python ints and None, converted at once (a group can hold
+    10,000 members: value by value took 5 ms a column)."""
+    unknown = np.isnan(column)
+    out = np.where(unknown, 0, column).astype(np.int64).astype(object)
+    out[unknown] = None
+    values: list[int | None] = out.tolist()
+    return values
