@@ -32,7 +32,7 @@ from tests.test_reports_formats import XSS, Sample, fill, html_tables, samples
 from tests.test_web_server import served
 
 pytestmark = pytest.mark.postgres
-GROUPS = '[groups]\nsamples = ["deep/alpha", "new/beta"]\n'
+GROUPS = '[groups]\nsamples = ["deep/alpha", "new/beta"]\nnone_yet = ["not/stored"]\n'
 
 
 @dataclass
@@ -220,6 +220,8 @@ def test_a_group_page_ranks_at_a_date_sorts_and_shows_joins_and_leaves(sample_si
     ml = text_of(sample_site.page("/groups/ml?at=2016-03-31"))
     assert "deep/alpha 2016-03-01" in ml and "new/beta 2016-01-03 2016-03-01" in ml
     assert "no such" not in ml
+    empty = text_of(sample_site.page("/groups/none_yet?at=2016-03-31"))  # none of its members is stored
+    assert "none_yet" in empty and "Traceback" not in empty
     missing = sample_site.page("/groups/nope", 404)
     assert "group: 'nope' is not in the config or the store" in unescape(missing)
     assert "at: '2016-02-30' is not a valid day" in unescape(

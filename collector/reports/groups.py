@@ -115,6 +115,8 @@ def compute_join_periods(
     """The period each member joined (rows of `met`, members x periods): -1 when it met the group's rule
     `before` the first period, else the first period at whose end it `met` it, else its `fallback` (the
     period discovery found it in; None: unknown)."""
+    if not len(before):  # a group with no member in the store
+        return []
     grid = np.asarray(met, dtype=bool).reshape(len(before), -1)
     first: list[int] = np.argmax(grid, axis=1).tolist()
     ever = np.any(grid, axis=1).astype(bool).tolist()
