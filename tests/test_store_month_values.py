@@ -10,13 +10,15 @@ import threading
 from datetime import date, timedelta
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from collector.domain import HistoryPoint, Repository
-from collector.store.engine import transaction
+from collector.store.columns import unpack_bytea_array
+from collector.store.engine import make_engine, transaction
 from collector.store.history import save_history_daily, save_history_weekly
 from collector.store.month_values import MonthValues
 from collector.store.report_grid import PeriodGrid
@@ -170,3 +172,27 @@ def test_two_workers_packing_at_once_store_each_row_once_and_reads_stay_exact(st
     with store.sessions() as s:
         assert s.scalar(select(func.count()).select_from(MonthValues)) == 3
     _compare(store, ids, [(-30, 400, 0), (0, 60, 1), (45, 10, 2)])
+
+
+def test_a_bytea_array_from_postgresql_unpacks_to_its_elements_and_checks_their_lengths(pg_url: str) -> None:
+    """month_values' read on PostgreSQL: array_send of payloads (empty ones among them) is cut back into the
+    payloads' bytes; lengths other than the array's own are refused, even when they add up the same."""
+    engine = make_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            sent = conn.execute(
+                text(
+                    "SELECT array_send(array_agg(p ORDER BY k))"
+                    " FROM (VALUES (1, '\\x0102'::bytea), (2, ''::bytea), (3, '\\x03'::bytea)) AS v(k, p)"
+                )
+            ).scalar_one()
+            none = conn.execute(
+                text("SELECT array_send(array_agg(p)) FROM (SELECT ''::bytea AS p LIMIT 0) q")
+            )
+            assert unpack_bytea_array(none.scalar_one(), []) == b""
+    finally:
+        engine.dispose()
+    assert unpack_bytea_array(sent, [2, 0, 1]) == b"\x01\x02\x03"
+    for wrong in ([1, 1, 1], [1, 2, 0], [2, 1]):
+        with pytest.raises(ValueError, match="bytea array"):
+            unpack_bytea_array(sent, wrong)

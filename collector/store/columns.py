@@ -27,6 +27,7 @@ _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 # Element type oid -> numpy type of the value in array_send's format (big-endian).
 _ELEMENTS = {16: "u1", 21: ">i2", 23: ">i4", 20: ">i8", 1082: ">i4"}
 _DATE_OID = 1082
+_BYTEA_OID = 17
 _PG_EPOCH = date(2000, 1, 1).toordinal()  # binary dates count days from it
 Column = npt.NDArray[Any]
 
@@ -89,22 +90,26 @@ def _from_rows(cells: list[Any], kind: str) -> Column:
 
 def unpack_bytea_array(packed: bytes | None, lengths: Sequence[int] | Column) -> bytes:
     """A one-dimensional bytea array in array_send's format, whose elements have the given `lengths` (known
-    to the caller), as its elements' bytes put together: each element's length header is cut out at once."""
+    to the caller, and checked against the array's own), as its elements' bytes put together: each
+    element's length header is cut out at once."""
     widths = np.asarray(lengths, dtype=np.int64)
     if packed is None or not len(widths):
         return b""
     data = np.frombuffer(bytes(packed), dtype=np.uint8)
-    dimensions, has_nulls = np.frombuffer(data, dtype=">i4", count=2).tolist()
-    if dimensions != 1 or has_nulls:
+    dimensions, has_nulls, oid = np.frombuffer(data, dtype=">i4", count=3).tolist()
+    if dimensions != 1 or has_nulls or oid != _BYTEA_OID:
         raise ValueError(
-            f"a bytea array of {dimensions} dimensions (nulls: {has_nulls}) where a list was expected"
+            f"an array of type oid {oid} in {dimensions} dimensions (nulls: {has_nulls}) as bytea"
         )
     headers = 20 + np.concatenate(([0], np.cumsum(widths + 4)[:-1]))  # each element's length header
     if len(data) != 20 + int(widths.sum()) + 4 * len(widths):
         raise ValueError(f"a bytea array of {len(data)} bytes for elements of {int(widths.sum())} in all")
+    at = (headers[:, np.newaxis] + np.arange(4)).ravel()
+    if not np.array_equal(data[at].view(">i4"), widths):
+        raise ValueError("a bytea array whose elements' lengths are not those expected")
     keep = np.ones(len(data), dtype=bool)
     keep[:20] = False
-    keep[(headers[:, np.newaxis] + np.arange(4)).ravel()] = False
+    keep[at] = False
     return data[keep].tobytes()
 
 
