@@ -133,6 +133,21 @@ class PeriodGrid:
     missing: dict[str, BoolArray]
     sources: dict[str, CodeArray]
 
+    @classmethod
+    def unknown(cls, repo_ids: IntArray, starts: IntArray, ends: IntArray) -> PeriodGrid:
+        """A grid of `repo_ids` over the periods from `starts` to `ends` (ordinals) with nothing known: no
+        data, every value missing, no source."""
+        shape = (len(repo_ids), len(starts))
+        return cls(
+            repo_ids=repo_ids,
+            starts=tuple(date.fromordinal(d) for d in starts.tolist()),
+            ends=tuple(date.fromordinal(d) for d in ends.tolist()),
+            has_data=np.zeros(shape, dtype=bool),
+            values={m: np.zeros(shape, dtype=np.int64) for m in GRID_METRICS},
+            missing={m: np.ones(shape, dtype=bool) for m in GRID_METRICS},
+            sources={m: np.zeros(shape, dtype=np.int8) for m in CUMULATIVE_METRICS},
+        )
+
     def take(self, rows: Sequence[int] | IntArray) -> PeriodGrid:
         """The grid of some of its repositories (row positions, in that order)."""
         at = np.asarray(rows, dtype=np.int64)

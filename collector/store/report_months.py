@@ -70,7 +70,7 @@ def load_month_grid(
     mine = rows.repo_ids[usable]
     starts, ends = compute_period_bounds("month", first, until)
     periods, served = len(starts), month_number(whole) - month_number(first) + 1
-    grid = _empty(np.array(ids, dtype=np.int64), starts, ends)
+    grid = PeriodGrid.unknown(np.array(ids, dtype=np.int64), starts, ends)
     position = np.searchsorted(grid.repo_ids, mine)
     others = [int(i) for i in np.setdiff1d(grid.repo_ids, mine)]
     if others:
@@ -81,19 +81,6 @@ def load_month_grid(
         _put(grid, np.searchsorted(grid.repo_ids, tail.repo_ids), tail, served)
     _put_packed(grid, position, rows, usable, month_number(first), served, metrics)
     return grid
-
-
-def _empty(ids: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> PeriodGrid:
-    shape = (len(ids), len(starts))
-    return PeriodGrid(
-        repo_ids=ids,
-        starts=tuple(date.fromordinal(d) for d in starts.tolist()),
-        ends=tuple(date.fromordinal(d) for d in ends.tolist()),
-        has_data=np.zeros(shape, dtype=bool),
-        values={m: np.zeros(shape, dtype=np.int64) for m in GRID_METRICS},
-        missing={m: np.ones(shape, dtype=bool) for m in GRID_METRICS},
-        sources={m: np.zeros(shape, dtype=np.int8) for m in CUMULATIVE_METRICS},
-    )
 
 
 def _put(grid: PeriodGrid, rows: npt.ArrayLike, part: PeriodGrid, column: int) -> None:

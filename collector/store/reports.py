@@ -177,6 +177,8 @@ def load_period_grid(
     `until` is today, so that the store holds nothing after it: its month is read from the rollups whole.
     """
     ids = sorted(set(repo_ids))
+    if not ids:  # no query: the empty grid of these periods (a group with no member stored, no top rows)
+        return PeriodGrid.unknown(np.zeros(0, dtype=np.int64), *compute_period_bounds(every, first, until))
     if every == "month":  # whole months from month_values where it holds them current
         return load_month_grid(session, _load_live, ids, (first, until), metrics, through_today)
     return _load_live(session, ids, every, first, until, metrics, through_today)
