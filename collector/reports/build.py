@@ -30,7 +30,6 @@ from collector.reports.model import (
     ReportOptionError,
     ReportRequest,
     Trend,
-    compute_periods,
     compute_ranks,
     compute_top,
     describe_cut,
@@ -261,10 +260,7 @@ def _make_trend(
     group: SummaryGroup,
 ) -> Trend:
     assert request.since is not None and request.until is not None
-    # A report through today ends in a period that is not over yet, even one ending today.
-    periods = compute_periods(
-        request.every, request.since, request.until, request.until if request.through_today else None
-    )
+    periods = request.periods()
     shown, summary, notes = _trend_grid(session, ids, repos, request, periods, notes, group)
     # By name, then period: sorting the repositories of the grid sorts the rows.
     shown = shown.take(sorted(range(len(shown.names)), key=lambda i: shown.names[i].lower()))

@@ -28,7 +28,6 @@ from collector.reports.model import (
     EARLIEST,
     Period,
     ReportRequest,
-    compute_periods,
     compute_ranks,
     compute_top,
 )
@@ -80,8 +79,7 @@ def make_group_page(
         group=name,
         through_today=through_today,
     )
-    assert request.since is not None
-    periods = compute_periods("month", request.since, at, at if through_today else None)
+    periods = request.periods()
     everyone, context = load_group_grid(
         session, ids, repos, request, periods, SummaryGroup(name, config, rule)
     )

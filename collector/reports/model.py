@@ -91,6 +91,11 @@ class ReportRequest:
         """How many repositories to show at most (None: all)."""
         return self.top if self.top is not None else self.cap
 
+    def periods(self) -> tuple[Period, ...]:
+        """A trend's periods (through today the last is not over yet, even one ending today)."""
+        assert self.since is not None and self.until is not None
+        return compute_periods(self.every, self.since, self.until, self.until if self.through_today else None)
+
 
 def cap_for_format(request: ReportRequest, fmt: str) -> ReportRequest:
     """The request as `fmt` shows it: a terminal table shows the top TERMINAL_ROWS unless --top is given;
