@@ -8,7 +8,7 @@ Values are as at the end of each period (`date` is its last day, or the last day
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -149,6 +149,16 @@ def check_group(session: Session, config: Config, group: str) -> None:
         raise NotFound(f"group: {group!r} is not in the config or the store")
 
 
+def ranking_rows(
+    ranks: Sequence[int | None],
+    names: Sequence[str],
+    values: Mapping[str, Sequence[int | None]],
+    order: Iterable[int],
+) -> Points:
+    """A ranking's rows as the API gives them, in `order` (positions): rank, repo, each RANKED_BY value."""
+    return [{"rank": ranks[k], "repo": names[k], **{m: values[m][k] for m in RANKED_BY}} for k in order]
+
+
 def ranking(
     session: Session,
     config: Config,
@@ -178,6 +188,6 @@ def ranking(
         ranks = compute_ranks(dict(zip(names, values[metric], strict=True)))
         order = compute_top(names, values[metric], len(names))
         ranked = [ranks.get(name) for name in names]
-    rows = [{"rank": ranked[k], "repo": names[k], **{m: values[m][k] for m in RANKED_BY}} for k in order]
+    rows = ranking_rows(ranked, names, values, order)
     shown = {"at": at.isoformat(), "metric": metric, "group": group, "rows": rows[:top] if top else rows}
     return shown | ({"ranked": report.ranked} if top else {})

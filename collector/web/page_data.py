@@ -262,12 +262,9 @@ def default_since(session: Session, names: Sequence[RepoName], today: date) -> d
 
 
 def _ranking_rows(page: GroupPage) -> list[dict[str, Any]]:
-    """The page's top rows by stars as the API's ranking gives them: rank, repo and each cumulative metric."""
+    """The page's top rows by stars as the API's ranking gives them."""
     values = {m: page.top.column(m, 0) for m in data.RANKED_BY}
-    return [
-        {"rank": rank, "repo": name, **{m: values[m][k] for m in data.RANKED_BY}}
-        for k, (rank, name) in enumerate(zip(page.ranks, page.top.names, strict=True))
-    ]
+    return data.ranking_rows(page.ranks, page.top.names, values, range(len(page.ranks)))
 
 
 def group(
