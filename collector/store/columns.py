@@ -56,21 +56,27 @@ def fetch_columns(
 def _packed_columns(
     session: Session, sql: str, params: Mapping[str, Any], kinds: Sequence[str]
 ) -> list[Column]:
-    """One row of packed arrays, through the session's own connection (its transaction and settings) with
-    results in binary (as text, bytea doubles in size and must be decoded)."""
+    """One row of packed arrays (binary_row)."""
     packed = ", ".join(f"array_send(array_agg(q.c{i}))" for i in range(len(kinds)))
     aliases = ", ".join(f"c{i}" for i in range(len(kinds)))
     inner = _PARAM.sub(r"%(\1)s", sql)  # psycopg's placeholders
     if "ids" in params:
         params = {**params, "ids": int_array_literal(params["ids"])}
     query = f"SELECT {packed} FROM ({inner}) AS q({aliases})"  # noqa: S608 (our fixed queries)
+    row = binary_row(session, query, params)
+    return [unpack(value, kind) for value, kind in zip(row, kinds, strict=True)]
+
+
+def binary_row(session: Session, query: str, params: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The one row of an aggregate query (psycopg placeholders), through the session's own connection (its
+    transaction and settings), with results in binary: as text, bytea doubles in size and must be decoded."""
     connection = session.connection().connection.dbapi_connection
     assert isinstance(connection, psycopg.Connection)
     with connection.cursor() as cursor:
         cursor.execute(query, dict(params), binary=True)
         row = cursor.fetchone()
     assert row is not None
-    return [unpack(value, kind) for value, kind in zip(row, kinds, strict=True)]
+    return tuple(row)
 
 
 def int_array_literal(ids: Sequence[int]) -> str:

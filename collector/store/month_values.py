@@ -20,7 +20,6 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-import psycopg
 from sqlalchemy import (
     BigInteger,
     ForeignKey,
@@ -36,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from collector.store.base import Base
-from collector.store.columns import among, unpack, unpack_bytea_array
+from collector.store.columns import among, binary_row, unpack, unpack_bytea_array
 from collector.store.month_state import SeriesVersion
 from collector.store.report_grid import (
     CUMULATIVE_METRICS,
@@ -153,12 +152,7 @@ def _aggregated(session: Session, stmt: Select[Any]) -> PackedRows:
     rows = stmt.subquery()
     packed = select(*(func.array_send(func.array_agg(c)) for c in rows.c))
     compiled = packed.compile(dialect=session.get_bind().dialect)
-    connection = session.connection().connection.dbapi_connection
-    assert isinstance(connection, psycopg.Connection)
-    with connection.cursor() as cursor:  # results in binary: as text, bytea doubles and must be decoded
-        cursor.execute(str(compiled), compiled.params, binary=True)
-        found = cursor.fetchone()
-    assert found is not None
+    found = binary_row(session, str(compiled), compiled.params)
     ids, firsts, months, ends, bits = (unpack(found[k], "int") for k in range(5))
     return _packed_rows(
         ids, firsts, months, ends, bits, unpack_bytea_array(found[5], months * MONTH.itemsize)
